@@ -1,0 +1,350 @@
+package crypto
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"sync"
+)
+
+const (
+	// Version1 is the envelope format version this package writes: byte 0
+	// of every binary envelope.
+	Version1 byte = 0x01
+	// TextPrefix starts the text form of a version 1 envelope; the standard
+	// padded base64 of the binary envelope follows it.
+	TextPrefix = "gmf1:"
+	// MaxPlaintextSize is the largest value Seal accepts (64 MiB).
+	MaxPlaintextSize = 64 << 20
+
+	// aadLabel opens the associated data of every version 1 envelope.
+	aadLabel = "gmfield:aad:v1"
+	// fixedHeaderLen is version, algorithm and key id length.
+	fixedHeaderLen = 3
+	// minBinaryLen is the shortest well-formed envelope: a 1-byte key id
+	// and an empty plaintext.
+	minBinaryLen = fixedHeaderLen + 1 + NonceSize + TagSize
+)
+
+var b64 = base64.StdEncoding.Strict()
+
+// Location names where a value is stored. It is bound into the associated
+// data of the envelope, so a value opens only at the Location it was sealed
+// for. Table and Column must be non-empty UTF-8; callers that treat SQL
+// identifiers case-insensitively pass them in one canonical case (the
+// sqldriver uses lower case). RowKey is optional: an empty RowKey binds no
+// row, and a value sealed with one opens only with the same one.
+type Location struct {
+	Table  string
+	Column string
+	RowKey string
+}
+
+func (l Location) validate() error {
+	if l.Table == "" || l.Column == "" {
+		return fmt.Errorf("%w: table and column must be non-empty", ErrInvalidLocation)
+	}
+	return nil
+}
+
+// appendAAD appends the associated data of docs/format.md §3:
+// label ‖ header ‖ LP(table) ‖ LP(column) ‖ LP(row key).
+func appendAAD(dst, header []byte, loc Location) []byte {
+	dst = append(dst, aadLabel...)
+	dst = append(dst, header...)
+	dst = appendLP(dst, loc.Table)
+	dst = appendLP(dst, loc.Column)
+	return appendLP(dst, loc.RowKey)
+}
+
+// appendLP appends a 4-byte big-endian length and the bytes of s.
+func appendLP(dst []byte, s string) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(s)))
+	return append(dst, s...)
+}
+
+// scratch holds reusable buffers for associated data and intermediate
+// binary envelopes, so that sealing allocates only its output. Nothing
+// secret is ever kept in them: associated data and ciphertext only.
+type scratchBufs struct {
+	aad, bin []byte
+}
+
+var scratch = sync.Pool{New: func() any {
+	return &scratchBufs{aad: make([]byte, 0, 256), bin: make([]byte, 0, 256)}
+}}
+
+const maxPooled = 64 << 10
+
+func getScratch() *scratchBufs { return scratch.Get().(*scratchBufs) }
+
+// put returns s to the pool, keeping aad and bin as their new buffers
+// unless one has grown past maxPooled.
+func (s *scratchBufs) put(aad, bin []byte) {
+	if cap(aad) > maxPooled || cap(bin) > maxPooled {
+		return
+	}
+	s.aad, s.bin = aad[:0], bin[:0]
+	scratch.Put(s)
+}
+
+// BinaryLen returns the length of the binary envelope of an n-byte value
+// sealed under a key whose id has idLen bytes.
+func BinaryLen(idLen, n int) int { return fixedHeaderLen + idLen + NonceSize + n + TagSize }
+
+// TextLen returns the length of the text form of an n-byte value sealed
+// under a key whose id has idLen bytes.
+func TextLen(idLen, n int) int {
+	return len(TextPrefix) + b64.EncodedLen(BinaryLen(idLen, n))
+}
+
+// Seal encrypts plaintext for loc with a fresh random nonce and appends the
+// binary envelope to dst, returning the extended slice. dst and plaintext
+// must not overlap. Use the binary form for binary (BLOB, BYTEA) columns.
+func (k *Key) Seal(dst []byte, loc Location, plaintext []byte) ([]byte, error) {
+	sc := getScratch()
+	out, aad, err := k.seal(dst, sc.aad, loc, plaintext, nil)
+	sc.put(aad, sc.bin)
+	return out, err
+}
+
+// SealText is Seal followed by the text encoding: it appends TextPrefix and
+// the base64 of the binary envelope to dst. Use it for text columns.
+func (k *Key) SealText(dst []byte, loc Location, plaintext []byte) ([]byte, error) {
+	return k.sealText(dst, loc, plaintext, nil)
+}
+
+func (k *Key) sealText(dst []byte, loc Location, plaintext, nonce []byte) ([]byte, error) {
+	sc := getScratch()
+	bin, aad, err := k.seal(sc.bin, sc.aad, loc, plaintext, nonce)
+	if err != nil {
+		sc.put(sc.aad, sc.bin)
+		return nil, err
+	}
+	dst = appendText(dst, bin)
+	sc.put(aad, bin)
+	return dst, nil
+}
+
+func appendText(dst, bin []byte) []byte {
+	ret, out := sliceForAppend(dst, len(TextPrefix)+b64.EncodedLen(len(bin)))
+	copy(out, TextPrefix)
+	b64.Encode(out[len(TextPrefix):], bin)
+	return ret
+}
+
+// seal does the work of Seal, building the associated data in aadBuf,
+// which it returns for reuse. A nil nonce draws a fresh one from
+// crypto/rand; only tests pass a nonce, to reproduce the format vectors.
+func (k *Key) seal(dst, aadBuf []byte, loc Location, plaintext, nonce []byte) (out, aad []byte, err error) {
+	if err := loc.validate(); err != nil {
+		return nil, aadBuf, err
+	}
+	if len(plaintext) > MaxPlaintextSize {
+		return nil, aadBuf, fmt.Errorf("%w: %s.%s: %d bytes, limit %d", ErrTooLarge, loc.Table, loc.Column, len(plaintext), MaxPlaintextSize)
+	}
+	hdrLen := fixedHeaderLen + len(k.id)
+	ret, env := sliceForAppend(dst, BinaryLen(len(k.id), len(plaintext)))
+	env[0] = Version1
+	env[1] = byte(k.alg)
+	env[2] = byte(len(k.id))
+	copy(env[fixedHeaderLen:], k.id)
+	n := env[hdrLen : hdrLen+NonceSize]
+	if nonce == nil {
+		// crypto/rand.Read never returns an error since Go 1.24: it
+		// crashes the program rather than return a short read.
+		_, _ = rand.Read(n)
+	} else {
+		copy(n, nonce)
+	}
+	aad = appendAAD(aadBuf[:0], env[:hdrLen], loc)
+	k.aead.Seal(env[hdrLen+NonceSize:hdrLen+NonceSize], n, plaintext, aad)
+	return ret, aad, nil
+}
+
+// sliceForAppend extends in by n bytes, reallocating at most once, and
+// returns the whole slice and the new tail (the crypto/cipher idiom).
+func sliceForAppend(in []byte, n int) (head, tail []byte) {
+	if total := len(in) + n; cap(in) >= total {
+		head = in[:total]
+	} else {
+		head = make([]byte, total)
+		copy(head, in)
+	}
+	tail = head[len(in):]
+	return
+}
+
+// Envelope is a parsed binary envelope. Its Nonce and Ciphertext alias the
+// bytes it was parsed from.
+type Envelope struct {
+	// Version is the format version (Version1).
+	Version byte
+	// Algorithm is the AEAD that sealed the value.
+	Algorithm Algorithm
+	// KeyID names the data key that sealed the value.
+	KeyID string
+	// Nonce is the 12-byte GCM nonce.
+	Nonce []byte
+	// Ciphertext is the GCM ciphertext followed by the 16-byte tag.
+	Ciphertext []byte
+
+	header []byte
+}
+
+// Parse decodes a binary envelope without opening it. It checks the
+// structure only: version, algorithm, key id and lengths. Any deviation
+// returns an error wrapping ErrMalformed, ErrUnsupportedVersion or
+// ErrUnsupportedAlgorithm.
+func Parse(b []byte) (Envelope, error) {
+	var e Envelope
+	if len(b) < 1 {
+		return e, fmt.Errorf("%w: empty", ErrMalformed)
+	}
+	if b[0] != Version1 {
+		return e, fmt.Errorf("%w: version 0x%02x", ErrUnsupportedVersion, b[0])
+	}
+	if len(b) < minBinaryLen {
+		return e, fmt.Errorf("%w: %d bytes is shorter than the minimum %d", ErrMalformed, len(b), minBinaryLen)
+	}
+	alg := Algorithm(b[1])
+	if alg != SM4GCM {
+		return e, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, alg)
+	}
+	idLen := int(b[2])
+	if idLen == 0 || idLen > MaxKeyIDLen {
+		return e, fmt.Errorf("%w: key id length %d", ErrMalformed, idLen)
+	}
+	hdrLen := fixedHeaderLen + idLen
+	if len(b) < hdrLen+NonceSize+TagSize {
+		return e, fmt.Errorf("%w: truncated", ErrMalformed)
+	}
+	if len(b)-hdrLen-NonceSize-TagSize > MaxPlaintextSize {
+		return e, fmt.Errorf("%w: ciphertext longer than the limit", ErrMalformed)
+	}
+	id := b[fixedHeaderLen:hdrLen]
+	for i, c := range id {
+		if !keyIDByte(c) {
+			return e, fmt.Errorf("%w: key id has an invalid byte at offset %d", ErrMalformed, i)
+		}
+	}
+	e.Version = b[0]
+	e.Algorithm = alg
+	e.KeyID = string(id)
+	e.header = b[:hdrLen:hdrLen]
+	e.Nonce = b[hdrLen : hdrLen+NonceSize : hdrLen+NonceSize]
+	e.Ciphertext = b[hdrLen+NonceSize:]
+	return e, nil
+}
+
+// IsText reports whether s starts with TextPrefix, that is whether it looks
+// like the text form of an envelope. It does not validate the rest.
+func IsText(s []byte) bool { return bytes.HasPrefix(s, []byte(TextPrefix)) }
+
+// ParseText decodes the text form of an envelope (TextPrefix and canonical
+// padded base64, nothing else: no white space, no line breaks) and parses
+// the binary envelope inside it.
+func ParseText(s []byte) (Envelope, error) {
+	bin, err := decodeText(nil, s)
+	if err != nil {
+		return Envelope{}, err
+	}
+	return Parse(bin)
+}
+
+// decodeText appends the binary envelope inside the text form s to dst.
+func decodeText(dst, s []byte) ([]byte, error) {
+	if !IsText(s) {
+		return nil, fmt.Errorf("%w: missing %q prefix", ErrMalformed, TextPrefix)
+	}
+	body := s[len(TextPrefix):]
+	if len(body)%4 != 0 || len(body) > b64.EncodedLen(BinaryLen(MaxKeyIDLen, MaxPlaintextSize)) {
+		return nil, fmt.Errorf("%w: text form has a bad length", ErrMalformed)
+	}
+	ret, out := sliceForAppend(dst, b64.DecodedLen(len(body)))
+	m, err := b64.Decode(out, body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: base64: %v", ErrMalformed, err)
+	}
+	// The decoder skips CR and LF; the canonical form has none, so its
+	// length must be exactly the encoded length of what it decoded to.
+	if b64.EncodedLen(m) != len(body) {
+		return nil, fmt.Errorf("%w: text form is not canonical base64", ErrMalformed)
+	}
+	return ret[:len(dst)+m], nil
+}
+
+// Open authenticates and decrypts the binary envelope b sealed for loc,
+// finding its key in keys, and appends the plaintext to dst. A value that
+// was altered, or sealed for another Location, returns an error wrapping
+// ErrAuthentication.
+func Open(dst []byte, keys KeySource, loc Location, b []byte) ([]byte, error) {
+	if err := loc.validate(); err != nil {
+		return nil, err
+	}
+	e, err := Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	sc := getScratch()
+	out, aad, err := e.open(dst, sc.aad, keys, loc)
+	sc.put(aad, sc.bin)
+	return out, err
+}
+
+// OpenText is Open for the text form of an envelope.
+func OpenText(dst []byte, keys KeySource, loc Location, s []byte) ([]byte, error) {
+	if err := loc.validate(); err != nil {
+		return nil, err
+	}
+	sc := getScratch()
+	bin, err := decodeText(sc.bin, s)
+	if err != nil {
+		sc.put(sc.aad, sc.bin)
+		return nil, err
+	}
+	e, err := Parse(bin)
+	if err != nil {
+		sc.put(sc.aad, bin)
+		return nil, err
+	}
+	out, aad, err := e.open(dst, sc.aad, keys, loc)
+	sc.put(aad, bin)
+	return out, err
+}
+
+// Open authenticates and decrypts e, sealed for loc, with its key from keys
+// and appends the plaintext to dst.
+func (e Envelope) Open(dst []byte, keys KeySource, loc Location) ([]byte, error) {
+	if err := loc.validate(); err != nil {
+		return nil, err
+	}
+	if e.Version != Version1 || e.header == nil {
+		return nil, fmt.Errorf("%w: envelope was not produced by Parse", ErrMalformed)
+	}
+	sc := getScratch()
+	out, aad, err := e.open(dst, sc.aad, keys, loc)
+	sc.put(aad, sc.bin)
+	return out, err
+}
+
+func (e Envelope) open(dst, aadBuf []byte, keys KeySource, loc Location) (out, aad []byte, err error) {
+	k, err := keys.Key(e.KeyID)
+	if err != nil {
+		return nil, aadBuf, fmt.Errorf("%s.%s: key %s: %w", loc.Table, loc.Column, e.KeyID, err)
+	}
+	if k == nil || k.id != e.KeyID {
+		return nil, aadBuf, fmt.Errorf("%s.%s: key %s: %w", loc.Table, loc.Column, e.KeyID, ErrKeyNotFound)
+	}
+	if k.alg != e.Algorithm {
+		return nil, aadBuf, fmt.Errorf("%w: key %s is %s, envelope is %s", ErrAuthentication, e.KeyID, k.alg, e.Algorithm)
+	}
+	aad = appendAAD(aadBuf[:0], e.header, loc)
+	out, err = k.aead.Open(dst, e.Nonce, e.Ciphertext, aad)
+	if err != nil {
+		return nil, aad, fmt.Errorf("%w: %s.%s under key %s", ErrAuthentication, loc.Table, loc.Column, e.KeyID)
+	}
+	return out, aad, nil
+}

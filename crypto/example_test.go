@@ -1,0 +1,77 @@
+package crypto_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/gmfield/gmfield/crypto"
+)
+
+func Example() {
+	// In production the key comes from a keyring; never hard-code one.
+	key, err := crypto.NewKey("citizen.phone:1", crypto.SM4GCM, bytes.Repeat([]byte{0x42}, crypto.KeySize))
+	if err != nil {
+		panic(err)
+	}
+	loc := crypto.Location{Table: "citizen", Column: "phone", RowKey: "1001"}
+
+	stored, err := key.SealText(nil, loc, []byte("13800138000"))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(stored[:5]), len(stored))
+
+	plain, err := crypto.OpenText(nil, key, loc, stored)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(plain))
+
+	// The same value copied to another row does not open.
+	_, err = crypto.OpenText(nil, key, crypto.Location{Table: "citizen", Column: "phone", RowKey: "1002"}, stored)
+	fmt.Println(errors.Is(err, crypto.ErrAuthentication))
+	// Output:
+	// gmf1: 81
+	// 13800138000
+	// true
+}
+
+func ExampleParseText() {
+	key, _ := crypto.NewKey("k-2026-11", crypto.SM4GCM, make([]byte, crypto.KeySize))
+	stored, _ := key.SealText(nil, crypto.Location{Table: "citizen", Column: "name"}, []byte("张三"))
+
+	e, err := crypto.ParseText(stored)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(e.Version, e.Algorithm, e.KeyID)
+	// Output: 1 SM4-GCM k-2026-11
+}
+
+func ExampleIndex() {
+	root, err := crypto.NewIndexRoot(bytes.Repeat([]byte{7}, crypto.IndexRootSize))
+	if err != nil {
+		panic(err)
+	}
+	ix, err := root.Index(crypto.IndexSpec{Table: "citizen", Column: "phone", Transform: crypto.TransformDigits})
+	if err != nil {
+		panic(err)
+	}
+	a, _ := ix.SumHex(nil, []byte("138-0013-8000"))
+	b, _ := ix.SumHex(nil, []byte("１３８００１３８０００"))
+	fmt.Println(len(a), string(a) == string(b))
+	// Output: 32 true
+}
+
+func ExampleSM2PublicKey_Encrypt() {
+	priv, err := crypto.GenerateSM2Key()
+	if err != nil {
+		panic(err)
+	}
+	dek := bytes.Repeat([]byte{0x5a}, crypto.KeySize)
+	wrapped, _ := priv.Public().Encrypt(dek) // GM/T 0009 ASN.1 (C1C3C2)
+	unwrapped, _ := priv.Decrypt(wrapped)
+	fmt.Println(bytes.Equal(dek, unwrapped))
+	// Output: true
+}

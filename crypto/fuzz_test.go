@@ -1,0 +1,144 @@
+package crypto
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"testing"
+	"unicode/utf8"
+)
+
+// fuzzSeeds returns the binary and text forms of every format vector, and
+// a few hand-made edge cases, as the seed corpus.
+func fuzzSeeds(f *testing.F) (bins, texts [][]byte) {
+	b, err := os.ReadFile("testdata/format-vectors.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var vs []formatVector
+	if err := json.Unmarshal(b, &vs); err != nil {
+		f.Fatal(err)
+	}
+	for _, v := range vs {
+		bin, err := hex.DecodeString(v.BinaryHex)
+		if err != nil {
+			f.Fatal(err)
+		}
+		bins = append(bins, bin)
+		texts = append(texts, []byte(v.Text))
+	}
+	bins = append(bins, nil, []byte{1}, []byte{1, 1, 1, 'k'}, bytes.Repeat([]byte{1}, 40), []byte{1, 1, 255})
+	texts = append(texts, nil, []byte(TextPrefix), []byte(TextPrefix+"AQEB"), []byte(TextPrefix+"AQ==\n"), []byte("gmf1:===="))
+	return bins, texts
+}
+
+func FuzzParse(f *testing.F) {
+	bins, _ := fuzzSeeds(f)
+	for _, b := range bins {
+		f.Add(b)
+	}
+	k := testKey(f, "citizen.phone:1")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := Parse(b)
+		if err != nil {
+			return
+		}
+		if ValidateKeyID(e.KeyID) != nil {
+			t.Fatalf("parsed an invalid key id %q", e.KeyID)
+		}
+		re := append(append(append([]byte{e.Version, byte(e.Algorithm), byte(len(e.KeyID))}, e.KeyID...), e.Nonce...), e.Ciphertext...)
+		if !bytes.Equal(re, b) {
+			t.Fatalf("parse is not lossless")
+		}
+		if len(e.Nonce) != NonceSize || len(e.Ciphertext) < TagSize {
+			t.Fatalf("bad lengths")
+		}
+		// Opening random bytes must fail, never panic.
+		if _, err := Open(nil, k, Location{Table: "fuzz", Column: "c"}, b); err == nil {
+			t.Fatalf("random envelope opened")
+		}
+	})
+}
+
+func FuzzParseText(f *testing.F) {
+	_, texts := fuzzSeeds(f)
+	for _, s := range texts {
+		f.Add(s)
+	}
+	k := testKey(f, "citizen.phone:1")
+	f.Fuzz(func(t *testing.T, s []byte) {
+		e, err := ParseText(s)
+		if err != nil {
+			return
+		}
+		bin := append(append(append([]byte{e.Version, byte(e.Algorithm), byte(len(e.KeyID))}, e.KeyID...), e.Nonce...), e.Ciphertext...)
+		if got := appendText(nil, bin); !bytes.Equal(got, s) {
+			t.Fatalf("text form is not canonical: %q re-encodes to %q", s, got)
+		}
+		if _, err := OpenText(nil, k, Location{Table: "fuzz", Column: "c"}, s); err == nil {
+			t.Fatalf("random text opened")
+		}
+	})
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"", " 13800138000 ", "１３８", "ZhangSan@Example.CN", "İıſK", "\u3000张三\u00a0", "\xff", "ǅ"} {
+		for tr := range 5 {
+			f.Add(uint8(tr), s)
+		}
+	}
+	trs := []Transform{TransformFull, TransformLower, TransformUpper, TransformDigits, TransformLast4}
+	f.Fuzz(func(t *testing.T, which uint8, s string) {
+		tr := trs[int(which)%len(trs)]
+		out, err := tr.Normalize(nil, []byte(s))
+		if !utf8.ValidString(s) {
+			if err == nil {
+				t.Fatalf("accepted invalid UTF-8")
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s(%q): %v", tr, s, err)
+		}
+		if !utf8.Valid(out) {
+			t.Fatalf("%s(%q) is not UTF-8", tr, s)
+		}
+		switch tr {
+		case TransformDigits, TransformLast4:
+			for _, c := range out {
+				if c < '0' || c > '9' {
+					t.Fatalf("%s(%q) = %q has a non-digit", tr, s, out)
+				}
+			}
+			if tr == TransformLast4 && len(out) > 4 {
+				t.Fatalf("last4(%q) = %q", s, out)
+			}
+		}
+	})
+}
+
+func FuzzSM2Decrypt(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0x30, 0x00})
+	f.Add(bytes.Repeat([]byte{0x30}, 120))
+	f.Add([]byte{0x30, 0x78, 0x02, 0x20})
+	priv, err := GenerateSM2Key()
+	if err != nil {
+		f.Fatal(err)
+	}
+	ct, err := priv.Public().Encrypt([]byte("0123456789abcdef"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ct)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pt, err := priv.Decrypt(b)
+		if err == nil && len(pt) == 0 {
+			t.Fatalf("empty plaintext without error")
+		}
+		if err == nil && !bytes.Equal(b, ct) && bytes.Equal(pt, []byte("0123456789abcdef")) {
+			t.Fatalf("another ciphertext opened to the seed's plaintext")
+		}
+	})
+}

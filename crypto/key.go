@@ -1,0 +1,121 @@
+package crypto
+
+import (
+	"crypto/cipher"
+	"fmt"
+
+	"github.com/emmansun/gmsm/sm4"
+)
+
+// Algorithm identifies the AEAD that sealed an envelope. It is byte 1 of
+// every envelope.
+type Algorithm byte
+
+const (
+	// SM4GCM is SM4 (GB/T 32907) in GCM mode: 128-bit key, 96-bit nonce,
+	// 128-bit tag.
+	SM4GCM Algorithm = 0x01
+	// AES256GCM is reserved for deployments outside the GM/T regime. It is
+	// not implemented: NewKey and Open return ErrUnsupportedAlgorithm.
+	AES256GCM Algorithm = 0x02
+)
+
+// String returns the algorithm's name as docs/format.md spells it.
+func (a Algorithm) String() string {
+	switch a {
+	case SM4GCM:
+		return "SM4-GCM"
+	case AES256GCM:
+		return "AES-256-GCM"
+	default:
+		return fmt.Sprintf("Algorithm(0x%02x)", byte(a))
+	}
+}
+
+const (
+	// KeySize is the size in bytes of an SM4-GCM data key.
+	KeySize = 16
+	// NonceSize is the size in bytes of the random nonce in every envelope.
+	NonceSize = 12
+	// TagSize is the size in bytes of the GCM authentication tag.
+	TagSize = 16
+	// MaxKeyIDLen is the longest key id an envelope can carry.
+	MaxKeyIDLen = 64
+	// MaxSealsPerKey is the most values one key may seal with random
+	// nonces (NIST SP 800-38D §8.3): the probability of a nonce collision
+	// stays below 2⁻³³. Key rings rotate a key before it reaches this.
+	MaxSealsPerKey uint64 = 1 << 32
+)
+
+// Key is a data-encryption key (DEK) with its id, ready to seal and open
+// values. It holds one cipher.AEAD, built once, so sealing does not pay for
+// key set-up. A Key is safe for concurrent use.
+type Key struct {
+	id   string
+	alg  Algorithm
+	aead cipher.AEAD
+}
+
+// NewKey returns a Key named id for the algorithm alg built from secret,
+// which is not retained. The id must be 1 to MaxKeyIDLen bytes of
+// A–Z a–z 0–9 and ". _ - :"; the secret must be KeySize bytes for SM4GCM.
+func NewKey(id string, alg Algorithm, secret []byte) (*Key, error) {
+	if err := ValidateKeyID(id); err != nil {
+		return nil, err
+	}
+	if alg != SM4GCM {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, alg)
+	}
+	if len(secret) != KeySize {
+		return nil, fmt.Errorf("%w: key %s: SM4 key must be %d bytes, got %d", ErrInvalidKey, id, KeySize, len(secret))
+	}
+	block, err := sm4.NewCipher(secret)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %s: %v", ErrInvalidKey, id, err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %s: %v", ErrInvalidKey, id, err)
+	}
+	return &Key{id: id, alg: alg, aead: aead}, nil
+}
+
+// ID returns the key's id, as written into every envelope it seals.
+func (k *Key) ID() string { return k.id }
+
+// Algorithm returns the key's algorithm.
+func (k *Key) Algorithm() Algorithm { return k.alg }
+
+// Key makes a single Key a KeySource: it returns k when id is k's id and
+// ErrKeyNotFound otherwise.
+func (k *Key) Key(id string) (*Key, error) {
+	if id != k.id {
+		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, id)
+	}
+	return k, nil
+}
+
+// KeySource finds the key an envelope names. Key rings implement it; it
+// must return an error wrapping ErrKeyNotFound for an unknown id.
+type KeySource interface {
+	Key(id string) (*Key, error)
+}
+
+// ValidateKeyID reports whether id can name a key in an envelope: 1 to
+// MaxKeyIDLen bytes, each one of A–Z a–z 0–9 . _ - :.
+func ValidateKeyID(id string) error {
+	if len(id) == 0 || len(id) > MaxKeyIDLen {
+		return fmt.Errorf("%w: key id must be 1 to %d bytes, got %d", ErrInvalidKey, MaxKeyIDLen, len(id))
+	}
+	for i := 0; i < len(id); i++ {
+		if !keyIDByte(id[i]) {
+			return fmt.Errorf("%w: key id has a byte outside A-Z a-z 0-9 . _ - : at offset %d", ErrInvalidKey, i)
+		}
+	}
+	return nil
+}
+
+func keyIDByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '.' || c == '_' || c == '-' || c == ':'
+}
