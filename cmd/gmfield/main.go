@@ -1,0 +1,54 @@
+// Command gmfield is the key administrator's and auditor's tool for
+// gmfield: masking previews today; keys, rotation and table migration as
+// the key ring and driver land.
+//
+//	gmfield mask --type mobile 13800138000
+//	gmfield mask --type keep_first_last --param first=2 --param last=2 -
+//	gmfield mask --list
+//	gmfield detect 11010519491231002X
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes the CLI and returns its exit status: 0 on success, 1 on an
+// error (printed to stderr), 2 on a usage error.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(stderr, "gmfield:", err)
+		if _, ok := err.(usageError); ok {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError marks a mistake in how the command was called.
+type usageError struct{ error }
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gmfield",
+		Short:         "Field-level SM4 encryption, blind indexes and masking for personal data",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newMaskCmd(), newDetectCmd())
+	return root
+}

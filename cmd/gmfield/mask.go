@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gmfield/gmfield/masking"
+	"github.com/spf13/cobra"
+)
+
+func newMaskCmd() *cobra.Command {
+	var (
+		typ    string
+		params []string
+		keyHex string
+		list   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "mask --type NAME [--param k=v ...] VALUE|-",
+		Short: "Preview a masking function on a value, or on each line of stdin (VALUE -)",
+		Long: `Prints the masked form of VALUE under the masking function NAME. With VALUE "-",
+masks each line of standard input. The keyed functions (hash, pseudonym) take their
+key as hex from --key-hex or the GMFIELD_MASK_KEY environment variable.
+
+  gmfield mask --type id_card 11010519491231002X
+  gmfield mask --type date --param to=month 1990-03-07
+  gmfield mask --list`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if list {
+				for _, name := range masking.Functions() {
+					fmt.Fprintln(cmd.OutOrStdout(), masking.Describe(name))
+				}
+				return nil
+			}
+			if typ == "" {
+				return usageError{errors.New("mask: --type is required (see --list)")}
+			}
+			if len(args) != 1 {
+				return usageError{errors.New("mask: give one VALUE, or - to read lines from stdin")}
+			}
+			p := masking.Params{}
+			for _, kv := range params {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usageError{fmt.Errorf("mask: --param %q is not k=v", kv)}
+				}
+				p[k] = v
+			}
+			var opts []masking.Option
+			if keyHex == "" {
+				keyHex = os.Getenv("GMFIELD_MASK_KEY")
+			}
+			if keyHex != "" {
+				key, err := hex.DecodeString(keyHex)
+				if err != nil {
+					return usageError{errors.New("mask: the key is not hex")}
+				}
+				opts = append(opts, masking.WithKey(key))
+			}
+			rule, err := masking.NewRule(typ, p, opts...)
+			if err != nil {
+				return err
+			}
+			return eachValue(cmd.InOrStdin(), args[0], func(v string) error {
+				if rule.Null() {
+					_, err := fmt.Fprintln(cmd.OutOrStdout(), "NULL")
+					return err
+				}
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), rule.Mask(v))
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&typ, "type", "", "masking function name (see --list)")
+	cmd.Flags().StringArrayVar(&params, "param", nil, "function parameter k=v (repeatable)")
+	cmd.Flags().StringVar(&keyHex, "key-hex", "", "key of the hash and pseudonym functions, hex (default $GMFIELD_MASK_KEY)")
+	cmd.Flags().BoolVar(&list, "list", false, "list the masking functions and their parameters")
+	return cmd
+}
+
+func newDetectCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "detect VALUE|-",
+		Short: "Show which kinds of personal data a value (or each line of stdin) looks like",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("detect: give one VALUE, or - to read lines from stdin")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return eachValue(cmd.InOrStdin(), args[0], func(v string) error {
+				var parts []string
+				for _, m := range masking.Detect(v) {
+					parts = append(parts, fmt.Sprintf("%s:%.2f", m.Kind, m.Confidence))
+				}
+				if len(parts) == 0 {
+					parts = []string{"none"}
+				}
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), strings.Join(parts, " "))
+				return err
+			})
+		},
+	}
+}
+
+// eachValue calls f with arg, or with each line of in when arg is "-".
+func eachValue(in io.Reader, arg string, f func(string) error) error {
+	if arg != "-" {
+		return f(arg)
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	for sc.Scan() {
+		if err := f(strings.TrimSuffix(sc.Text(), "\r")); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading stdin: %w", err)
+	}
+	return nil
+}

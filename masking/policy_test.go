@@ -1,0 +1,203 @@
+package masking
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const examplePolicy = `# The policy of docs/policy.md.
+mask_char: "*"
+columns:
+  citizen.id_no: id_card
+  citizen.phone: {function: mobile}
+  citizen.name: chinese_name
+  citizen.card: {function: bank_card, params: {keep_last: 4}}
+  citizen.note: "null"
+roles:
+  admin:    {default: plain}
+  clerk:    {default: mask}
+  auditor:  {default: mask, columns: {citizen.phone: plain}}
+  analyst:  {default: hash, columns: {citizen.name: deny}}
+  default:  {default: null}
+`
+
+var fixedNow = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+func loadExample(t *testing.T) *Policy {
+	t.Helper()
+	p, err := LoadPolicy([]byte(examplePolicy), WithKey(testKey))
+	require.NoError(t, err)
+	p.now = func() time.Time { return fixedNow }
+	return p
+}
+
+func TestPolicyDecide(t *testing.T) {
+	p := loadExample(t)
+	cases := []struct {
+		name   string
+		pr     Principal
+		column string
+		want   Action
+	}{
+		{"admin", Principal{Roles: []string{"admin"}}, "phone", ActionPlain},
+		{"clerk", Principal{Roles: []string{"clerk"}}, "phone", ActionMask},
+		{"auditor override", Principal{Roles: []string{"auditor"}}, "phone", ActionPlain},
+		{"auditor default", Principal{Roles: []string{"auditor"}}, "id_no", ActionMask},
+		{"analyst", Principal{Roles: []string{"analyst"}}, "id_no", ActionHash},
+		{"analyst deny", Principal{Roles: []string{"analyst"}}, "name", ActionDeny},
+		{"no role", Principal{}, "phone", ActionNull},
+		{"unknown role", Principal{Roles: []string{"root"}}, "phone", ActionNull},
+		{"unknown and known", Principal{Roles: []string{"root", "clerk"}}, "phone", ActionMask},
+		{"role names are case-insensitive", Principal{Roles: []string{"ADMIN"}}, "phone", ActionPlain},
+		{"most permissive of two", Principal{Roles: []string{"analyst", "clerk"}}, "name", ActionMask},
+		{"most permissive of three", Principal{Roles: []string{"analyst", "clerk", "auditor"}}, "phone", ActionPlain},
+		{"role grant", Principal{Grants: []Grant{{Role: "auditor", Expires: fixedNow.Add(time.Hour), Reason: "TICKET-1"}}}, "phone", ActionPlain},
+		{"expired role grant", Principal{Grants: []Grant{{Role: "auditor", Expires: fixedNow.Add(-time.Second)}}}, "phone", ActionNull},
+		{"grant without expiry", Principal{Grants: []Grant{{Role: "admin"}}}, "phone", ActionNull},
+		{"column grant", Principal{Roles: []string{"clerk"}, Grants: []Grant{{Column: "citizen.id_no", Expires: fixedNow.Add(time.Minute)}}}, "id_no", ActionPlain},
+		{"column grant elsewhere", Principal{Roles: []string{"clerk"}, Grants: []Grant{{Column: "citizen.id_no", Expires: fixedNow.Add(time.Minute)}}}, "phone", ActionMask},
+		{"column grant with action", Principal{Grants: []Grant{{Column: "citizen.phone", Action: ActionMask, Expires: fixedNow.Add(time.Minute)}}}, "phone", ActionMask},
+		{"grant never lowers", Principal{Roles: []string{"admin"}, Grants: []Grant{{Column: "citizen.phone", Action: ActionDeny, Expires: fixedNow.Add(time.Minute)}}}, "phone", ActionPlain},
+		{"malformed grant", Principal{Grants: []Grant{{Role: "admin", Column: "citizen.phone", Expires: fixedNow.Add(time.Minute)}}}, "phone", ActionNull},
+		{"undeclared column", Principal{Roles: []string{"auditor"}}, "secret", ActionMask},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, p.Decide(c.pr, "citizen", c.column), c.name)
+	}
+	assert.Equal(t, ActionPlain, p.Decide(Principal{Roles: []string{"auditor"}}, "CITIZEN", "Phone"), "identifiers are case-insensitive")
+}
+
+func TestPolicyApply(t *testing.T) {
+	p := loadExample(t)
+	apply := func(roles []string, col, v string) (string, bool, error) {
+		return p.Apply(Principal{ID: "u1", Roles: roles}, "citizen", col, v)
+	}
+	out, null, err := apply([]string{"clerk"}, "phone", "13800138000")
+	require.NoError(t, err)
+	assert.Equal(t, "138****8000", out)
+	assert.False(t, null)
+
+	out, _, err = apply([]string{"admin"}, "id_no", "11010519491231002X")
+	require.NoError(t, err)
+	assert.Equal(t, "11010519491231002X", out)
+
+	out, _, err = apply([]string{"analyst"}, "phone", "13800138000")
+	require.NoError(t, err)
+	assert.Regexp(t, `^[0-9a-f]{32}$`, out)
+
+	_, null, err = apply(nil, "phone", "13800138000")
+	require.NoError(t, err)
+	assert.True(t, null)
+
+	_, null, err = apply([]string{"clerk"}, "note", "free text")
+	require.NoError(t, err)
+	assert.True(t, null, "a column masked with the null function")
+
+	out, _, err = apply([]string{"clerk"}, "undeclared", "secret")
+	require.NoError(t, err)
+	assert.Equal(t, "******", out, "undeclared columns are masked entirely")
+
+	_, _, err = apply([]string{"analyst"}, "name", "张三")
+	assert.ErrorIs(t, err, ErrDenied)
+	assert.Contains(t, err.Error(), "citizen.name")
+	assert.NotContains(t, err.Error(), "张三")
+}
+
+func TestNoDefaultRoleDenies(t *testing.T) {
+	p, err := LoadPolicy([]byte("columns: {t.c: mobile}\nroles: {clerk: {default: mask}}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, ActionDeny, p.Decide(Principal{}, "t", "c"))
+	p, err = LoadPolicy([]byte("default_role: guest\ncolumns: {t.c: mobile}\nroles: {guest: {default: mask}}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, ActionMask, p.Decide(Principal{}, "t", "c"))
+}
+
+func TestContext(t *testing.T) {
+	_, ok := FromContext(context.Background())
+	assert.False(t, ok)
+	ctx := NewContext(context.Background(), Principal{ID: "u1", Roles: []string{"clerk"}})
+	pr, ok := FromContext(ctx)
+	require.True(t, ok)
+	assert.Equal(t, "u1", pr.ID)
+}
+
+func TestLoadPolicyErrorsNameTheLine(t *testing.T) {
+	cases := []struct {
+		name, doc string
+		line      int
+		is        error
+		contains  string
+	}{
+		{"unknown function", "columns:\n  t.c: soundex\nroles: {a: {default: plain}}\n", 2, ErrUnknownFunction, "soundex"},
+		{"bad parameter", "columns:\n  t.a: mobile\n  t.c: {function: mobile, params: {keep_first: many}}\nroles: {a: {default: plain}}\n", 3, ErrBadParameter, "keep_first"},
+		{"unknown parameter", "columns:\n  t.c:\n    function: mobile\n    params: {keep: 3}\nroles: {a: {default: plain}}\n", 4, ErrBadParameter, "keep"},
+		{"unknown action", "columns: {t.c: mobile}\nroles:\n  a: {default: show}\n", 3, nil, "show"},
+		{"undeclared column", "columns: {t.c: mobile}\nroles:\n  a:\n    default: mask\n    columns: {t.d: plain}\n", 5, nil, "t.d"},
+		{"undefined default role", "default_role: guest\ncolumns: {t.c: mobile}\nroles: {a: {default: plain}}\n", 1, nil, "guest"},
+		{"role without default", "columns: {t.c: mobile}\nroles:\n  a: {columns: {t.c: plain}}\n", 3, nil, "default"},
+		{"unknown key", "columns: {t.c: mobile}\nrole: {}\n", 2, nil, "role"},
+		{"bad column name", "columns:\n  phone: mobile\nroles: {a: {default: plain}}\n", 2, nil, "table.column"},
+		{"duplicate column", "columns:\n  t.c: mobile\n  T.C: mobile\nroles: {a: {default: plain}}\n", 3, nil, "twice"},
+		{"hash without key", "columns: {t.c: mobile}\nroles:\n  a: {default: hash}\n", 3, ErrMissingKey, "key"},
+		{"keyed function without key", "columns:\n  t.c: {function: pseudonym, params: {type: mobile}}\nroles: {a: {default: plain}}\n", 2, ErrMissingKey, "key"},
+		{"no roles", "columns: {t.c: mobile}\n", 1, nil, "roles"},
+		{"not a mapping", "- a\n- b\n", 1, nil, "mapping"},
+		{"bad mask char", "mask_char: '**'\nroles: {a: {default: plain}}\n", 1, nil, "mask_char"},
+	}
+	for _, c := range cases {
+		_, err := LoadPolicy([]byte(c.doc))
+		require.Error(t, err, c.name)
+		assert.ErrorIs(t, err, ErrInvalidPolicy, c.name)
+		if c.is != nil {
+			assert.ErrorIs(t, err, c.is, c.name)
+		}
+		var pe *PolicyError
+		require.True(t, errors.As(err, &pe), c.name)
+		assert.Equal(t, c.line, pe.Line, "%s: %v", c.name, err)
+		assert.Contains(t, err.Error(), c.contains, c.name)
+	}
+	_, err := LoadPolicy([]byte("roles: [\n"))
+	assert.ErrorIs(t, err, ErrInvalidPolicy)
+}
+
+func TestNewPolicyGoAPI(t *testing.T) {
+	mobile := rule(t, "mobile", nil)
+	hash := rule(t, "hash", Params{"length": "8"})
+	p, err := NewPolicy(map[string]Role{
+		"clerk":   {Default: ActionMask},
+		"default": {Default: ActionHash, Columns: map[string]Action{"Citizen.Phone": ActionNull}},
+	}, map[string]*Rule{"citizen.phone": mobile}, WithHashRule(hash), WithClock(func() time.Time { return fixedNow }))
+	require.NoError(t, err)
+	assert.Equal(t, ActionNull, p.Decide(Principal{}, "citizen", "phone"))
+	assert.Equal(t, ActionHash, p.Decide(Principal{}, "citizen", "other"))
+	assert.ElementsMatch(t, []string{"clerk", "default"}, p.Roles())
+
+	_, err = NewPolicy(map[string]Role{"a": {}}, nil)
+	assert.ErrorIs(t, err, ErrInvalidPolicy)
+	_, err = NewPolicy(map[string]Role{"a": {Default: ActionHash}}, nil)
+	assert.ErrorIs(t, err, ErrMissingKey)
+	_, err = NewPolicy(map[string]Role{"a": {Default: ActionMask, Columns: map[string]Action{"t.x": ActionPlain}}}, nil)
+	assert.ErrorIs(t, err, ErrInvalidPolicy)
+	_, err = NewPolicy(nil, map[string]*Rule{"nodot": mobile})
+	assert.ErrorIs(t, err, ErrInvalidPolicy)
+}
+
+func TestActions(t *testing.T) {
+	for _, s := range []string{"plain", "mask", "hash", "null", "deny"} {
+		a, err := ParseAction(s)
+		require.NoError(t, err)
+		assert.Equal(t, s, a.String())
+	}
+	_, err := ParseAction("show")
+	assert.ErrorIs(t, err, ErrInvalidPolicy)
+	assert.True(t, ActionPlain > ActionMask && ActionMask > ActionHash && ActionHash > ActionNull && ActionNull > ActionDeny)
+	assert.True(t, ActionMask.NeedsPlaintext())
+	assert.False(t, ActionHash.NeedsPlaintext())
+	assert.False(t, ActionNull.NeedsPlaintext())
+	assert.Equal(t, "Action(0)", Action(0).String())
+}
