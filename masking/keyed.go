@@ -72,10 +72,10 @@ type digitSource struct {
 	pos   int
 }
 
-func (k *keyedState) source(st *macState, canonical []byte, attempt uint32) *digitSource {
+func (k *keyedState) source(st *macState, canonical []byte, attempt uint32) digitSource {
 	st.in = append(st.in[:0], canonical...)
 	st.in = binary.BigEndian.AppendUint32(st.in, attempt<<16)
-	s := &digitSource{st: st, block: attempt << 16}
+	s := digitSource{st: st, block: attempt << 16}
 	s.refill()
 	return s
 }
