@@ -87,18 +87,12 @@ func appendMask(dst []byte, c rune) []byte {
 // maskDigitRange appends v with the digits whose index (counting digits
 // only) is in [lo, hi) replaced by c; every other rune is kept as given.
 func maskDigitRange(dst []byte, v string, lo, hi int, c rune) []byte {
-	i, seg := 0, 0
-	for pos, r := range v {
-		if _, d := digit(r); d {
-			if i >= lo && i < hi {
-				dst = append(dst, v[seg:pos]...)
-				dst = appendMask(dst, c)
-				seg = pos + utf8.RuneLen(r)
-			}
-			i++
-		}
-	}
-	return append(dst, v[seg:]...)
+	return maskSignificant(dst, v, isDigit, lo, hi, c)
+}
+
+func isDigit(r rune) bool {
+	_, ok := digit(r)
+	return ok
 }
 
 // maskSignificant appends v with the significant runes (those sig accepts)
