@@ -1,7 +1,11 @@
 // Command gmfield is the key administrator's and auditor's tool for
-// gmfield: masking previews today; keys, rotation and table migration as
-// the key ring and driver land.
+// gmfield: local key directories, data-key rotation, KEK rotation and
+// crypto-shredding, sealing and opening single values, blind indexes, and
+// masking previews.
 //
+//	gmfield keyring init --dir ./keys --kek sm4
+//	gmfield keys list --keyring ./keys
+//	gmfield encrypt --keyring ./keys --table citizen --column phone 13800138000
 //	gmfield mask --type mobile 13800138000
 //	gmfield mask --type keep_first_last --param first=2 --param last=2 -
 //	gmfield mask --list
@@ -49,6 +53,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newMaskCmd(), newDetectCmd())
+	root.AddCommand(newMaskCmd(), newDetectCmd(), newKeyringCmd(), newKeysCmd(), newEncryptCmd(), newDecryptCmd(), newIndexCmd())
 	return root
 }

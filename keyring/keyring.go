@@ -1,0 +1,522 @@
+package keyring
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gmfield/gmfield/crypto"
+	"golang.org/x/sync/singleflight"
+)
+
+// Defaults of the options.
+const (
+	DefaultTTL       = 10 * time.Minute
+	DefaultCacheSize = 4096
+	// DefaultReserve is how many seals a process reserves in the store at a
+	// time: one store write per this many seals.
+	DefaultReserve = 1 << 16
+)
+
+// Keyring hands out DEKs. It implements crypto.KeySource. It is safe for
+// concurrent use by many goroutines; several processes may share one
+// Store.
+type Keyring struct {
+	store    Store
+	kek      atomic.Pointer[providerBox]
+	ttl      time.Duration
+	size     int
+	maxSeals uint64
+	reserve  uint64
+	now      func() time.Time
+
+	mu     sync.RWMutex
+	byID   map[string]*cached
+	active map[string]*activeKey // by keyspace
+
+	loads  singleflight.Group
+	rotate sync.Mutex // serializes reservations, rotations and destroys in this process
+}
+
+type providerBox struct{ p Provider }
+
+func (k *Keyring) provider() Provider { return k.kek.Load().p }
+
+type cached struct {
+	key     *crypto.Key
+	expires int64 // unix nanoseconds
+}
+
+// activeKey is the current DEK of a keyspace and this process's share of
+// its seal reservation: seals (used, limit] are this process's to hand out.
+type activeKey struct {
+	cached
+	rec   Record
+	used  atomic.Uint64
+	limit atomic.Uint64
+}
+
+// Option configures New.
+type Option func(*Keyring)
+
+// WithTTL sets how long an unwrapped DEK stays cached (DefaultTTL). After
+// it, the DEK is unwrapped again: while the provider is unreachable, reads
+// of keys cached less than the TTL ago keep working and others fail.
+func WithTTL(d time.Duration) Option { return func(k *Keyring) { k.ttl = d } }
+
+// WithCacheSize bounds the number of unwrapped DEKs kept (DefaultCacheSize).
+func WithCacheSize(n int) Option { return func(k *Keyring) { k.size = n } }
+
+// WithMaxSeals sets the seals per DEK after which the keyring rotates by
+// itself (crypto.MaxSealsPerKey; lower it, never raise it past that).
+func WithMaxSeals(n uint64) Option {
+	return func(k *Keyring) { k.maxSeals = min(n, crypto.MaxSealsPerKey) }
+}
+
+// WithReserve sets how many seals are reserved in the store per write
+// (DefaultReserve).
+func WithReserve(n uint64) Option { return func(k *Keyring) { k.reserve = max(n, 1) } }
+
+// WithClock sets the clock (time.Now by default).
+func WithClock(now func() time.Time) Option { return func(k *Keyring) { k.now = now } }
+
+// New returns a Keyring over store whose DEKs are wrapped by kek.
+func New(store Store, kek Provider, opts ...Option) *Keyring {
+	k := &Keyring{
+		store: store,
+		ttl:   DefaultTTL, size: DefaultCacheSize, maxSeals: crypto.MaxSealsPerKey, reserve: DefaultReserve,
+		now:  time.Now,
+		byID: map[string]*cached{}, active: map[string]*activeKey{},
+	}
+	k.kek.Store(&providerBox{kek})
+	for _, o := range opts {
+		o(k)
+	}
+	return k
+}
+
+// Key returns the DEK with the given id, unwrapping it on a cache miss. It
+// implements crypto.KeySource; see KeyContext.
+func (k *Keyring) Key(id string) (*crypto.Key, error) {
+	return k.KeyContext(context.Background(), id)
+}
+
+// KeyContext returns the DEK with the given id: from the cache without
+// allocating, or from the store and the provider (one unwrap however many
+// goroutines miss at once). A destroyed DEK returns ErrKeyDestroyed.
+func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error) {
+	now := k.now().UnixNano()
+	k.mu.RLock()
+	c := k.byID[id]
+	k.mu.RUnlock()
+	if c != nil && now < c.expires {
+		return c.key, nil
+	}
+	v, err, _ := k.loads.Do(id, func() (any, error) {
+		rec, err := k.store.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		key, err := k.unwrap(rec)
+		if err != nil {
+			return nil, err
+		}
+		k.put(id, key)
+		return key, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*crypto.Key), nil
+}
+
+func (k *Keyring) unwrap(rec Record) (*crypto.Key, error) {
+	if rec.State == StateDestroyed {
+		return nil, fmt.Errorf("key %s: %w", rec.ID, ErrKeyDestroyed)
+	}
+	dek, err := k.provider().Decrypt(rec.Wrapped, AssociatedData(rec.ID, rec.Keyspace))
+	if err != nil {
+		return nil, fmt.Errorf("key %s: unwrap: %w", rec.ID, err)
+	}
+	defer clear(dek)
+	key, err := crypto.NewKey(rec.ID, crypto.SM4GCM, dek)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", rec.ID, err)
+	}
+	return key, nil
+}
+
+// put caches key, evicting expired entries, then arbitrary ones, to stay
+// within the size bound.
+func (k *Keyring) put(id string, key *crypto.Key) {
+	now := k.now().UnixNano()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.byID) >= k.size {
+		for kid, c := range k.byID {
+			if now >= c.expires {
+				delete(k.byID, kid)
+			}
+		}
+		for kid := range k.byID {
+			if len(k.byID) < k.size {
+				break
+			}
+			delete(k.byID, kid)
+		}
+	}
+	k.byID[id] = &cached{key: key, expires: now + int64(k.ttl)}
+}
+
+// Current returns the DEK that seals the next value of keyspace, creating
+// the keyspace's first DEK if it has none. Each call counts one seal: call
+// it once per value sealed. When a DEK reaches its seal limit, Current
+// rotates to a new one. The cached path does not allocate.
+func (k *Keyring) Current(ctx context.Context, keyspace string) (*crypto.Key, error) {
+	if reserved(keyspace) {
+		return nil, fmt.Errorf("%w: keyspace %s is reserved", crypto.ErrInvalidInput, keyspace)
+	}
+	for range 100 {
+		now := k.now().UnixNano()
+		k.mu.RLock()
+		a := k.active[keyspace]
+		k.mu.RUnlock()
+		if a != nil && now < a.expires {
+			if n := a.used.Add(1); n <= a.limit.Load() {
+				return a.key, nil
+			}
+		}
+		if err := k.refresh(ctx, keyspace, a); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("keyspace %s: %w: could not reserve seals", keyspace, ErrConflict)
+}
+
+// refresh replaces the keyspace's active entry seen as old: it loads the
+// active DEK (creating one if there is none), reserves more seals, or
+// rotates when the DEK is used up.
+func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) error {
+	k.rotate.Lock()
+	defer k.rotate.Unlock()
+	k.mu.RLock()
+	cur := k.active[keyspace]
+	k.mu.RUnlock()
+	if cur != old {
+		return nil // another goroutine refreshed it
+	}
+	rec, key, err := k.activeRecord(ctx, keyspace)
+	if err != nil {
+		return err
+	}
+	for {
+		if rec.Seals >= k.maxSeals {
+			if rec, key, err = k.rotateLocked(ctx, keyspace); err != nil {
+				return err
+			}
+		}
+		from := rec.Seals
+		rec.Seals = min(from+k.reserve, k.maxSeals)
+		err = k.store.Update(ctx, rec)
+		if errors.Is(err, ErrConflict) {
+			if rec, err = k.store.Get(ctx, rec.ID); err != nil {
+				return err
+			}
+			if rec.State != StateActive {
+				if rec, key, err = k.activeRecord(ctx, keyspace); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rec.Rev++
+		if key == nil {
+			key, err = k.unwrap(rec)
+			if errors.Is(err, ErrCannotUnwrap) {
+				// A write-only provider (an SM2 public key) cannot read
+				// the stored active DEK: start a fresh one it knows.
+				if rec, key, err = k.rotateLocked(ctx, keyspace); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		a := &activeKey{cached: cached{key: key, expires: k.now().UnixNano() + int64(k.ttl)}, rec: rec}
+		a.used.Store(from)
+		a.limit.Store(rec.Seals)
+		k.mu.Lock()
+		k.active[keyspace] = a
+		k.mu.Unlock()
+		k.put(rec.ID, key)
+		return nil
+	}
+}
+
+// activeRecord returns the newest active record of keyspace, creating one
+// if there is none; key is set only when it created one.
+func (k *Keyring) activeRecord(ctx context.Context, keyspace string) (rec Record, key *crypto.Key, err error) {
+	recs, err := k.store.List(ctx)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	var best *Record
+	for i := range recs {
+		r := &recs[i]
+		if r.Keyspace == keyspace && r.State == StateActive && (best == nil || r.Created.After(best.Created)) {
+			best = r
+		}
+	}
+	if best != nil {
+		return *best, nil, nil
+	}
+	return k.create(ctx, keyspace)
+}
+
+// create makes, wraps and stores a new active DEK for keyspace.
+func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.Key, error) {
+	if keyspace == "" {
+		return Record{}, nil, fmt.Errorf("%w: empty keyspace", crypto.ErrInvalidInput)
+	}
+	var idb [8]byte
+	_, _ = rand.Read(idb[:])
+	id := "k" + hex.EncodeToString(idb[:])
+	dek := make([]byte, crypto.KeySize)
+	_, _ = rand.Read(dek)
+	defer clear(dek)
+	key, err := crypto.NewKey(id, crypto.SM4GCM, dek)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	wrapped, err := k.provider().Encrypt(dek, AssociatedData(id, keyspace))
+	if err != nil {
+		return Record{}, nil, fmt.Errorf("keyspace %s: wrap new key: %w", keyspace, err)
+	}
+	rec := Record{ID: id, Keyspace: keyspace, State: StateActive, Created: k.now().UTC(), KEK: k.kekName(wrapped), Wrapped: wrapped}
+	if err := k.store.Create(ctx, rec); err != nil {
+		return Record{}, nil, err
+	}
+	rec.Rev = 1
+	return rec, key, nil
+}
+
+func (k *Keyring) kekName(wrapped []byte) string {
+	p := k.provider()
+	if n, ok := p.(KEKNamer); ok {
+		return n.KEKName(wrapped)
+	}
+	return fmt.Sprintf("%T", p)
+}
+
+// Rotate makes a new active DEK for keyspace and retires the old ones to
+// decrypt-only: new values use the new DEK, old values stay readable.
+// Other processes sharing the store switch when their cached active DEK
+// expires (the TTL).
+func (k *Keyring) Rotate(ctx context.Context, keyspace string) (Record, error) {
+	if reserved(keyspace) || keyspace == "" {
+		return Record{}, fmt.Errorf("%w: cannot rotate keyspace %q", crypto.ErrInvalidInput, keyspace)
+	}
+	k.rotate.Lock()
+	defer k.rotate.Unlock()
+	rec, _, err := k.rotateLocked(ctx, keyspace)
+	return rec, err
+}
+
+func (k *Keyring) rotateLocked(ctx context.Context, keyspace string) (Record, *crypto.Key, error) {
+	fresh, key, err := k.create(ctx, keyspace)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	recs, err := k.store.List(ctx)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	for _, r := range recs {
+		if r.Keyspace != keyspace || r.State != StateActive || r.ID == fresh.ID {
+			continue
+		}
+		if err := k.updateRetry(ctx, r.ID, func(r *Record) bool {
+			if r.State != StateActive {
+				return false
+			}
+			r.State, r.Retired = StateDecryptOnly, k.now().UTC()
+			return true
+		}); err != nil {
+			return Record{}, nil, err
+		}
+	}
+	k.mu.Lock()
+	delete(k.active, keyspace)
+	k.mu.Unlock()
+	return fresh, key, nil
+}
+
+// updateRetry applies change to the stored record id until the
+// compare-and-swap succeeds; change returns false to leave it alone.
+func (k *Keyring) updateRetry(ctx context.Context, id string, change func(*Record) bool) error {
+	for range 100 {
+		r, err := k.store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !change(&r) {
+			return nil
+		}
+		err = k.store.Update(ctx, r)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("key %s: %w", id, ErrConflict)
+}
+
+// Destroy erases the wrapped DEK id from the store and the cache: every
+// value it sealed becomes unreadable (ErrKeyDestroyed), on purpose. Other
+// processes keep a cached copy until their TTL ends. If id was the active
+// DEK of its keyspace, the next Current creates a new one.
+func (k *Keyring) Destroy(ctx context.Context, id string) error {
+	k.rotate.Lock()
+	defer k.rotate.Unlock()
+	var keyspace string
+	err := k.updateRetry(ctx, id, func(r *Record) bool {
+		keyspace = r.Keyspace
+		if r.State == StateDestroyed {
+			return false
+		}
+		clear(r.Wrapped)
+		r.State, r.Wrapped, r.Destroyed = StateDestroyed, nil, k.now().UTC()
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	delete(k.byID, id)
+	if a := k.active[keyspace]; a != nil && a.rec.ID == id {
+		delete(k.active, keyspace)
+	}
+	k.mu.Unlock()
+	return nil
+}
+
+// Rewrap rewraps every DEK that is not destroyed under to (a new KEK),
+// or, with to nil, under the current version of the keyring's own KEK
+// (through the provider's Rewrapper when it has one). Values are not
+// touched. It returns how many DEKs it rewrapped. While it runs and
+// afterwards, this keyring unwraps with Fallback(to, old); processes that
+// share the store need both KEKs (Fallback) until all of them have moved.
+func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
+	k.rotate.Lock()
+	defer k.rotate.Unlock()
+	old := k.provider()
+	target := old
+	if to != nil {
+		target = to
+		k.kek.Store(&providerBox{Fallback(to, old)})
+	}
+	recs, err := k.store.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, rec := range recs {
+		if rec.State == StateDestroyed {
+			continue
+		}
+		var wrapErr error
+		err := k.updateRetry(ctx, rec.ID, func(r *Record) bool {
+			if r.State == StateDestroyed {
+				return false
+			}
+			ad := AssociatedData(r.ID, r.Keyspace)
+			var wrapped []byte
+			if rw, ok := old.(Rewrapper); ok && to == nil {
+				wrapped, wrapErr = rw.Rewrap(r.Wrapped, ad)
+			} else {
+				var dek []byte
+				if dek, wrapErr = old.Decrypt(r.Wrapped, ad); wrapErr == nil {
+					wrapped, wrapErr = target.Encrypt(dek, ad)
+					clear(dek)
+				}
+			}
+			if wrapErr != nil {
+				return false
+			}
+			r.Wrapped = wrapped
+			if nm, ok := target.(KEKNamer); ok {
+				r.KEK = nm.KEKName(wrapped)
+			}
+			return true
+		})
+		if err == nil {
+			err = wrapErr
+		}
+		if err != nil {
+			return n, fmt.Errorf("key %s: rewrap: %w", rec.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Fallback returns a Provider that wraps with primary and unwraps with
+// primary, then secondary: the provider to run with while DEKs move from
+// the secondary KEK to the primary.
+func Fallback(primary, secondary Provider) Provider {
+	return fallback{primary, secondary}
+}
+
+type fallback struct{ primary, secondary Provider }
+
+func (f fallback) Encrypt(p, ad []byte) ([]byte, error) { return f.primary.Encrypt(p, ad) }
+
+func (f fallback) Decrypt(c, ad []byte) ([]byte, error) {
+	p, err := f.primary.Decrypt(c, ad)
+	if err == nil {
+		return p, nil
+	}
+	if p2, err2 := f.secondary.Decrypt(c, ad); err2 == nil {
+		return p2, nil
+	}
+	return nil, err
+}
+
+func (f fallback) KEKName(wrapped []byte) string {
+	if n, ok := f.primary.(KEKNamer); ok {
+		return n.KEKName(wrapped)
+	}
+	return fmt.Sprintf("%T", f.primary)
+}
+
+// List returns every stored DEK record, sorted by keyspace and creation.
+// Wrapped keys are included; they are useless without the KEK.
+func (k *Keyring) List(ctx context.Context) ([]Record, error) {
+	recs, err := k.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(recs, func(a, b Record) int {
+		if a.Keyspace != b.Keyspace {
+			if a.Keyspace < b.Keyspace {
+				return -1
+			}
+			return 1
+		}
+		return a.Created.Compare(b.Created)
+	})
+	return recs, nil
+}
+
+// ColumnKeyspace is the default keyspace of a column: "table.column".
+func ColumnKeyspace(table, column string) string { return table + "." + column }

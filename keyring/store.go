@@ -1,0 +1,91 @@
+package keyring
+
+import (
+	"context"
+	"encoding/binary"
+	"time"
+)
+
+// State is the life-cycle state of a DEK.
+type State string
+
+const (
+	// StateActive: the DEK seals new values of its keyspace.
+	StateActive State = "active"
+	// StateDecryptOnly: the DEK was rotated out; it opens old values.
+	StateDecryptOnly State = "decrypt-only"
+	// StateDestroyed: the DEK's key material is gone; its values are
+	// unreadable.
+	StateDestroyed State = "destroyed"
+)
+
+// Record is a stored DEK: its id and keyspace, state, the KEK that wrapped
+// it, the wrapped key (nil once destroyed), and how many seals have been
+// reserved under it.
+type Record struct {
+	ID        string    `json:"id"`
+	Keyspace  string    `json:"keyspace"`
+	State     State     `json:"state"`
+	Created   time.Time `json:"created"`
+	Retired   time.Time `json:"retired,omitzero"`
+	Destroyed time.Time `json:"destroyed,omitzero"`
+	// KEK names the key-encryption key (and its version, where the
+	// provider has versions) that wrapped the DEK.
+	KEK string `json:"kek"`
+	// Wrapped is the provider's ciphertext of the 16-byte DEK.
+	Wrapped []byte `json:"wrapped,omitempty"`
+	// Seals is the high-water mark of seals reserved under the DEK by all
+	// processes; it only grows.
+	Seals uint64 `json:"seals"`
+	// Rev is the record's revision, for compare-and-swap updates.
+	Rev uint64 `json:"rev"`
+}
+
+// Store persists wrapped DEKs. Implementations must be safe for
+// concurrent use; Update is a compare-and-swap: it stores r only if the
+// stored revision equals r.Rev, storing r.Rev+1, and otherwise returns
+// ErrConflict.
+type Store interface {
+	// Create stores a new record (Rev 0 is stored as 1), or returns
+	// ErrExists.
+	Create(ctx context.Context, r Record) error
+	// Update replaces a record if its revision still equals r.Rev.
+	Update(ctx context.Context, r Record) error
+	// Get returns a record, or an error wrapping ErrKeyNotFound.
+	Get(ctx context.Context, id string) (Record, error)
+	// List returns every record.
+	List(ctx context.Context) ([]Record, error)
+}
+
+// Provider wraps and unwraps DEKs with a key-encryption key. It has the
+// method set of tink.AEAD, so any Tink AEAD (cloud KMS clients, Vault
+// through tink-go-hcvault) is a Provider. Errors caused by an unreachable
+// or sealed KMS should wrap ErrProviderUnavailable.
+type Provider interface {
+	Encrypt(plaintext, associatedData []byte) ([]byte, error)
+	Decrypt(ciphertext, associatedData []byte) ([]byte, error)
+}
+
+// KEKNamer is implemented by providers that can name the KEK (and version)
+// a wrapped key was made with; the name is recorded in Record.KEK.
+type KEKNamer interface {
+	KEKName(wrapped []byte) string
+}
+
+// Rewrapper is implemented by providers that can move a wrapped key to
+// their newest KEK version without revealing it (Vault Transit rewrap).
+type Rewrapper interface {
+	Rewrap(wrapped, associatedData []byte) ([]byte, error)
+}
+
+// AssociatedData returns the associated data that binds a wrapped DEK to
+// its id and keyspace: "gmfield:dek:v1" ‖ LP(id) ‖ LP(keyspace), LP being a
+// 4-byte big-endian length and the bytes (docs/format.md §8).
+func AssociatedData(id, keyspace string) []byte {
+	b := make([]byte, 0, 14+8+len(id)+len(keyspace))
+	b = append(b, "gmfield:dek:v1"...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(id)))
+	b = append(b, id...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(keyspace)))
+	return append(b, keyspace...)
+}
