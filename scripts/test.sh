@@ -1,17 +1,90 @@
 #!/usr/bin/env bash
-# The full test suite: formatting, vet, staticcheck, and every test with the
-# race detector (fuzz seed corpora included). Installs what it needs through
-# the Go module proxy; safe to run on a fresh machine and in CI.
+# The full test suite: formatting, vet, staticcheck, every test with the
+# race detector (fuzz seed corpora included) against real PostgreSQL and
+# MariaDB servers, and the Vault integration tests of the nested vaultit
+# module against Vault's in-process test cluster.
+#
+# It uses PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 when
+# they answer; otherwise it starts installed servers, or installs them from
+# Debian's packages and runs throwaway instances on loopback. Go modules
+# come through the Go module proxy. Safe to run on a fresh machine and in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STATICCHECK_VERSION=v0.8.2
+PG_PORT=${GMFIELD_PG_PORT:-5432}
+MY_PORT=${GMFIELD_MYSQL_PORT:-3306}
+SCRATCH=${TMPDIR:-/tmp}/gmfield-test-services
 
 step() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_ready=
+apt_install() {
+	if [ -z "$apt_ready" ]; then
+		as_root apt-get update -qq
+		apt_ready=1
+	fi
+	DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+wait_for() { # wait_for SECONDS COMMAND...
+	local n=$(($1 * 4)); shift
+	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+	return 1
+}
+
+pg_up() { psql "host=127.0.0.1 port=$PG_PORT user=postgres dbname=test" -tAc 'select 1' >/dev/null 2>&1; }
+start_postgres() {
+	pg_up && return 0
+	command -v psql >/dev/null || apt_install postgresql-client
+	if [ -d /etc/postgresql ] && [ "$PG_PORT" = 5432 ]; then
+		pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start 2>/dev/null || true
+		wait_for 20 pg_up && return 0
+	fi
+	local bin
+	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+	if [ -z "$bin" ]; then
+		apt_install postgresql
+		bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	fi
+	echo "starting a throwaway PostgreSQL on 127.0.0.1:$PG_PORT"
+	local data="$SCRATCH/pg"
+	as_root rm -rf "$data"; as_root mkdir -p "$data"; as_root chown postgres "$data" 2>/dev/null || true
+	local run=(); [ "$(id -u)" = 0 ] && run=(su postgres -s /bin/sh -c)
+	if [ ${#run[@]} -gt 0 ]; then
+		"${run[@]}" "$bin/initdb -D $data -A trust -U postgres >/dev/null"
+		"${run[@]}" "$bin/pg_ctl -D $data -l $data/log -o '-p $PG_PORT -k $data -c listen_addresses=127.0.0.1' start >/dev/null"
+	else
+		"$bin/initdb" -D "$data" -A trust -U postgres >/dev/null
+		"$bin/pg_ctl" -D "$data" -l "$data/log" -o "-p $PG_PORT -k $data -c listen_addresses=127.0.0.1" start >/dev/null
+	fi
+	wait_for 30 psql "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" -tAc 'select 1'
+	psql "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" -qc 'CREATE DATABASE test' 2>/dev/null || true
+	pg_up
+}
+
+my_up() { mariadb -h 127.0.0.1 -P "$MY_PORT" -uroot -e 'select 1' test >/dev/null 2>&1 || mysql -h 127.0.0.1 -P "$MY_PORT" -uroot -e 'select 1' test >/dev/null 2>&1; }
+start_mariadb() {
+	my_up && return 0
+	if [ -x /usr/sbin/mariadbd ] && [ "$MY_PORT" = 3306 ]; then
+		start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd 2>/dev/null || true
+		wait_for 30 my_up && return 0
+	fi
+	[ -x /usr/sbin/mariadbd ] || apt_install mariadb-server mariadb-client
+	echo "starting a throwaway MariaDB on 127.0.0.1:$MY_PORT"
+	local data="$SCRATCH/mariadb"
+	rm -rf "$data"; mkdir -p "$data"
+	mariadb-install-db --no-defaults --datadir="$data" --user="$(id -un)" --auth-root-authentication-method=normal >/dev/null
+	/usr/sbin/mariadbd --no-defaults --datadir="$data" --user="$(id -un)" --bind-address=127.0.0.1 --port="$MY_PORT" \
+		--socket="$data/mysqld.sock" --pid-file="$data/mysqld.pid" --log-error="$data/error.log" &
+	wait_for 60 mariadb -h 127.0.0.1 -P "$MY_PORT" -uroot -e 'select 1'
+	mariadb -h 127.0.0.1 -P "$MY_PORT" -uroot -e 'CREATE DATABASE IF NOT EXISTS test'
+	my_up
+}
 
 step "go $(go env GOVERSION), modules"
 go mod download
 go mod verify
+(cd vaultit && go mod download)
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
@@ -25,11 +98,26 @@ go vet ./...
 step "staticcheck ${STATICCHECK_VERSION}"
 go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
 
-step "go test -race"
-go test -race -count=1 ./... 2>&1 | tee /tmp/gmfield-test.$$.log
-status=${PIPESTATUS[0]}
-passed=$(grep -c '^ok ' /tmp/gmfield-test.$$.log || true)
-failed=$(grep -c '^FAIL' /tmp/gmfield-test.$$.log || true)
-rm -f /tmp/gmfield-test.$$.log
+step "PostgreSQL and MariaDB"
+start_postgres
+start_mariadb
+export GMFIELD_TEST_PG_DSN="postgres://postgres@127.0.0.1:${PG_PORT}/test?sslmode=disable"
+export GMFIELD_TEST_MYSQL_DSN="root@tcp(127.0.0.1:${MY_PORT})/test"
+echo "GMFIELD_TEST_PG_DSN=$GMFIELD_TEST_PG_DSN"
+echo "GMFIELD_TEST_MYSQL_DSN=$GMFIELD_TEST_MYSQL_DSN"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+
+step "go test -race ./..."
+go test -race -count=1 ./... 2>&1 | tee -a "$log" || status=1
+
+step "Vault integration: go test -race in vaultit (Vault's in-process test cluster)"
+# A cold build of Vault takes about 7 minutes with -race; warm, seconds.
+(cd vaultit && go test -race -count=1 ./...) 2>&1 | tee -a "$log" || status=1
+
+passed=$(grep -c '^ok ' "$log" || true)
+failed=$(grep -cE '^FAIL[[:space:]]' "$log" || true)
 echo "packages: ${passed} passed, ${failed} failed"
 exit "$status"

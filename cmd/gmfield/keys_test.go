@@ -97,6 +97,7 @@ func TestKeysWorkflow(t *testing.T) {
 			assert.Contains(t, errOut, "not confirmed")
 			code, out, _ = dec(ct)
 			assert.Equal(t, 0, code, "still readable")
+			assert.Equal(t, "13800138000\n", out)
 			code, _, _ = gmfield(t, id+"\n", "keys", "destroy", "--keyring", dir, id)
 			assert.Equal(t, 0, code)
 			code, _, errOut = dec(ct)

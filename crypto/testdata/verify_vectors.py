@@ -4,6 +4,7 @@
 Implements docs/format.md with Python's `cryptography` package (OpenSSL) and
 the standard library only; it shares no code with the Go implementation.
 Usage: verify_vectors.py format-vectors.json index-vectors.json
+       verify_vectors.py --keyring keyring-vector.json
 """
 import base64
 import json
@@ -129,7 +130,30 @@ def check_index(path):
     return len(cases)
 
 
+def check_keyring(path):
+    """Unwrap a DEK from a key-directory record with the SM4 master key
+    (format.md section 8), then open a value sealed with it."""
+    v = json.load(open(path, encoding="utf-8"))
+    rec = v["record"]
+    master = bytes.fromhex(v["master_key_hex"])
+    ad = b"gmfield:dek:v1" + lp(rec["id"].encode()) + lp(rec["keyspace"].encode())
+    assert ad.hex() == v["ad_hex"], "DEK associated data"
+    wrapped = base64.b64decode(rec["wrapped"], validate=True)
+    assert wrapped[0] == 0x01, "wrap version"
+    dek = sm4_gcm_open(master, wrapped[1:13], ad, wrapped[13:-16], wrapped[-16:])
+    assert dek.hex() == v["dek_hex"], "DEK"
+    env = base64.b64decode(v["text"][5:], validate=True)
+    header, key_id, nonce, ct, tag = parse(env)
+    assert key_id == rec["id"], "the value names the DEK"
+    pt = sm4_gcm_open(dek, nonce, aad(header, v["table"], v["column"], v["row_key"]), ct, tag)
+    assert pt.decode() == v["plaintext"], "plaintext"
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--keyring":
+        check_keyring(sys.argv[2])
+        print("keyring vector verified")
+        sys.exit(0)
     nf = check_format(sys.argv[1])
     ni = check_index(sys.argv[2])
     print(f"all vectors verified: {nf} envelopes, {ni} blind indexes")

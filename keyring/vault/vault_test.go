@@ -1,0 +1,49 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"testing"
+
+	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/keyring"
+	"github.com/hashicorp/vault/api"
+	"github.com/stretchr/testify/assert"
+)
+
+// The integration tests against a real Vault live in the vaultit module;
+// these check the error mapping and names without a server.
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		err  error
+		want error
+	}{
+		{&api.ResponseError{StatusCode: 503, Errors: []string{"Vault is sealed"}}, keyring.ErrProviderUnavailable},
+		{&api.ResponseError{StatusCode: 500, Errors: []string{"internal error"}}, keyring.ErrProviderUnavailable},
+		{&api.ResponseError{StatusCode: 400, Errors: []string{"cipher: message authentication failed"}}, crypto.ErrAuthentication},
+		{&api.ResponseError{StatusCode: 400, Errors: []string{"ciphertext or signature version is disallowed by policy (too old)"}}, ErrVersionDisallowed},
+		{&api.ResponseError{StatusCode: 404, Errors: []string{"no such key"}}, keyring.ErrKeyNotFound},
+		{&url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: errors.New("connection refused")}, keyring.ErrProviderUnavailable},
+		{context.DeadlineExceeded, keyring.ErrProviderUnavailable},
+	}
+	for _, c := range cases {
+		assert.ErrorIs(t, classify("op", c.err), c.want, "%v", c.err)
+	}
+	err := classify("op", &api.ResponseError{StatusCode: 403, Errors: []string{"permission denied"}})
+	assert.ErrorContains(t, err, "403")
+	assert.NotErrorIs(t, err, keyring.ErrProviderUnavailable)
+	assert.NoError(t, classify("op", nil))
+}
+
+func TestKEKNames(t *testing.T) {
+	tr := NewTransit(nil, "", "gmfield")
+	assert.Equal(t, "transit:gmfield:v3", tr.KEKName([]byte("vault:v3:abc")))
+	assert.Equal(t, "transit:gmfield:?", tr.KEKName([]byte("garbage")))
+	kv := &KV{path: "gm/master"}
+	assert.Equal(t, "kv:gm/master:v7", kv.KEKName([]byte{0, 0, 0, 7, 1}))
+	_, err := kv.Decrypt([]byte{0, 0}, nil)
+	assert.ErrorIs(t, err, crypto.ErrMalformed)
+	_, err = kv.Decrypt([]byte{0, 0, 0, 0, 1, 2}, nil)
+	assert.ErrorIs(t, err, crypto.ErrMalformed)
+}
