@@ -28,11 +28,18 @@ func openKeyring(dir string) (*keyring.Keyring, error) {
 
 func newKeyringCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keyring", Short: "Create a local key directory"}
-	var dir, kek string
+	var dir string
+	var kek local.KEKConfig
 	initCmd := &cobra.Command{
-		Use:   "init --dir DIR --kek sm4|sm2",
-		Short: "Create a key directory with a new KEK and blind-index root key",
-		Args:  noArgs,
+		Use:   "init --dir DIR --kek sm4|sm2|vault-transit|vault-kv",
+		Short: "Create a key directory with a KEK and a blind-index root key",
+		Long: `Creates a key directory. sm4 and sm2 generate the KEK into the directory (or
+read an SM4 master key from the environment variable named by --master-key-env).
+vault-transit uses the Transit key --vault-key at --vault-mount, vault-kv the master
+key secret --vault-path in the KV v2 engine at --vault-mount; both reach Vault through
+the standard environment (VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, ...)
+and log in with AppRole when GMFIELD_VAULT_ROLE_ID and GMFIELD_VAULT_SECRET_ID are set.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
 				return usageError{errors.New("keyring init: --dir is required")}
@@ -44,13 +51,24 @@ func newKeyringCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "initialized %s with an %s KEK in %s\n", dir, c.KEK.Kind, c.KEK.File)
-			fmt.Fprintf(cmd.ErrOrStderr(), "gmfield: keep a copy of %s apart from the database and its backups: without it no value can be read\n", c.KEK.File)
+			switch {
+			case c.KEK.File != "":
+				fmt.Fprintf(cmd.OutOrStdout(), "initialized %s with an %s KEK in %s\n", dir, c.KEK.Kind, c.KEK.File)
+				fmt.Fprintf(cmd.ErrOrStderr(), "gmfield: keep a copy of %s apart from the database and its backups: without it no value can be read\n", c.KEK.File)
+			case c.KEK.Env != "":
+				fmt.Fprintf(cmd.OutOrStdout(), "initialized %s with the SM4 master key in $%s\n", dir, c.KEK.Env)
+			default:
+				fmt.Fprintf(cmd.OutOrStdout(), "initialized %s with the %s KEK at %s\n", dir, c.KEK.Kind, c.KEK.Mount)
+			}
 			return nil
 		},
 	}
 	initCmd.Flags().StringVar(&dir, "dir", "", "key directory to create")
-	initCmd.Flags().StringVar(&kek, "kek", "sm4", "KEK kind: sm4 (master key) or sm2 (key pair)")
+	initCmd.Flags().StringVar(&kek.Kind, "kek", "sm4", "KEK kind: sm4, sm2, vault-transit or vault-kv")
+	initCmd.Flags().StringVar(&kek.Env, "master-key-env", "", "sm4: read the master key (hex) from this environment variable instead of a file")
+	initCmd.Flags().StringVar(&kek.Mount, "vault-mount", "", "vault-transit, vault-kv: the engine's mount (transit: default \"transit\")")
+	initCmd.Flags().StringVar(&kek.Key, "vault-key", "gmfield", "vault-transit: the Transit key name")
+	initCmd.Flags().StringVar(&kek.Path, "vault-path", "gmfield/master", "vault-kv: the master key secret's path")
 	cmd.AddCommand(initCmd)
 	return cmd
 }
@@ -130,7 +148,7 @@ func newKeysCmd() *cobra.Command {
 	var kind string
 	rewrap := &cobra.Command{
 		Use:   "rewrap --keyring DIR [--kek sm4|sm2]",
-		Short: "Rotate the KEK: make a new one and rewrap every data key under it, touching no data",
+		Short: "Rotate the KEK and rewrap every data key under it, touching no data (Vault: rotate the Transit key or KV master key, then rewrap)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -144,12 +162,16 @@ func newKeysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rewrapped %d keys under the new %s KEK in %s\n", n, c.KEK.Kind, c.KEK.File)
+			where := c.KEK.File
+			if where == "" {
+				where = c.KEK.Mount
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rewrapped %d keys under the new %s KEK (%s)\n", n, c.KEK.Kind, where)
 			return nil
 		},
 	}
 	keyringFlag(rewrap, &dir)
-	rewrap.Flags().StringVar(&kind, "kek", "", "kind of the new KEK: sm4 or sm2 (default: the current kind)")
+	rewrap.Flags().StringVar(&kind, "kek", "", "kind of the new KEK: sm4 or sm2 (default: the current kind; Vault kinds rotate in Vault)")
 
 	var yes bool
 	destroy := &cobra.Command{

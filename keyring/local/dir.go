@@ -10,10 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring"
+	"github.com/gmfield/gmfield/keyring/vault"
+	"github.com/hashicorp/vault/api"
 )
 
 // ConfigFile is the name of a key directory's configuration file.
@@ -31,30 +34,105 @@ type Config struct {
 	Previous []KEKConfig `json:"previous,omitempty"`
 }
 
-// KEKConfig names a local KEK: kind "sm4" (a hex master key in File, or in
-// the environment variable Env) or "sm2" (a PEM key in File: the private
-// key to read and write, or the public key to write only). A relative File
-// is relative to the key directory.
+// KEKConfig names the KEK of a key directory:
+//   - "sm4": a hex master key in File, or in the environment variable Env;
+//   - "sm2": a PEM key in File (the private key to read and write, or the
+//     public key to write only);
+//   - "vault-transit": the Transit key Key at Mount;
+//   - "vault-kv": the KV v2 master key secret at Path in the engine at Mount.
+//
+// A relative File is relative to the key directory. Vault kinds take the
+// client from the standard environment (VAULT_ADDR, VAULT_TOKEN,
+// VAULT_NAMESPACE, VAULT_CACERT, …) and log in with AppRole when
+// GMFIELD_VAULT_ROLE_ID and GMFIELD_VAULT_SECRET_ID are set.
 type KEKConfig struct {
-	Kind string `json:"kind"`
-	File string `json:"file,omitempty"`
-	Env  string `json:"env,omitempty"`
+	Kind  string `json:"kind"`
+	File  string `json:"file,omitempty"`
+	Env   string `json:"env,omitempty"`
+	Mount string `json:"mount,omitempty"`
+	Key   string `json:"key,omitempty"`
+	Path  string `json:"path,omitempty"`
 }
 
-// Init creates a key directory with a fresh KEK of kind "sm4" or "sm2",
-// written into the directory with mode 0600 (move it elsewhere and edit
-// keyring.json, or use Env, to keep it apart from the wrapped keys), and
-// the blind-index root key. It refuses a directory that is already
-// initialized.
-func Init(ctx context.Context, dir, kind string) (*keyring.Keyring, error) {
+// AppRole environment variables read by the Vault kinds.
+const (
+	VaultRoleIDEnv       = "GMFIELD_VAULT_ROLE_ID"
+	VaultSecretIDEnv     = "GMFIELD_VAULT_SECRET_ID"
+	VaultAppRoleMountEnv = "GMFIELD_VAULT_APPROLE_MOUNT"
+)
+
+func vaultClient(ctx context.Context) (*api.Client, error) {
+	c, err := vault.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	if role := os.Getenv(VaultRoleIDEnv); role != "" {
+		if err := vault.LoginAppRole(ctx, c, os.Getenv(VaultAppRoleMountEnv), role, os.Getenv(VaultSecretIDEnv)); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// vaultProvider returns the Transit or KV provider a Vault KEKConfig names.
+func (kc KEKConfig) vaultProvider(ctx context.Context) (*vault.Transit, *vault.KV, error) {
+	c, err := vaultClient(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch kc.Kind {
+	case "vault-transit":
+		if kc.Key == "" {
+			return nil, nil, fmt.Errorf("%w: vault-transit needs a key name", crypto.ErrInvalidInput)
+		}
+		return vault.NewTransit(c, kc.Mount, kc.Key), nil, nil
+	case "vault-kv":
+		if kc.Mount == "" || kc.Path == "" {
+			return nil, nil, fmt.Errorf("%w: vault-kv needs a mount and a path", crypto.ErrInvalidInput)
+		}
+		return nil, vault.NewKV(c, kc.Mount, kc.Path), nil
+	}
+	return nil, nil, fmt.Errorf("%w: %s is not a Vault KEK", crypto.ErrInvalidInput, kc.Kind)
+}
+
+// Init creates a key directory and the blind-index root key. For kinds
+// "sm4" and "sm2" with no File or Env it generates the KEK and writes it
+// into the directory with mode 0600 (move it elsewhere and edit
+// keyring.json, or use Env, to keep it apart from the wrapped keys). For
+// "vault-transit" it creates the Transit key if missing; for "vault-kv" it
+// writes the first master key version if the secret has none. It refuses
+// a directory that is already initialized.
+func Init(ctx context.Context, dir string, kek KEKConfig) (*keyring.Keyring, error) {
 	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), keyring.ErrExists)
 	}
-	if _, err := keyring.OpenDir(dir); err != nil {
-		return nil, err
+	kc := kek
+	switch {
+	case (kek.Kind == "sm4" || kek.Kind == "sm2") && kek.File == "" && kek.Env == "":
+		if _, err := keyring.OpenDir(dir); err != nil {
+			return nil, err
+		}
+		var err error
+		if kc, err = newKEKFile(dir, kek.Kind); err != nil {
+			return nil, err
+		}
+	case kek.Kind == "vault-transit" || kek.Kind == "vault-kv":
+		tr, kv, err := kek.vaultProvider(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if tr != nil {
+			err = tr.CreateKey(ctx)
+		} else {
+			_, err = kv.Init(ctx)
+		}
+		if err != nil {
+			return nil, err
+		}
+	case kek.Kind != "sm4" && kek.Kind != "sm2":
+		return nil, fmt.Errorf("%w: KEK kind %q (sm4, sm2, vault-transit, vault-kv)", crypto.ErrInvalidInput, kek.Kind)
 	}
-	kc, err := newKEKFile(dir, kind)
-	if err != nil {
+	if _, err := keyring.OpenDir(dir); err != nil {
 		return nil, err
 	}
 	if err := writeConfig(dir, Config{Format: FormatV1, KEK: kc}); err != nil {
@@ -184,6 +262,17 @@ func (kc KEKConfig) Provider(dir string) (keyring.Provider, error) {
 		return LoadSM4(file)
 	case "sm2":
 		return LoadSM2(file)
+	case "vault-transit", "vault-kv":
+		ctx, cancel := context.WithTimeout(context.Background(), vault.DefaultTimeout)
+		defer cancel()
+		tr, kv, err := kc.vaultProvider(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if tr != nil {
+			return tr, nil
+		}
+		return kv, nil
 	}
 	return nil, fmt.Errorf("%w: %s: KEK kind %q", keyring.ErrCorrupt, ConfigFile, kc.Kind)
 }
@@ -221,13 +310,18 @@ func (c Config) provider(dir string) (keyring.Provider, error) {
 	return p, nil
 }
 
-// RotateKEK generates a new local KEK of kind ("sm4" or "sm2"; "" keeps
-// the current kind), rewraps every DEK under it, and makes it the
-// directory's KEK. It is crash-safe: keyring.json names the new KEK and
-// lists the old one as previous before any DEK moves, and drops the old
-// one only after all have moved. The old key file is left in place for
-// the administrator to destroy once backups are verified. It returns the
-// number of keys rewrapped.
+// RotateKEK rotates the directory's KEK and rewraps every DEK under the
+// new one, touching no data, and returns the number of keys rewrapped.
+//
+// For "sm4" and "sm2" (kind may switch between them; "" keeps the current
+// kind) it generates a new KEK file. It is crash-safe: keyring.json names
+// the new KEK and lists the old one as previous before any DEK moves, and
+// drops the old one only after all have moved. The old key file is left
+// for the administrator to destroy once backups are verified.
+//
+// For "vault-transit" it rotates the Transit key and rewraps inside Vault
+// (transit/rewrap); for "vault-kv" it writes a new master key version and
+// rewraps under it.
 func RotateKEK(ctx context.Context, dir, kind string) (int, error) {
 	c, err := ReadConfig(dir)
 	if err != nil {
@@ -235,6 +329,30 @@ func RotateKEK(ctx context.Context, dir, kind string) (int, error) {
 	}
 	if kind == "" {
 		kind = c.KEK.Kind
+	}
+	if strings.HasPrefix(c.KEK.Kind, "vault-") || strings.HasPrefix(kind, "vault-") {
+		if kind != c.KEK.Kind {
+			return 0, fmt.Errorf("%w: cannot rewrap from %s to %s in place; use keyring.Rewrap with both providers", crypto.ErrInvalidInput, c.KEK.Kind, kind)
+		}
+		tr, kv, err := c.KEK.vaultProvider(ctx)
+		if err != nil {
+			return 0, err
+		}
+		var p keyring.Provider = tr
+		if tr != nil {
+			err = tr.Rotate(ctx)
+		} else {
+			p = kv
+			_, err = kv.Rotate(ctx)
+		}
+		if err != nil {
+			return 0, err
+		}
+		store, err := keyring.OpenDir(dir)
+		if err != nil {
+			return 0, err
+		}
+		return keyring.New(store, p).Rewrap(ctx, nil)
 	}
 	old, err := c.provider(dir)
 	if err != nil {

@@ -20,9 +20,9 @@ func TestInitOpenRotateKEK(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			k, err := local.Init(ctx, dir, kind)
+			k, err := local.Init(ctx, dir, local.KEKConfig{Kind: kind})
 			require.NoError(t, err)
-			_, err = local.Init(ctx, dir, kind)
+			_, err = local.Init(ctx, dir, local.KEKConfig{Kind: kind})
 			assert.ErrorIs(t, err, keyring.ErrExists)
 
 			key, err := k.Current(ctx, "citizen.phone")
@@ -85,7 +85,7 @@ func TestOpenErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, local.ConfigFile), []byte(`{"format":"gmfield-keyring/1","kek":{"kind":"rot13"}}`), 0o600))
 	_, err = local.Open(dir)
 	assert.ErrorIs(t, err, keyring.ErrCorrupt)
-	_, err = local.Init(context.Background(), t.TempDir(), "aes")
+	_, err = local.Init(context.Background(), t.TempDir(), local.KEKConfig{Kind: "aes"})
 	assert.ErrorIs(t, err, crypto.ErrInvalidInput)
 
 	// An sm4 KEK taken from the environment.

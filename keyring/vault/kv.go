@@ -53,6 +53,16 @@ func (p *KV) Rotate(ctx context.Context) (int, error) {
 	return s.VersionMetadata.Version, nil
 }
 
+// Init writes the first master key version if the secret has none, and
+// returns the newest version.
+func (p *KV) Init(ctx context.Context) (int, error) {
+	_, v, err := p.kek(ctx, 0)
+	if errors.Is(err, keyring.ErrKeyNotFound) {
+		return p.Rotate(ctx)
+	}
+	return v, err
+}
+
 func (p *KV) kek(ctx context.Context, version int) (*crypto.KEK, int, error) {
 	p.mu.Lock()
 	k := p.keks[version]
