@@ -232,9 +232,25 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 	if cur := (*k.active.Load())[keyspace]; cur != old {
 		return nil // another goroutine refreshed it
 	}
-	rec, key, err := k.activeRecord(ctx, keyspace)
-	if err != nil {
-		return err
+	var (
+		rec  Record
+		key  *crypto.Key
+		err  error
+		have bool
+	)
+	if old != nil {
+		// Usually the same DEK needs more reservations: one read, no list.
+		// Its cached key is reused only within its TTL; past it, the
+		// provider must unwrap again.
+		rec, err = k.store.Get(ctx, old.rec.ID)
+		if have = err == nil && rec.State == StateActive; have && k.fresh(&old.cached) {
+			key = old.key
+		}
+	}
+	if !have {
+		if rec, key, err = k.activeRecord(ctx, keyspace); err != nil {
+			return err
+		}
 	}
 	for {
 		if rec.Seals >= k.maxSeals {

@@ -481,3 +481,36 @@ func TestTTLWithoutClock(t *testing.T) {
 	_, err = r.Current(ctx, "citizen.phone")
 	require.NoError(t, err)
 }
+
+// countingStore counts List calls.
+type countingStore struct {
+	keyring.Store
+	lists atomic.Int64
+}
+
+func (c *countingStore) List(ctx context.Context) ([]keyring.Record, error) {
+	c.lists.Add(1)
+	return c.Store.List(ctx)
+}
+
+func TestReservationsDoNotListTheStore(t *testing.T) {
+	d, err := keyring.OpenDir(t.TempDir())
+	require.NoError(t, err)
+	cs := &countingStore{Store: d}
+	r := keyring.New(cs, sm4Provider(t, 1), keyring.WithReserve(2))
+	for range 50 {
+		_, err := r.Current(ctx, "citizen.phone")
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int64(1), cs.lists.Load(), "only the first lookup lists; 25 reservations read one record each")
+	rec, err := d.Get(ctx, mustCurrentID(t, r))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, rec.Seals, uint64(51))
+}
+
+func mustCurrentID(t *testing.T, r *keyring.Keyring) string {
+	t.Helper()
+	k, err := r.Current(ctx, "citizen.phone")
+	require.NoError(t, err)
+	return k.ID()
+}
