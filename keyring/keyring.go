@@ -258,25 +258,9 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 				return err
 			}
 		}
-		from := rec.Seals
-		rec.Seals = min(from+k.reserve, k.maxSeals)
-		err = k.store.Update(ctx, rec)
-		if errors.Is(err, ErrConflict) {
-			if rec, err = k.store.Get(ctx, rec.ID); err != nil {
-				return err
-			}
-			if rec.State != StateActive {
-				if rec, key, err = k.activeRecord(ctx, keyspace); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		rec.Rev++
 		if key == nil {
+			// Unwrap before reserving, so an unreachable provider costs
+			// no store write.
 			key, err = k.unwrap(rec)
 			if errors.Is(err, ErrCannotUnwrap) {
 				// A write-only provider (an SM2 public key) cannot read
@@ -290,6 +274,25 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 				return err
 			}
 		}
+		from := rec.Seals
+		rec.Seals = min(from+k.reserve, k.maxSeals)
+		err = k.store.Update(ctx, rec)
+		if errors.Is(err, ErrConflict) {
+			id := rec.ID
+			if rec, err = k.store.Get(ctx, id); err != nil {
+				return err
+			}
+			if rec.State != StateActive {
+				if rec, key, err = k.activeRecord(ctx, keyspace); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rec.Rev++
 		a := &activeKey{cached: cached{key: key}, rec: rec}
 		k.arm(&a.cached)
 		a.used.Store(from)
