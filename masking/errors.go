@@ -33,6 +33,7 @@ type PolicyError struct {
 	Err  error
 }
 
+// Error describes the mistake and, when known, its line.
 func (e *PolicyError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("gmfield/masking: policy line %d: %s", e.Line, e.Msg)

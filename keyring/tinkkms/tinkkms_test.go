@@ -2,6 +2,8 @@ package tinkkms_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/gmfield/gmfield/crypto"
@@ -85,4 +87,21 @@ func BenchmarkColdUnwrap(b *testing.B) {
 			}
 		}
 	})
+}
+
+func Example() {
+	// Any tink.AEAD: a cloud KMS client's AEAD for a key URI, Vault via
+	// tink-go-hcvault, or (here) a local keyset.
+	h, _ := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	a, _ := aead.New(h)
+	p := tinkkms.New(a, "gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k")
+
+	dir, _ := os.MkdirTemp("", "keys")
+	defer os.RemoveAll(dir)
+	store, _ := keyring.OpenDir(dir)
+	k := keyring.New(store, p)
+	key, _ := k.Current(context.Background(), "citizen.phone")
+	recs, _ := k.List(context.Background())
+	fmt.Println(recs[0].ID == key.ID(), recs[0].KEK)
+	// Output: true tink:gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k
 }
