@@ -517,3 +517,16 @@ func mustCurrentID(t *testing.T, r *keyring.Keyring) string {
 	require.NoError(t, err)
 	return k.ID()
 }
+
+func TestPrefixAD(t *testing.T) {
+	ad := keyring.AssociatedData("k1", "t.c")
+	msg := keyring.PrefixAD([]byte("0123456789abcdef"), ad)
+	assert.Len(t, msg, 32+16)
+	key, err := keyring.StripAD(msg, ad)
+	require.NoError(t, err)
+	assert.Equal(t, "0123456789abcdef", string(key))
+	_, err = keyring.StripAD(msg, keyring.AssociatedData("k2", "t.c"))
+	assert.ErrorIs(t, err, crypto.ErrAuthentication)
+	_, err = keyring.StripAD(msg[:32], ad)
+	assert.ErrorIs(t, err, crypto.ErrAuthentication, "nothing after the prefix")
+}

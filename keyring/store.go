@@ -2,8 +2,13 @@ package keyring
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/binary"
+	"fmt"
 	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/gmfield/gmfield/crypto"
 )
 
 // State is the life-cycle state of a DEK.
@@ -88,4 +93,23 @@ func AssociatedData(id, keyspace string) []byte {
 	b = append(b, id...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(keyspace)))
 	return append(b, keyspace...)
+}
+
+// PrefixAD returns SM3(associatedData) ‖ key: what a provider whose
+// encryption takes no associated data (SM2, Vault Transit) encrypts, so
+// that the associated data is still bound (docs/format.md §8).
+func PrefixAD(key, associatedData []byte) []byte {
+	h := sm3.Sum(associatedData)
+	return append(h[:], key...)
+}
+
+// StripAD checks that msg starts with SM3(associatedData), in constant
+// time, and returns the key after it; a mismatch (a wrapped key moved to
+// another id or keyspace) returns crypto.ErrAuthentication.
+func StripAD(msg, associatedData []byte) ([]byte, error) {
+	h := sm3.Sum(associatedData)
+	if len(msg) <= len(h) || subtle.ConstantTimeCompare(msg[:len(h)], h[:]) != 1 {
+		return nil, fmt.Errorf("%w: wrapped key belongs to another id or keyspace", crypto.ErrAuthentication)
+	}
+	return msg[len(h):], nil
 }

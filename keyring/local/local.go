@@ -6,7 +6,6 @@ package local
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -144,8 +143,7 @@ func (p *SM2) Encrypt(plaintext, associatedData []byte) ([]byte, error) {
 	if len(plaintext) == 0 {
 		return nil, fmt.Errorf("%w: nothing to wrap", crypto.ErrInvalidInput)
 	}
-	h := sm3.Sum(associatedData)
-	msg := append(h[:], plaintext...)
+	msg := keyring.PrefixAD(plaintext, associatedData)
 	defer clear(msg)
 	return p.pub.Encrypt(msg)
 }
@@ -160,12 +158,11 @@ func (p *SM2) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := sm3.Sum(associatedData)
-	if len(msg) <= len(h) || subtle.ConstantTimeCompare(msg[:len(h)], h[:]) != 1 {
+	key, err := keyring.StripAD(msg, associatedData)
+	if err != nil {
 		clear(msg)
-		return nil, fmt.Errorf("%w: wrapped key belongs to another id or keyspace", crypto.ErrAuthentication)
 	}
-	return msg[len(h):], nil
+	return key, err
 }
 
 // KEKName names the key pair by a fingerprint of its public key.

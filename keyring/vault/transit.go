@@ -2,14 +2,13 @@ package vault
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/keyring"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -65,8 +64,7 @@ func (t *Transit) Encrypt(plaintext, associatedData []byte) ([]byte, error) {
 	if len(plaintext) == 0 {
 		return nil, fmt.Errorf("%w: nothing to wrap", crypto.ErrInvalidInput)
 	}
-	h := sm3.Sum(associatedData)
-	msg := append(h[:], plaintext...)
+	msg := keyring.PrefixAD(plaintext, associatedData)
 	defer clear(msg)
 	ctx, cancel := t.ctx()
 	defer cancel()
@@ -97,12 +95,12 @@ func (t *Transit) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault decrypt: %w: %v", crypto.ErrMalformed, err)
 	}
-	h := sm3.Sum(associatedData)
-	if len(msg) <= len(h) || subtle.ConstantTimeCompare(msg[:len(h)], h[:]) != 1 {
+	key, err := keyring.StripAD(msg, associatedData)
+	if err != nil {
 		clear(msg)
-		return nil, fmt.Errorf("vault decrypt: %w: wrapped key belongs to another id or keyspace", crypto.ErrAuthentication)
+		return nil, fmt.Errorf("vault decrypt: %w", err)
 	}
-	return msg[len(h):], nil
+	return key, nil
 }
 
 // Rewrap moves a wrapped DEK to the key's newest version inside Vault.
