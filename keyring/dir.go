@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/internal/atomicfile"
 )
 
 // Dir is a Store in a local directory, the embedded default: one JSON file
@@ -166,41 +167,10 @@ func (d *Dir) write(name string, r Record) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(name, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("gmfield/keyring: key directory: %w", err)
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
+	return nil
 }
 
 // locked runs f holding the in-process mutex and the directory's lock file.

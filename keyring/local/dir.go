@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/internal/atomicfile"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/keyring/vault"
 	"github.com/hashicorp/vault/api"
@@ -229,19 +230,7 @@ func writeConfig(dir string, c Config) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".tmp-"+ConfigFile)
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, ConfigFile)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o600)
 }
 
 // Provider returns the provider a KEKConfig names, relative to dir.
