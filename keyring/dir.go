@@ -127,38 +127,10 @@ func (d *Dir) read(name, id string) (Record, error) {
 	if err := dec.Decode(&r); err != nil || dec.More() {
 		return Record{}, fmt.Errorf("%w: keys/%s.json does not parse", ErrCorrupt, id)
 	}
-	if err := r.check(id); err != nil {
+	if err := r.Validate(id); err != nil {
 		return Record{}, err
 	}
 	return r, nil
-}
-
-// check validates a record read back from storage.
-func (r Record) check(id string) error {
-	bad := func(why string) error { return fmt.Errorf("%w: key %s: %s", ErrCorrupt, id, why) }
-	switch {
-	case r.ID != id:
-		return bad("id does not match its name")
-	case r.Keyspace == "":
-		return bad("no keyspace")
-	case r.Created.IsZero():
-		return bad("no creation time")
-	case r.Rev == 0:
-		return bad("no revision")
-	}
-	switch r.State {
-	case StateActive, StateDecryptOnly:
-		if len(r.Wrapped) == 0 {
-			return bad("no wrapped key")
-		}
-	case StateDestroyed:
-		if len(r.Wrapped) != 0 {
-			return bad("destroyed key still holds key material")
-		}
-	default:
-		return bad("unknown state " + string(r.State))
-	}
-	return nil
 }
 
 // write stores r at name atomically with mode 0600.

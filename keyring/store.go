@@ -46,6 +46,37 @@ type Record struct {
 	Rev uint64 `json:"rev"`
 }
 
+// Validate checks a record a Store read back under id: the id matches,
+// the keyspace, creation time and revision are set, and the state is known,
+// with a wrapped key unless destroyed and none once destroyed. Every Store
+// calls it, so a damaged record is ErrCorrupt wherever it is kept.
+func (r Record) Validate(id string) error {
+	bad := func(why string) error { return fmt.Errorf("%w: key %s: %s", ErrCorrupt, id, why) }
+	switch {
+	case r.ID != id:
+		return bad("id does not match its name")
+	case r.Keyspace == "":
+		return bad("no keyspace")
+	case r.Created.IsZero():
+		return bad("no creation time")
+	case r.Rev == 0:
+		return bad("no revision")
+	}
+	switch r.State {
+	case StateActive, StateDecryptOnly:
+		if len(r.Wrapped) == 0 {
+			return bad("no wrapped key")
+		}
+	case StateDestroyed:
+		if len(r.Wrapped) != 0 {
+			return bad("destroyed key still holds key material")
+		}
+	default:
+		return bad("unknown state " + string(r.State))
+	}
+	return nil
+}
+
 // Store persists wrapped DEKs. Implementations must be safe for
 // concurrent use; Update is a compare-and-swap: it stores r only if the
 // stored revision equals r.Rev, storing r.Rev+1, and otherwise returns

@@ -58,6 +58,9 @@ func New(db *sql.DB, dialect Dialect, table string) (*Store, error) {
 	return &Store{db: db, dialect: dialect, table: table}, nil
 }
 
+// Table returns the name of the store's table.
+func (s *Store) Table() string { return s.table }
+
 // Init creates the table if it does not exist.
 func (s *Store) Init(ctx context.Context) error {
 	text := "TEXT"
@@ -159,10 +162,13 @@ func (s *Store) Get(ctx context.Context, id string) (keyring.Record, error) {
 
 func decode(id, rec string, rev int64) (keyring.Record, error) {
 	var r keyring.Record
-	if err := json.Unmarshal([]byte(rec), &r); err != nil || r.ID != id || rev < 1 {
+	if err := json.Unmarshal([]byte(rec), &r); err != nil || rev < 1 {
 		return keyring.Record{}, fmt.Errorf("%w: %s row %s", keyring.ErrCorrupt, DefaultTable, id)
 	}
 	r.Rev = uint64(rev)
+	if err := r.Validate(id); err != nil {
+		return keyring.Record{}, err
+	}
 	return r, nil
 }
 

@@ -160,3 +160,24 @@ func TestNewRejectsBadNames(t *testing.T) {
 	_, err = sqlstore.New(nil, sqlstore.Dialect(9), "")
 	assert.ErrorIs(t, err, crypto.ErrInvalidInput)
 }
+
+func TestCorruptRowsAreErrors(t *testing.T) {
+	db, d := databases(t)["sqlite"](t)
+	s := newStore(t, db, d)
+	table := s.Table()
+	for name, rec := range map[string]string{
+		"not JSON":          `{"id":`,
+		"other id":          `{"id":"k9","keyspace":"t.c","state":"active","created":"2026-11-27T10:00:00Z","kek":"x","wrapped":"AQID"}`,
+		"destroyed + bytes": `{"id":"k1","keyspace":"t.c","state":"destroyed","created":"2026-11-27T10:00:00Z","kek":"x","wrapped":"AQID"}`,
+		"no wrapped key":    `{"id":"k1","keyspace":"t.c","state":"active","created":"2026-11-27T10:00:00Z","kek":"x"}`,
+	} {
+		_, err := db.Exec("DELETE FROM " + table)
+		require.NoError(t, err)
+		_, err = db.Exec("INSERT INTO "+table+" (id, keyspace, record, rev) VALUES ('k1', 't.c', ?, 1)", rec)
+		require.NoError(t, err)
+		_, err = s.Get(ctx, "k1")
+		assert.ErrorIs(t, err, keyring.ErrCorrupt, name)
+		_, err = s.List(ctx)
+		assert.ErrorIs(t, err, keyring.ErrCorrupt, name)
+	}
+}

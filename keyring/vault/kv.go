@@ -233,10 +233,13 @@ func (s *KVStore) Get(ctx context.Context, id string) (keyring.Record, error) {
 	}
 	raw, _ := sec.Data["record"].(string)
 	var r keyring.Record
-	if err := json.Unmarshal([]byte(raw), &r); err != nil || r.ID != id {
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
 		return keyring.Record{}, fmt.Errorf("%w: vault record %s", keyring.ErrCorrupt, id)
 	}
 	r.Rev = uint64(sec.VersionMetadata.Version)
+	if err := r.Validate(id); err != nil {
+		return keyring.Record{}, err
+	}
 	return r, nil
 }
 
