@@ -366,8 +366,10 @@ func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.
 	return rec, key, nil
 }
 
-func (k *Keyring) kekName(wrapped []byte) string {
-	p := k.provider()
+func (k *Keyring) kekName(wrapped []byte) string { return kekName(k.provider(), wrapped) }
+
+// kekName names the KEK of p that made wrapped: its KEKName, or its type.
+func kekName(p Provider, wrapped []byte) string {
 	if n, ok := p.(KEKNamer); ok {
 		return n.KEKName(wrapped)
 	}
@@ -506,10 +508,7 @@ func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
 			if wrapErr != nil {
 				return false
 			}
-			r.Wrapped = wrapped
-			if nm, ok := target.(KEKNamer); ok {
-				r.KEK = nm.KEKName(wrapped)
-			}
+			r.Wrapped, r.KEK = wrapped, kekName(target, wrapped)
 			return true
 		})
 		if err == nil {
@@ -545,12 +544,7 @@ func (f fallback) Decrypt(c, ad []byte) ([]byte, error) {
 	return nil, err
 }
 
-func (f fallback) KEKName(wrapped []byte) string {
-	if n, ok := f.primary.(KEKNamer); ok {
-		return n.KEKName(wrapped)
-	}
-	return fmt.Sprintf("%T", f.primary)
-}
+func (f fallback) KEKName(wrapped []byte) string { return kekName(f.primary, wrapped) }
 
 // List returns every stored DEK record, sorted by keyspace and creation.
 // Wrapped keys are included; they are useless without the KEK.

@@ -530,3 +530,18 @@ func TestPrefixAD(t *testing.T) {
 	_, err = keyring.StripAD(msg[:32], ad)
 	assert.ErrorIs(t, err, crypto.ErrAuthentication, "nothing after the prefix")
 }
+
+// TestRewrapRenamesKEK: after a rewrap, every record names the KEK that
+// now wraps it, even a provider that cannot name itself.
+func TestRewrapRenamesKEK(t *testing.T) {
+	r, _ := newRing(t, sm4Provider(t, 1))
+	seal(t, r, "citizen.phone", "x")
+	plain := &flaky{Provider: sm4Provider(t, 2)} // no KEKName method
+	_, err := r.Rewrap(ctx, plain)
+	require.NoError(t, err)
+	recs, err := r.List(ctx)
+	require.NoError(t, err)
+	for _, rec := range recs {
+		assert.Equal(t, "*keyring_test.flaky", rec.KEK)
+	}
+}
