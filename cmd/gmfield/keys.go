@@ -126,7 +126,10 @@ func newKeysCmd() *cobra.Command {
 					return err
 				}
 				for _, r := range recs {
-					if r.State == keyring.StateActive && r.ID != keyring.IndexRootID {
+					// List is sorted by keyspace: one entry per keyspace, even
+					// while a rotation elsewhere leaves two keys active.
+					if r.State == keyring.StateActive && r.ID != keyring.IndexRootID &&
+						(len(spaces) == 0 || spaces[len(spaces)-1] != r.Keyspace) {
 						spaces = append(spaces, r.Keyspace)
 					}
 				}
