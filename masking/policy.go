@@ -105,6 +105,7 @@ type Policy struct {
 	columns     map[string]*Rule
 	defaultRole string
 	hash        *Rule
+	extHash     bool
 	fallback    *Rule
 	now         func() time.Time
 }
@@ -121,6 +122,12 @@ func WithDefaultRole(name string) PolicyOption { return func(p *Policy) { p.defa
 // with a key). Without one, a policy that uses the hash action does not
 // validate.
 func WithHashRule(r *Rule) PolicyOption { return func(p *Policy) { p.hash = r } }
+
+// WithExternalHash declares that the caller carries out the hash action
+// itself, without a hash rule: the SQL driver shows a keyed pseudonym of
+// the stored blind index, so that hash never needs the plaintext. Apply
+// then fails for hash with ErrMissingKey.
+func WithExternalHash() PolicyOption { return func(p *Policy) { p.extHash = true } }
 
 // WithClock sets the clock used to expire grants (time.Now by default).
 func WithClock(now func() time.Time) PolicyOption { return func(p *Policy) { p.now = now } }
@@ -172,7 +179,7 @@ func NewPolicy(roles map[string]Role, columns map[string]*Rule, opts ...PolicyOp
 		}
 		p.roles[name] = Role{Default: r.Default, Columns: cols}
 	}
-	if usesHash && (p.hash == nil || p.hash.kind != kHash) {
+	if usesHash && !p.extHash && (p.hash == nil || p.hash.kind != kHash) {
 		return nil, &PolicyError{Msg: "the hash action needs a key (a hash rule)", Err: ErrMissingKey}
 	}
 	p.fallback, _ = NewRule("mask_all", nil)

@@ -1,0 +1,192 @@
+package sqldriver
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/keyring"
+	"github.com/gmfield/gmfield/masking"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+// Form is how a protected column stores its envelope.
+type Form int
+
+const (
+	// FormText stores the text form "gmf1:…" (text and varchar columns).
+	FormText Form = iota
+	// FormBinary stores the binary envelope (bytea, BLOB, VARBINARY).
+	FormBinary
+)
+
+// OnError is what a read does with a stored value that fails to open.
+type OnError int
+
+const (
+	// ErrorFail fails the read with an error wrapping ErrOpen.
+	ErrorFail OnError = iota
+	// ErrorNull reads the value as NULL (never as the stored bytes).
+	ErrorNull
+)
+
+// Index is a blind index of a protected column, kept in a sibling column
+// (hex text of Size bytes, so CHAR(2*Size)).
+type Index struct {
+	Column    string
+	Transform crypto.Transform
+	Size      int // bytes; 0 means crypto.DefaultIndexSize
+}
+
+// Column is a protected column.
+type Column struct {
+	Name    string
+	Form    Form
+	Indexes []Index
+	OnError OnError
+}
+
+// Table is a table with protected columns. RowKey, when set, names a
+// column whose value is bound into each protected value's AAD: a value
+// copied to another row fails to open. The row key must then be given by
+// every INSERT of a protected column and pinned by "WHERE row_key = …" in
+// every UPDATE of one, and it cannot be updated.
+type Table struct {
+	Name    string
+	RowKey  string
+	Columns []Column
+}
+
+// Config is what Wrap needs: the keys, the protected tables and the role
+// policy. LoadConfig reads one from YAML (docs/config.md).
+type Config struct {
+	// Keyring holds the DEKs and the blind-index root.
+	Keyring *keyring.Keyring
+	// Tables are the protected tables.
+	Tables []Table
+	// Policy decides what each principal sees. Its column rules are the
+	// masking functions of the protected columns.
+	Policy *masking.Policy
+	// Dialect analyzes the SQL: pgdialect.SQLite, pgdialect.PostgreSQL or
+	// mysqldialect.MySQL. Nil means: chosen from the wrapped driver's type.
+	Dialect sqlplan.Dialect
+	// Scope chooses how DEKs are shared among columns (default PerColumn).
+	Scope keyring.Scope
+	// PlanCacheSize bounds the number of cached statement plans (default 1024).
+	PlanCacheSize int
+}
+
+// Errors of configuration and execution. Test for them with errors.Is.
+var (
+	// ErrInvalidConfig reports a configuration that does not validate; a
+	// YAML mistake comes as a *ConfigError naming its line.
+	ErrInvalidConfig = errors.New("gmfield/sqldriver: invalid configuration")
+	// ErrOpen wraps a stored value that failed to open (tag mismatch, a
+	// value moved from another column or row, a destroyed key).
+	ErrOpen = errors.New("gmfield/sqldriver: stored value does not open")
+	// ErrBadValue reports a value bound for a protected column that the
+	// driver cannot seal (an unsupported Go type) or a bad LIKE pattern.
+	ErrBadValue = errors.New("gmfield/sqldriver: bad value for a protected column")
+	// ErrNamedArgs reports named arguments in a statement on a protected
+	// table; the driver binds by position.
+	ErrNamedArgs = errors.New("gmfield/sqldriver: named arguments are not supported on protected tables")
+)
+
+// Refusal sentinels, re-exported from sqlplan: errors.Is(err, ErrRefused)
+// holds for every refused statement.
+var (
+	ErrRefused              = sqlplan.ErrRefused
+	ErrUnparsable           = sqlplan.ErrUnparsable
+	ErrMultiStatement       = sqlplan.ErrMultiStatement
+	ErrUnsupportedUse       = sqlplan.ErrUnsupportedUse
+	ErrUnsupportedStatement = sqlplan.ErrUnsupportedStatement
+	ErrRowKeyRequired       = sqlplan.ErrRowKeyRequired
+	ErrNoIndex              = sqlplan.ErrNoIndex
+)
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// catalog validates cfg and builds the analyzers' view of it.
+func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	if cfg.Keyring == nil {
+		return nil, bad("no keyring")
+	}
+	if cfg.Policy == nil {
+		return nil, bad("no policy")
+	}
+	var tables []*sqlplan.Table
+	seen := map[string]bool{}
+	for _, tc := range cfg.Tables {
+		name := strings.ToLower(tc.Name)
+		if !identRE.MatchString(name) {
+			return nil, bad("table name %q: use a plain identifier", tc.Name)
+		}
+		if seen[name] {
+			return nil, bad("table %s declared twice", name)
+		}
+		seen[name] = true
+		t := &sqlplan.Table{Name: name, RowKey: strings.ToLower(tc.RowKey), Columns: map[string]*sqlplan.Column{}, IndexColumns: map[string]*sqlplan.Column{}}
+		if t.RowKey != "" && !identRE.MatchString(t.RowKey) {
+			return nil, bad("%s.row_key %q: use a plain identifier", name, tc.RowKey)
+		}
+		if len(tc.Columns) == 0 {
+			return nil, bad("table %s has no protected column", name)
+		}
+		names := map[string]string{}
+		claim := func(col, what string) error {
+			if !identRE.MatchString(col) {
+				return bad("%s.%s: use a plain lower-case identifier", name, col)
+			}
+			if prev, ok := names[col]; ok {
+				return bad("%s.%s is both %s and %s", name, col, prev, what)
+			}
+			if col == t.RowKey {
+				return bad("%s.%s is the row key and %s", name, col, what)
+			}
+			names[col] = what
+			return nil
+		}
+		for _, cc := range tc.Columns {
+			cn := strings.ToLower(cc.Name)
+			if err := claim(cn, "a protected column"); err != nil {
+				return nil, err
+			}
+			col := &sqlplan.Column{Table: name, Name: cn}
+			transforms := map[crypto.Transform]bool{}
+			for _, ix := range cc.Indexes {
+				ic := strings.ToLower(ix.Column)
+				if err := claim(ic, "a blind index of "+cn); err != nil {
+					return nil, err
+				}
+				if _, err := crypto.ParseTransform(string(ix.Transform)); err != nil {
+					return nil, bad("%s.%s index %s: %v", name, cn, ic, err)
+				}
+				if transforms[ix.Transform] {
+					return nil, bad("%s.%s has two %s indexes", name, cn, ix.Transform)
+				}
+				transforms[ix.Transform] = true
+				if ix.Size != 0 && (ix.Size < crypto.MinIndexSize || ix.Size > crypto.MaxIndexSize) {
+					return nil, bad("%s.%s index %s: size must be %d to %d bytes", name, cn, ic, crypto.MinIndexSize, crypto.MaxIndexSize)
+				}
+				col.Indexes = append(col.Indexes, sqlplan.Index{Column: ic, Transform: string(ix.Transform)})
+				t.IndexColumns[ic] = col
+			}
+			for _, r := range cfg.Policy.Roles() {
+				if cfg.Policy.Decide(masking.Principal{Roles: []string{r}}, name, cn) == masking.ActionHash {
+					col.Hash = col.IndexFor(string(crypto.TransformFull)) != nil
+				}
+			}
+			t.Columns[cn] = col
+		}
+		tables = append(tables, t)
+	}
+	if len(tables) == 0 {
+		return nil, bad("no protected table")
+	}
+	return sqlplan.NewCatalog(tables...), nil
+}

@@ -1,0 +1,173 @@
+package sqldriver
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+// Conn is a wrapped connection. Through sql.Conn.Raw, Unwrap gives the
+// inner connection, whose statements bypass gmfield entirely.
+type Conn struct {
+	inner driver.Conn
+	s     *schema
+}
+
+var (
+	_ driver.Conn               = (*Conn)(nil)
+	_ driver.ConnPrepareContext = (*Conn)(nil)
+	_ driver.ConnBeginTx        = (*Conn)(nil)
+	_ driver.ExecerContext      = (*Conn)(nil)
+	_ driver.QueryerContext     = (*Conn)(nil)
+	_ driver.Pinger             = (*Conn)(nil)
+	_ driver.SessionResetter    = (*Conn)(nil)
+	_ driver.Validator          = (*Conn)(nil)
+	_ driver.NamedValueChecker  = (*Conn)(nil)
+)
+
+func newConn(c driver.Conn, s *schema) *Conn { return &Conn{inner: c, s: s} }
+
+// Unwrap returns the inner driver connection.
+func (c *Conn) Unwrap() driver.Conn { return c.inner }
+
+// Prepare implements driver.Conn.
+func (c *Conn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+// PrepareContext implements driver.ConnPrepareContext: it prepares the
+// rewritten statement on the inner connection.
+func (c *Conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	p, err := c.s.plan(query)
+	if err != nil {
+		return nil, err
+	}
+	var st driver.Stmt
+	if pc, ok := c.inner.(driver.ConnPrepareContext); ok {
+		st, err = pc.PrepareContext(ctx, p.SQL)
+	} else {
+		st, err = c.inner.Prepare(p.SQL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Stmt{inner: st, conn: c, plan: p}, nil
+}
+
+// Close implements driver.Conn.
+func (c *Conn) Close() error { return c.inner.Close() }
+
+// Begin implements driver.Conn.
+//
+// Deprecated: use BeginTx.
+func (c *Conn) Begin() (driver.Tx, error) {
+	return c.inner.Begin() //nolint:staticcheck // forwarding the deprecated method
+}
+
+// BeginTx implements driver.ConnBeginTx, forwarding to the inner
+// connection (transactions need no rewriting).
+func (c *Conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if bt, ok := c.inner.(driver.ConnBeginTx); ok {
+		return bt.BeginTx(ctx, opts)
+	}
+	if opts.Isolation != 0 || opts.ReadOnly {
+		return nil, errors.New("gmfield/sqldriver: the inner driver does not support isolation levels or read-only transactions")
+	}
+	return c.inner.Begin() //nolint:staticcheck // the inner driver has only Begin
+}
+
+// ExecContext implements driver.ExecerContext. Without an inner
+// ExecerContext it returns driver.ErrSkip and database/sql prepares.
+func (c *Conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	ex, ok := c.inner.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	p, err := c.s.plan(query)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Protected {
+		return ex.ExecContext(ctx, query, args)
+	}
+	bound, err := c.s.bind(ctx, p, args)
+	if err != nil {
+		return nil, err
+	}
+	return ex.ExecContext(ctx, p.SQL, bound)
+}
+
+// QueryContext implements driver.QueryerContext. Without an inner
+// QueryerContext it returns driver.ErrSkip and database/sql prepares.
+func (c *Conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	q, ok := c.inner.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	p, err := c.s.plan(query)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Protected {
+		return q.QueryContext(ctx, query, args)
+	}
+	return c.s.query(ctx, p, args, func(bound []driver.NamedValue) (driver.Rows, error) {
+		return q.QueryContext(ctx, p.SQL, bound)
+	})
+}
+
+// Ping implements driver.Pinger.
+func (c *Conn) Ping(ctx context.Context) error {
+	if p, ok := c.inner.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// ResetSession implements driver.SessionResetter.
+func (c *Conn) ResetSession(ctx context.Context) error {
+	if r, ok := c.inner.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+// IsValid implements driver.Validator.
+func (c *Conn) IsValid() bool {
+	if v, ok := c.inner.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+// CheckNamedValue implements driver.NamedValueChecker, forwarding to the
+// inner connection; driver.ErrSkip selects database/sql's default conversion.
+func (c *Conn) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := c.inner.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+// query binds args, decides each protected result column for the caller,
+// runs the statement and wraps its rows.
+func (s *schema) query(ctx context.Context, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Rows, error)) (driver.Rows, error) {
+	bound, err := s.bind(ctx, p, args)
+	if err != nil {
+		return nil, err
+	}
+	pr := principalOf(ctx)
+	if err := s.precheck(pr, p); err != nil {
+		return nil, err
+	}
+	rows, err := run(bound)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Results) == 0 {
+		return rows, nil
+	}
+	return s.wrapRows(ctx, pr, p, rows)
+}

@@ -1,0 +1,459 @@
+package pgdialect
+
+import (
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+// Modes of a SELECT: the statement itself, a derived table or CTE (returns
+// rows to another query: no protected column may come out), or a sublink
+// (IN, EXISTS, scalar: protected columns may not come out by name).
+const (
+	modeTop = iota
+	modeDerived
+	modeSublink
+)
+
+func opName(names []*pg.Node) string {
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, n.GetString_().GetSval())
+	}
+	return strings.Join(parts, ".")
+}
+
+// protected returns the protected column n names, if n is a column reference.
+func (a *analyzer) protected(n *pg.Node, s *scope) (column, bool, error) {
+	cr := n.GetColumnRef()
+	if cr == nil {
+		return column{}, false, nil
+	}
+	c, err := a.resolve(cr, s)
+	return c, err == nil && c.col != nil, err
+}
+
+// where analyzes a search condition: equality, IN and <> on a protected
+// column go through its full blind index, LIKE '%…' through last4.
+func (a *analyzer) where(n *pg.Node, s *scope) error {
+	if n == nil {
+		return nil
+	}
+	switch {
+	case n.GetBoolExpr() != nil:
+		for _, arg := range n.GetBoolExpr().Args {
+			if err := a.where(arg, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	case n.GetNullTest() != nil:
+		if _, ok, err := a.protected(n.GetNullTest().Arg, s); ok || err != nil {
+			return err // IS [NOT] NULL works on ciphertext
+		}
+	case n.GetAExpr() != nil:
+		e := n.GetAExpr()
+		op := opName(e.Name)
+		switch e.Kind {
+		case pg.A_Expr_Kind_AEXPR_OP:
+			if op == "=" || op == "<>" || op == "!=" {
+				for _, side := range [][2]*pg.Node{{e.Lexpr, e.Rexpr}, {e.Rexpr, e.Lexpr}} {
+					c, ok, err := a.protected(side[0], s)
+					if err != nil {
+						return err
+					}
+					if ok {
+						return a.search(c, side[0].GetColumnRef(), side[1], "full", op)
+					}
+				}
+			}
+		case pg.A_Expr_Kind_AEXPR_IN:
+			c, ok, err := a.protected(e.Lexpr, s)
+			if err != nil {
+				return err
+			}
+			if ok {
+				list := e.Rexpr.GetList()
+				if list == nil {
+					return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN without a list")
+				}
+				idx := c.col.IndexFor("full")
+				if idx == nil {
+					return a.refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, "IN needs a full index")
+				}
+				for _, item := range list.Items {
+					v, ok := a.valueOf(item)
+					if !ok {
+						return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN with an expression")
+					}
+					a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform})
+				}
+				if !a.rename(e.Lexpr.GetColumnRef(), idx.Column) {
+					return a.refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+				}
+				return nil
+			}
+		case pg.A_Expr_Kind_AEXPR_LIKE:
+			c, ok, err := a.protected(e.Lexpr, s)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if op != "~~" {
+					return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "NOT LIKE")
+				}
+				return a.likeLast4(c, e)
+			}
+		}
+	}
+	return a.expr(n, s, "condition")
+}
+
+// search rewrites col op value into idxcol op placeholder.
+func (a *analyzer) search(c column, cr *pg.ColumnRef, val *pg.Node, transform, op string) error {
+	idx := c.col.IndexFor(transform)
+	if idx == nil {
+		return a.refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, op+" needs a "+transform+" index")
+	}
+	v, ok := a.valueOf(val)
+	if !ok {
+		return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, op+" with an expression")
+	}
+	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform})
+	if !a.rename(cr, idx.Column) {
+		return a.refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+	}
+	return nil
+}
+
+// likeLast4 rewrites col LIKE '%1234' into last4col = placeholder.
+func (a *analyzer) likeLast4(c column, e *pg.A_Expr) error {
+	idx := c.col.IndexFor("last4")
+	if idx == nil {
+		return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE (only a suffix LIKE '%1234' with a last4 index is supported)")
+	}
+	v, ok := a.valueOf(e.Rexpr)
+	if !ok || v.v.Null {
+		return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE with an expression")
+	}
+	slot := sqlplan.Slot{Op: sqlplan.OpLikeLast4, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform}
+	if v.v.Arg < 0 {
+		suffix, ok := sqlplan.SuffixPattern(v.v.Literal)
+		if !ok {
+			return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE pattern other than '%digits'")
+		}
+		v.v = sqlplan.LiteralValue(suffix)
+		slot.Op = sqlplan.OpIndex
+	}
+	i := a.tokenAt(e.Location)
+	if i < 0 || a.toks[i].Token != pg.Token_LIKE {
+		return a.refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "LIKE position")
+	}
+	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: int(a.toks[i].Start), End: int(a.toks[i].End), Pieces: []sqlplan.Piece{sqlplan.Text("=")}})
+	a.replace(v, slot)
+	if !a.rename(e.Lexpr.GetColumnRef(), idx.Column) {
+		return a.refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+	}
+	return nil
+}
+
+// selectStmt analyzes a SELECT in one of the modes.
+func (a *analyzer) selectStmt(sel *pg.SelectStmt, s *scope, top bool) error {
+	mode := modeSublink
+	if top {
+		mode = modeTop
+	}
+	return a.selectMode(sel, s, mode)
+}
+
+func (a *analyzer) selectMode(sel *pg.SelectStmt, s *scope, mode int) error {
+	if err := a.with(sel.WithClause, s); err != nil {
+		return err
+	}
+	if sel.Op != pg.SetOperation_SETOP_NONE {
+		for _, arm := range []*pg.SelectStmt{sel.Larg, sel.Rarg} {
+			m := modeDerived
+			if mode == modeSublink {
+				m = modeSublink
+			}
+			if err := a.selectMode(arm, &scope{parent: s}, m); err != nil {
+				return err
+			}
+		}
+		return a.exprs(sel.SortClause, s, "ORDER BY")
+	}
+	for _, vl := range sel.ValuesLists {
+		if err := a.expr(vl, s, "VALUES"); err != nil {
+			return err
+		}
+	}
+	if err := a.from(sel.FromClause, s); err != nil {
+		return err
+	}
+	if err := a.where(sel.WhereClause, s); err != nil {
+		return err
+	}
+	results, names, err := a.targets(sel.TargetList, s, mode)
+	if err != nil {
+		return err
+	}
+	checks := []struct {
+		list []*pg.Node
+		what string
+	}{{sel.GroupClause, "GROUP BY"}, {sel.SortClause, "ORDER BY"}, {sel.DistinctClause, "DISTINCT"}, {sel.WindowClause, "WINDOW"}}
+	for _, ch := range checks {
+		if err := a.byItems(ch.list, s, results, names, ch.what); err != nil {
+			return err
+		}
+	}
+	if len(sel.DistinctClause) > 0 {
+		for _, r := range results {
+			if r.Column != "" || (r.Star && len(r.StarTables) > 0) {
+				return a.refuse(sqlplan.ErrUnsupportedUse, r.Table, r.Column, "DISTINCT")
+			}
+		}
+	}
+	for _, n := range []*pg.Node{sel.HavingClause, sel.LimitCount, sel.LimitOffset} {
+		if err := a.expr(n, s, "HAVING/LIMIT"); err != nil {
+			return err
+		}
+	}
+	if mode == modeTop {
+		return a.finishResults(results, s, func() (int, bool) { return a.fromStart(sel) })
+	}
+	return nil
+}
+
+func (a *analyzer) exprs(list []*pg.Node, s *scope, what string) error {
+	for _, n := range list {
+		if err := a.expr(n, s, what); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// byItems analyzes GROUP BY/ORDER BY items, refusing protected columns also
+// when named by their output alias or position.
+func (a *analyzer) byItems(list []*pg.Node, s *scope, results []target, names map[string]*target, what string) error {
+	for _, n := range list {
+		inner := n
+		if sb := n.GetSortBy(); sb != nil {
+			inner = sb.Node
+		}
+		if cr := inner.GetColumnRef(); cr != nil && len(cr.Fields) == 1 {
+			if t := names[strings.ToLower(cr.Fields[0].GetString_().GetSval())]; t != nil && t.Column != "" {
+				return a.refuse(sqlplan.ErrUnsupportedUse, t.Table, t.Column, what)
+			}
+		}
+		if ic := inner.GetAConst().GetIval(); ic != nil && inner.GetAConst() != nil {
+			k := int(ic.Ival) - 1
+			if k >= 0 && k < len(results) && (results[k].Column != "" || results[k].Star) {
+				return a.refuse(sqlplan.ErrUnsupportedUse, results[k].Table, results[k].Column, what+" position")
+			}
+		}
+		if err := a.expr(n, s, what); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// target is a select item with the FROM entry its protected column is in.
+type target struct {
+	sqlplan.Result
+	e   *entry
+	key bool // the item is the row key column of e
+	idx string
+}
+
+func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]target, map[string]*target, error) {
+	results := make([]target, len(list))
+	names := map[string]*target{}
+	for i, n := range list {
+		rt := n.GetResTarget()
+		if rt == nil {
+			continue
+		}
+		t := &results[i]
+		t.RowKey, t.FullIndex = sqlplan.NoRef, sqlplan.NoRef
+		if rt.Name != "" {
+			names[strings.ToLower(rt.Name)] = t
+		}
+		cr := rt.Val.GetColumnRef()
+		if cr == nil {
+			if err := a.expr(rt.Val, s, "select expression"); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if last := cr.Fields[len(cr.Fields)-1]; last.GetAStar() != nil {
+			t.Star = true
+			var qual string
+			if len(cr.Fields) > 1 {
+				qual = strings.ToLower(cr.Fields[len(cr.Fields)-2].GetString_().GetSval())
+			}
+			for _, e := range s.entries {
+				if e.table != nil && (qual == "" || qual == e.ref) {
+					t.StarTables = append(t.StarTables, e.table.Name)
+				}
+			}
+			if len(t.StarTables) > 0 && mode == modeDerived {
+				return nil, nil, a.refuse(sqlplan.ErrUnsupportedUse, t.StarTables[0], "", "* of a protected table in a derived table")
+			}
+			continue
+		}
+		c, err := a.resolve(cr, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if c.e != nil && c.key {
+			t.e, t.key = c.e, true
+		}
+		if c.e != nil && c.idx {
+			t.e, t.idx = c.e, strings.ToLower(cr.Fields[len(cr.Fields)-1].GetString_().GetSval())
+		}
+		if c.col == nil {
+			continue
+		}
+		if mode != modeTop {
+			return nil, nil, a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "returned by a subquery")
+		}
+		t.Table, t.Column, t.e = c.col.Table, c.col.Name, c.e
+		if rt.Name == "" {
+			names[c.col.Name] = t
+		}
+	}
+	return results, names, nil
+}
+
+// finishResults finds, for each protected item, its row key and (for the
+// hash action) full index among the items, or appends hidden columns at
+// the position insertAt returns.
+func (a *analyzer) finishResults(results []target, s *scope, insertAt func() (int, bool)) error {
+	any := false
+	for _, t := range results {
+		if t.Column != "" || (t.Star && len(t.StarTables) > 0) {
+			any = true
+		}
+	}
+	if !any {
+		return nil
+	}
+	var hidden []string
+	hide := func(ref string) sqlplan.ColumnRef {
+		for i, h := range hidden {
+			if h == ref {
+				return sqlplan.ColumnRef{Hidden: i, Item: -1}
+			}
+		}
+		hidden = append(hidden, ref)
+		return sqlplan.ColumnRef{Hidden: len(hidden) - 1, Item: -1}
+	}
+	find := func(e *entry, key bool, idx string) (sqlplan.ColumnRef, bool) {
+		for j, o := range results {
+			if o.e == e && ((key && o.key) || (idx != "" && o.idx == idx)) {
+				return sqlplan.ColumnRef{Hidden: -1, Item: j}, true
+			}
+		}
+		return sqlplan.NoRef, false
+	}
+	out := make([]sqlplan.Result, len(results))
+	for i, t := range results {
+		if t.Column != "" {
+			if t.e.table.RowKey != "" {
+				ref, ok := find(t.e, true, "")
+				if !ok {
+					ref = hide(t.e.ref + "." + t.e.table.RowKey)
+				}
+				t.RowKey = ref
+			}
+			col := t.e.table.Columns[t.Column]
+			if idx := col.IndexFor("full"); idx != nil && col.Hash {
+				ref, ok := find(t.e, false, idx.Column)
+				if !ok {
+					ref = hide(t.e.ref + "." + idx.Column)
+				}
+				t.FullIndex = ref
+			}
+		}
+		out[i] = t.Result
+	}
+	a.out.Results = out
+	if len(hidden) > 0 {
+		pos, ok := insertAt()
+		if !ok {
+			return a.refuse(sqlplan.ErrUnparsable, "", "", "end of the select list")
+		}
+		var b strings.Builder
+		for _, h := range hidden {
+			b.WriteString(", ")
+			b.WriteString(h)
+		}
+		b.WriteString(" ")
+		a.insertAt(pos, sqlplan.Text(b.String()))
+		a.out.Hidden = len(hidden)
+	}
+	return nil
+}
+
+// fromStart returns the start of the FROM keyword that ends sel's select list.
+func (a *analyzer) fromStart(sel *pg.SelectStmt) (int, bool) {
+	if len(sel.TargetList) == 0 {
+		return 0, false
+	}
+	last := sel.TargetList[len(sel.TargetList)-1].GetResTarget()
+	depth := 0
+	for _, t := range a.toks {
+		if t.Start <= last.Location {
+			continue
+		}
+		switch t.Token {
+		case pg.Token_ASCII_40:
+			depth++
+		case pg.Token_ASCII_41:
+			depth--
+		case pg.Token_FROM:
+			if depth == 0 {
+				return int(t.Start), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// stmtEnd returns the end of the statement's last token (before any ";").
+func (a *analyzer) stmtEnd() (int, bool) {
+	for i := len(a.toks) - 1; i >= 0; i-- {
+		if a.toks[i].Token == pg.Token_ASCII_59 || a.toks[i].Token == pg.Token_SQL_COMMENT || a.toks[i].Token == pg.Token_C_COMMENT {
+			continue
+		}
+		return int(a.toks[i].End), true
+	}
+	return 0, false
+}
+
+// returning analyzes a RETURNING list over the statement's scope.
+func (a *analyzer) returning(list []*pg.Node, s *scope) error {
+	if len(list) == 0 {
+		return nil
+	}
+	results, _, err := a.targets(list, s, modeTop)
+	if err != nil {
+		return err
+	}
+	return a.finishResults(results, s, a.stmtEnd)
+}
+
+// assignValue seals a value assigned to a protected column and returns the
+// blind-index slots to write beside it.
+func (a *analyzer) assignValue(col *sqlplan.Column, v value, rowKey *sqlplan.Value) []sqlplan.Slot {
+	a.replace(v, sqlplan.Slot{Op: sqlplan.OpSeal, Table: col.Table, Column: col.Name, RowKey: rowKey})
+	var idx []sqlplan.Slot
+	for _, ix := range col.Indexes {
+		idx = append(idx, sqlplan.Slot{Value: v.v, Op: sqlplan.OpIndex, Table: col.Table, Column: col.Name, Transform: ix.Transform})
+	}
+	return idx
+}

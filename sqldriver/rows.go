@@ -1,0 +1,374 @@
+package sqldriver
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+
+	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/masking"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+func principalOf(ctx context.Context) masking.Principal {
+	pr, _ := masking.FromContext(ctx)
+	return pr
+}
+
+// precheck fails a query before it runs if the caller is denied a
+// protected column it names explicitly.
+func (s *schema) precheck(pr masking.Principal, p *sqlplan.Plan) error {
+	for _, r := range p.Results {
+		if r.Column == "" {
+			continue
+		}
+		if s.policy.Decide(pr, r.Table, r.Column) == masking.ActionDeny {
+			return fmt.Errorf("%w: %s.%s", masking.ErrDenied, r.Table, r.Column)
+		}
+	}
+	return nil
+}
+
+// outCol is what Rows does with one visible result column.
+type outCol struct {
+	pc     *protCol // nil: passed through
+	action masking.Action
+	rowKey int // inner column index of the row key, or -1
+	index  int // inner column index of the full index, or -1
+}
+
+// Rows wraps the inner rows of a statement that returns protected columns.
+type Rows struct {
+	inner   driver.Rows
+	s       *schema
+	ctx     context.Context
+	pr      masking.Principal
+	cols    []string
+	out     []outCol
+	buf     []driver.Value
+	scratch []byte
+}
+
+func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.Plan, inner driver.Rows) (driver.Rows, error) {
+	all := inner.Columns()
+	visible := len(all) - p.Hidden
+	if visible < 0 {
+		_ = inner.Close()
+		return nil, fmt.Errorf("%w: result has fewer columns than planned", ErrUnparsable)
+	}
+	out, err := s.layout(p, all, visible)
+	if err != nil {
+		_ = inner.Close()
+		return nil, err
+	}
+	for i := range out {
+		if out[i].pc == nil {
+			continue
+		}
+		out[i].action = s.policy.Decide(pr, out[i].pc.table, out[i].pc.column)
+		if out[i].action == masking.ActionDeny {
+			_ = inner.Close()
+			return nil, fmt.Errorf("%w: %s.%s", masking.ErrDenied, out[i].pc.table, out[i].pc.column)
+		}
+	}
+	return &Rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all))}, nil
+}
+
+// layout maps each visible column to its protected column, expanding a
+// "*" item by the names the database returned.
+func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol, error) {
+	items := p.Results
+	width := make([]int, len(items))
+	stars := 0
+	for i, r := range items {
+		width[i] = 1
+		if r.Star {
+			stars++
+		}
+	}
+	if stars > 0 {
+		if stars > 1 {
+			for _, r := range items {
+				if r.Star && len(r.StarTables) > 0 {
+					return nil, sqlplan.Refuse(sqlplan.ErrUnsupportedUse, r.StarTables[0], "", "several * items")
+				}
+			}
+		}
+		for i, r := range items {
+			if r.Star {
+				width[i] = visible - (len(items) - 1)
+				break
+			}
+		}
+	}
+	start := make([]int, len(items))
+	n := 0
+	for i := range items {
+		start[i] = n
+		n += width[i]
+	}
+	if n != visible {
+		return nil, fmt.Errorf("%w: result has %d columns, planned %d", ErrUnparsable, visible, n)
+	}
+	abs := func(ref sqlplan.ColumnRef) int {
+		switch {
+		case ref.Hidden >= 0:
+			return visible + ref.Hidden
+		case ref.Item >= 0:
+			return start[ref.Item]
+		}
+		return -1
+	}
+	out := make([]outCol, visible)
+	for i := range out {
+		out[i] = outCol{rowKey: -1, index: -1}
+	}
+	for i, r := range items {
+		if !r.Star {
+			if r.Column != "" {
+				out[start[i]] = outCol{pc: s.col(r.Table, r.Column), rowKey: abs(r.RowKey), index: abs(r.FullIndex)}
+			}
+			continue
+		}
+		if len(r.StarTables) == 0 {
+			continue
+		}
+		lower := make([]string, width[i])
+		for j := range lower {
+			lower[j] = strings.ToLower(names[start[i]+j])
+		}
+		byName := func(name string) (int, error) {
+			at := -1
+			for j, l := range lower {
+				if l == name {
+					if at >= 0 {
+						return -1, sqlplan.Refuse(sqlplan.ErrUnsupportedUse, "", name, "ambiguous column in *; name the columns")
+					}
+					at = start[i] + j
+				}
+			}
+			return at, nil
+		}
+		for j, l := range lower {
+			var pc *protCol
+			for _, t := range r.StarTables {
+				if c := s.col(t, l); c != nil {
+					if pc != nil {
+						return nil, sqlplan.Refuse(sqlplan.ErrUnsupportedUse, t, l, "ambiguous column in *; name the columns")
+					}
+					pc = c
+				}
+			}
+			if pc == nil {
+				continue
+			}
+			oc := outCol{pc: pc, rowKey: -1, index: -1}
+			t := s.cat.Table(pc.table)
+			if t.RowKey != "" {
+				k, err := byName(t.RowKey)
+				if err != nil {
+					return nil, err
+				}
+				if k < 0 {
+					return nil, sqlplan.Refuse(sqlplan.ErrRowKeyRequired, pc.table, t.RowKey, "row key not in the result")
+				}
+				oc.rowKey = k
+			}
+			if ix := t.Columns[pc.column].IndexFor(string(crypto.TransformFull)); ix != nil {
+				if k, err := byName(ix.Column); err == nil {
+					oc.index = k
+				}
+			}
+			out[start[i]+j] = oc
+		}
+	}
+	return out, nil
+}
+
+// Columns implements driver.Rows; hidden columns are left out.
+func (r *Rows) Columns() []string { return r.cols }
+
+// Close implements driver.Rows.
+func (r *Rows) Close() error { return r.inner.Close() }
+
+// Next implements driver.Rows: it decrypts, masks or nulls each protected
+// column as the caller's policy says. Values of other columns pass through.
+func (r *Rows) Next(dest []driver.Value) error {
+	if err := r.inner.Next(r.buf); err != nil {
+		return err
+	}
+	for i := range dest {
+		oc := &r.out[i]
+		if oc.pc == nil {
+			dest[i] = r.buf[i]
+			continue
+		}
+		v, err := r.value(oc, r.buf[i])
+		if err != nil {
+			return err
+		}
+		dest[i] = v
+	}
+	return nil
+}
+
+func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
+	pc := oc.pc
+	switch oc.action {
+	case masking.ActionNull:
+		return nil, nil
+	case masking.ActionHash:
+		if oc.index < 0 || r.buf[oc.index] == nil || stored == nil {
+			return nil, nil // no full index to pseudonymize: fail closed to NULL
+		}
+		ix, err := rowKeyString(r.buf[oc.index])
+		if err != nil {
+			return nil, nil
+		}
+		out, err := pc.pseudonym.SumHex(nil, []byte(ix))
+		if err != nil {
+			return nil, nil
+		}
+		return string(out), nil
+	case masking.ActionPlain, masking.ActionMask:
+	default:
+		return nil, fmt.Errorf("%w: %s.%s", masking.ErrDenied, pc.table, pc.column)
+	}
+	if stored == nil {
+		return nil, nil
+	}
+	loc := crypto.Location{Table: pc.table, Column: pc.column}
+	if oc.rowKey >= 0 {
+		rk, err := rowKeyString(r.buf[oc.rowKey])
+		if err != nil {
+			return r.openFailed(pc, err)
+		}
+		loc.RowKey = rk
+	}
+	var b []byte
+	switch x := stored.(type) {
+	case []byte:
+		b = x
+	case string:
+		b = []byte(x)
+	default:
+		return r.openFailed(pc, fmt.Errorf("stored value of type %T", stored))
+	}
+	var plain []byte
+	var err error
+	if pc.form == FormBinary {
+		plain, err = crypto.Open(r.scratch[:0], keySource{r.ctx, r.s}, loc, b)
+	} else {
+		plain, err = crypto.OpenText(r.scratch[:0], keySource{r.ctx, r.s}, loc, b)
+	}
+	if err != nil {
+		return r.openFailed(pc, err)
+	}
+	r.scratch = plain
+	if oc.action == masking.ActionMask {
+		if pc.rule.Null() {
+			return nil, nil
+		}
+		return pc.rule.Mask(string(plain)), nil
+	}
+	if pc.form == FormBinary {
+		return append([]byte(nil), plain...), nil
+	}
+	return string(plain), nil
+}
+
+func (r *Rows) openFailed(pc *protCol, err error) (driver.Value, error) {
+	if pc.onError == ErrorNull {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: %s.%s: %w", ErrOpen, pc.table, pc.column, err)
+}
+
+// keySource finds DEKs by id with the query's context.
+type keySource struct {
+	ctx context.Context
+	s   *schema
+}
+
+func (k keySource) Key(id string) (*crypto.Key, error) { return k.s.kr.KeyContext(k.ctx, id) }
+
+// HasNextResultSet implements driver.RowsNextResultSet.
+func (r *Rows) HasNextResultSet() bool {
+	if n, ok := r.inner.(driver.RowsNextResultSet); ok {
+		return n.HasNextResultSet()
+	}
+	return false
+}
+
+// NextResultSet implements driver.RowsNextResultSet. Protected statements
+// are single statements: a further result set is refused.
+func (r *Rows) NextResultSet() error {
+	if n, ok := r.inner.(driver.RowsNextResultSet); ok && n.HasNextResultSet() {
+		return fmt.Errorf("%w: several result sets", ErrMultiStatement)
+	}
+	return io.EOF
+}
+
+var (
+	typeString = reflect.TypeFor[string]()
+	typeBytes  = reflect.TypeFor[[]byte]()
+	typeAny    = reflect.TypeFor[any]()
+)
+
+// ColumnTypeScanType implements driver.RowsColumnTypeScanType: string (or
+// []byte for binary columns) for protected columns.
+func (r *Rows) ColumnTypeScanType(i int) reflect.Type {
+	if pc := r.out[i].pc; pc != nil {
+		if pc.form == FormBinary && r.out[i].action == masking.ActionPlain {
+			return typeBytes
+		}
+		return typeString
+	}
+	if t, ok := r.inner.(driver.RowsColumnTypeScanType); ok {
+		return t.ColumnTypeScanType(i)
+	}
+	return typeAny
+}
+
+// ColumnTypeDatabaseTypeName implements driver.RowsColumnTypeDatabaseTypeName.
+func (r *Rows) ColumnTypeDatabaseTypeName(i int) string {
+	if t, ok := r.inner.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return t.ColumnTypeDatabaseTypeName(i)
+	}
+	return ""
+}
+
+// ColumnTypeLength implements driver.RowsColumnTypeLength; a protected
+// column's stored length is not its value's, so it reports none.
+func (r *Rows) ColumnTypeLength(i int) (int64, bool) {
+	if r.out[i].pc != nil {
+		return 0, false
+	}
+	if t, ok := r.inner.(driver.RowsColumnTypeLength); ok {
+		return t.ColumnTypeLength(i)
+	}
+	return 0, false
+}
+
+// ColumnTypeNullable implements driver.RowsColumnTypeNullable; a protected
+// column may read as NULL under the null action or on_error: null.
+func (r *Rows) ColumnTypeNullable(i int) (bool, bool) {
+	if r.out[i].pc != nil {
+		return true, true
+	}
+	if t, ok := r.inner.(driver.RowsColumnTypeNullable); ok {
+		return t.ColumnTypeNullable(i)
+	}
+	return false, false
+}
+
+// ColumnTypePrecisionScale implements driver.RowsColumnTypePrecisionScale.
+func (r *Rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+	if t, ok := r.inner.(driver.RowsColumnTypePrecisionScale); ok && r.out[i].pc == nil {
+		return t.ColumnTypePrecisionScale(i)
+	}
+	return 0, 0, false
+}

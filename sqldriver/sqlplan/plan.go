@@ -1,0 +1,312 @@
+// Package sqlplan holds the dialect-neutral plan of one SQL statement that
+// the gmfield driver executes: which placeholders carry values for protected
+// columns and what to do with them, which result columns come from protected
+// columns, and the byte-range edits that turn the application's SQL into the
+// SQL sent to the database. Dialect analyzers (pgdialect, mysqldialect)
+// produce an Analysis with a real SQL parser; Build splices it.
+package sqlplan
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Errors returned by analyzers. Every refusal wraps ErrRefused, so callers
+// can test errors.Is(err, ErrRefused) as well as the precise reason.
+var (
+	// ErrRefused is wrapped by every refusal of a statement.
+	ErrRefused = errors.New("gmfield/sqldriver: statement refused")
+	// ErrUnparsable: a statement that touches a protected table could not be
+	// parsed by the dialect's parser.
+	ErrUnparsable = errors.New("gmfield/sqldriver: statement cannot be analyzed")
+	// ErrMultiStatement: a string of several statements touches a protected table.
+	ErrMultiStatement = errors.New("gmfield/sqldriver: several statements in one string")
+	// ErrUnsupportedUse: a protected column is used where its ciphertext
+	// cannot give the right answer (ORDER BY, ranges, functions, LIKE, …).
+	ErrUnsupportedUse = errors.New("gmfield/sqldriver: unsupported use of a protected column")
+	// ErrUnsupportedStatement: a statement form the driver cannot rewrite
+	// safely on a protected table (INSERT without a column list, INSERT …
+	// SELECT, REPLACE, a write to a blind-index column, …).
+	ErrUnsupportedStatement = errors.New("gmfield/sqldriver: unsupported statement on a protected table")
+	// ErrRowKeyRequired: the table binds a row key into each value, and the
+	// statement does not give it (UPDATE without WHERE row_key = …, INSERT
+	// without the row key column).
+	ErrRowKeyRequired = errors.New("gmfield/sqldriver: row key required")
+	// ErrNoIndex: an equality or suffix search on a protected column that has
+	// no blind index of the needed transform.
+	ErrNoIndex = errors.New("gmfield/sqldriver: no blind index for this search")
+)
+
+// Refusal is the error of a refused statement. It names the table and
+// column when there is one, never a value.
+type Refusal struct {
+	Reason error  // one of the Err* sentinels above
+	Table  string // may be empty
+	Column string // may be empty
+	Detail string // what was found, such as "ORDER BY"
+}
+
+func (e *Refusal) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Reason.Error())
+	if e.Table != "" || e.Column != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Table)
+		if e.Column != "" {
+			b.WriteString(".")
+			b.WriteString(e.Column)
+		}
+	}
+	if e.Detail != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Detail)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap returns the reason and ErrRefused.
+func (e *Refusal) Unwrap() []error { return []error{e.Reason, ErrRefused} }
+
+// Refuse returns a *Refusal.
+func Refuse(reason error, table, column, detail string) error {
+	return &Refusal{Reason: reason, Table: table, Column: column, Detail: detail}
+}
+
+// Catalog tells an analyzer which tables and columns are protected. Names
+// are looked up case-insensitively.
+type Catalog interface {
+	// Table returns the protected table named name, or nil.
+	Table(name string) *Table
+	// Mentions reports whether sql may name a protected table; a statement
+	// that does not passes through unparsed.
+	Mentions(sql string) bool
+}
+
+// Table is a protected table as analyzers see it.
+type Table struct {
+	Name    string             // lower case
+	RowKey  string             // lower-case row-key column, or ""
+	Columns map[string]*Column // protected columns by lower-case name
+	// IndexColumns holds the lower-case names of the blind-index columns;
+	// statements may read and compare them but not write them.
+	IndexColumns map[string]*Column
+}
+
+// Column is a protected column.
+type Column struct {
+	Table   string
+	Name    string
+	Indexes []Index // blind indexes in declaration order
+	// Hash is true when some role may get the hash action on this column;
+	// reads then also fetch its full blind index.
+	Hash bool
+}
+
+// Index is one blind index of a column, stored in a sibling column.
+type Index struct {
+	Column    string // lower-case sibling column
+	Transform string // crypto.Transform name
+}
+
+// IndexFor returns the column's index of transform t, or nil.
+func (c *Column) IndexFor(t string) *Index {
+	for i := range c.Indexes {
+		if c.Indexes[i].Transform == t {
+			return &c.Indexes[i]
+		}
+	}
+	return nil
+}
+
+// Kind is a statement kind.
+type Kind int
+
+// Statement kinds.
+const (
+	KindOther Kind = iota
+	KindSelect
+	KindInsert
+	KindUpdate
+	KindDelete
+)
+
+// Op is what the driver does with a value before binding it.
+type Op int
+
+// Value operations.
+const (
+	OpPass      Op = iota // bind as given
+	OpSeal                // seal for Table.Column (with RowKey)
+	OpIndex               // blind index Transform of Table.Column
+	OpLikeLast4           // LIKE '%digits' pattern → last4 index
+)
+
+// Value is where a bound value comes from: the caller's argument Arg
+// (0-based), or a literal of the statement.
+type Value struct {
+	Arg     int // caller's argument, or -1 for a literal
+	Literal string
+	Null    bool // a NULL literal
+}
+
+// ArgValue is the caller's argument i.
+func ArgValue(i int) Value { return Value{Arg: i} }
+
+// LiteralValue is a literal string.
+func LiteralValue(s string) Value { return Value{Arg: -1, Literal: s} }
+
+// NullValue is the NULL literal.
+func NullValue() Value { return Value{Arg: -1, Null: true} }
+
+// Slot is one placeholder of the rewritten statement.
+type Slot struct {
+	Value     Value
+	Op        Op
+	Table     string
+	Column    string
+	Transform string // OpIndex
+	RowKey    *Value // OpSeal on a table with a row key
+}
+
+// Piece is part of an edit's replacement: text, or a placeholder.
+type Piece struct {
+	Text string
+	Slot *Slot
+}
+
+// Edit replaces Source[Start:End] (Start == End inserts) with Pieces.
+type Edit struct {
+	Start, End int
+	Pieces     []Piece
+}
+
+// ColumnRef locates a value in a result row.
+type ColumnRef struct {
+	Hidden int    // index among the hidden columns, or -1
+	Item   int    // index among the select items, or -1
+	Name   string // for star items: the result column name (lower case)
+}
+
+// NoRef is the zero reference.
+var NoRef = ColumnRef{Hidden: -1, Item: -1}
+
+// Result is one select item (or RETURNING item).
+type Result struct {
+	// Star items expand to the columns of StarTables (all tables in scope
+	// when the item is a bare *); their protected columns are found by name.
+	Star       bool
+	StarTables []string
+	// Table and Column name the protected column the item reads ("" if none).
+	Table, Column string
+	RowKey        ColumnRef // where the row key of the item's row is
+	FullIndex     ColumnRef // where the full blind index is (hash action)
+}
+
+// Analysis is what a dialect analyzer finds in one statement.
+type Analysis struct {
+	Kind      Kind
+	Protected bool   // the statement touches a protected table
+	Source    string // the text the edit positions refer to
+	NumInput  int    // placeholders the caller binds
+	Edits     []Edit
+	Results   []Result // nil when the statement returns no protected column
+	Hidden    int      // columns appended to the select list for the driver
+	// Params are the caller's placeholders kept as they are (OpPass),
+	// located in Source; every placeholder in Source must be in an Edit
+	// or here, so that Build renumbers them all.
+	Params []Param
+}
+
+// Param is a placeholder of the source text.
+type Param struct {
+	Start, End int
+	Arg        int
+}
+
+// Plan is a statement ready to execute.
+type Plan struct {
+	SQL       string
+	Protected bool
+	Kind      Kind
+	NumInput  int
+	Slots     []Slot // one per placeholder of SQL, in binding order
+	Results   []Result
+	Hidden    int
+}
+
+// Placeholder prints the n-th (1-based) placeholder of a dialect.
+type Placeholder func(n int) string
+
+// Question is the "?" placeholder style.
+func Question(int) string { return "?" }
+
+// Dollar is the "$n" placeholder style.
+func Dollar(n int) string { return "$" + strconv.Itoa(n) }
+
+// Build splices a's edits into its source and numbers every placeholder.
+func Build(a *Analysis, ph Placeholder) (*Plan, error) {
+	edits := make([]Edit, 0, len(a.Edits)+len(a.Params))
+	edits = append(edits, a.Edits...)
+	for _, p := range a.Params {
+		edits = append(edits, Edit{Start: p.Start, End: p.End, Pieces: []Piece{{Slot: &Slot{Value: ArgValue(p.Arg), Op: OpPass}}}})
+	}
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].Start < edits[j].Start })
+	var b strings.Builder
+	b.Grow(len(a.Source) + 64)
+	plan := &Plan{Protected: a.Protected, Kind: a.Kind, NumInput: a.NumInput, Results: a.Results, Hidden: a.Hidden}
+	pos := 0
+	for _, e := range edits {
+		if e.Start < pos || e.End < e.Start || e.End > len(a.Source) {
+			return nil, fmt.Errorf("%w: overlapping rewrites at byte %d", ErrUnparsable, e.Start)
+		}
+		b.WriteString(a.Source[pos:e.Start])
+		for _, p := range e.Pieces {
+			if p.Slot == nil {
+				b.WriteString(p.Text)
+				continue
+			}
+			plan.Slots = append(plan.Slots, *p.Slot)
+			b.WriteString(ph(len(plan.Slots)))
+		}
+		pos = e.End
+	}
+	b.WriteString(a.Source[pos:])
+	plan.SQL = b.String()
+	return plan, nil
+}
+
+// Text is a text piece.
+func Text(s string) Piece { return Piece{Text: s} }
+
+// SlotPiece is a placeholder piece.
+func SlotPiece(s Slot) Piece { return Piece{Slot: &s} }
+
+// Dialect turns SQL text into a Plan. Implementations are safe for
+// concurrent use.
+type Dialect interface {
+	// Name is the dialect's name: "sqlite", "postgres" or "mysql".
+	Name() string
+	// Analyze plans sql. A statement that touches no protected table
+	// returns a Plan with Protected false and SQL unchanged.
+	Analyze(cat Catalog, sql string) (*Plan, error)
+}
+
+// PassThrough is the plan of a statement that touches no protected table.
+func PassThrough(sql string) *Plan { return &Plan{SQL: sql, NumInput: -1} }
+
+// SuffixPattern returns the suffix s of a LIKE pattern "%s" whose suffix has
+// no wildcard or escape, and false for any other pattern.
+func SuffixPattern(p string) (string, bool) {
+	if len(p) < 2 || p[0] != '%' {
+		return "", false
+	}
+	rest := p[1:]
+	if strings.ContainsAny(rest, `%_\`) {
+		return "", false
+	}
+	return rest, true
+}

@@ -1,0 +1,115 @@
+package sqldriver
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+// Stmt is a wrapped prepared statement. It is prepared once and may be used
+// by callers of different roles: each execution decides for its own context.
+type Stmt struct {
+	inner driver.Stmt
+	conn  *Conn
+	plan  *sqlplan.Plan
+}
+
+var (
+	_ driver.Stmt              = (*Stmt)(nil)
+	_ driver.StmtExecContext   = (*Stmt)(nil)
+	_ driver.StmtQueryContext  = (*Stmt)(nil)
+	_ driver.NamedValueChecker = (*Stmt)(nil)
+)
+
+// Close implements driver.Stmt.
+func (s *Stmt) Close() error { return s.inner.Close() }
+
+// NumInput implements driver.Stmt: the number of arguments the caller
+// binds, not the number the rewritten statement takes.
+func (s *Stmt) NumInput() int {
+	if !s.plan.Protected {
+		return s.inner.NumInput()
+	}
+	return s.plan.NumInput
+}
+
+// Exec implements driver.Stmt.
+//
+// Deprecated: use ExecContext.
+func (s *Stmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), named(args))
+}
+
+// Query implements driver.Stmt.
+//
+// Deprecated: use QueryContext.
+func (s *Stmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), named(args))
+}
+
+// ExecContext implements driver.StmtExecContext.
+func (s *Stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	bound := args
+	if s.plan.Protected {
+		var err error
+		if bound, err = s.conn.s.bind(ctx, s.plan, args); err != nil {
+			return nil, err
+		}
+	}
+	if ec, ok := s.inner.(driver.StmtExecContext); ok {
+		return ec.ExecContext(ctx, bound)
+	}
+	vals, err := values(bound)
+	if err != nil {
+		return nil, err
+	}
+	return s.inner.Exec(vals) //nolint:staticcheck // the inner driver has only Exec
+}
+
+// QueryContext implements driver.StmtQueryContext.
+func (s *Stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	run := func(bound []driver.NamedValue) (driver.Rows, error) {
+		if qc, ok := s.inner.(driver.StmtQueryContext); ok {
+			return qc.QueryContext(ctx, bound)
+		}
+		vals, err := values(bound)
+		if err != nil {
+			return nil, err
+		}
+		return s.inner.Query(vals) //nolint:staticcheck // the inner driver has only Query
+	}
+	if !s.plan.Protected {
+		return run(args)
+	}
+	return s.conn.s.query(ctx, s.plan, args, run)
+}
+
+// CheckNamedValue implements driver.NamedValueChecker: the inner
+// statement's checker, else (driver.ErrSkip) the connection's.
+func (s *Stmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := s.inner.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+func named(args []driver.Value) []driver.NamedValue {
+	out := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	return out
+}
+
+func values(args []driver.NamedValue) ([]driver.Value, error) {
+	out := make([]driver.Value, len(args))
+	for i, a := range args {
+		if a.Name != "" {
+			return nil, errors.New("gmfield/sqldriver: the inner driver does not support named arguments")
+		}
+		out[i] = a.Value
+	}
+	return out, nil
+}

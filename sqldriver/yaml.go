@@ -1,0 +1,370 @@
+package sqldriver
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/keyring"
+	"github.com/gmfield/gmfield/keyring/local"
+	"github.com/gmfield/gmfield/masking"
+	"github.com/gmfield/gmfield/sqldriver/pgdialect"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+// ConfigError is a mistake in a configuration file, with its line.
+type ConfigError struct {
+	File string
+	Line int
+	Msg  string
+	Err  error // the underlying error, if any
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("gmfield/sqldriver: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteString(":")
+	}
+	if e.Line > 0 {
+		b.WriteString(strconv.Itoa(e.Line))
+		b.WriteString(": ")
+	} else if e.File != "" {
+		b.WriteString(" ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns ErrInvalidConfig and the underlying error.
+func (e *ConfigError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalidConfig, e.Err}
+	}
+	return []error{ErrInvalidConfig}
+}
+
+// LoadConfig reads a configuration file (docs/config.md) and opens its
+// keyring. Relative paths in it are relative to the file's directory.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{File: path, Msg: err.Error(), Err: err}
+	}
+	cfg, err := ParseConfig(data, filepath.Dir(path))
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		ce.File = path
+	}
+	return cfg, err
+}
+
+// ParseConfig parses a configuration document; dir resolves relative paths.
+func ParseConfig(data []byte, dir string) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &ConfigError{Msg: err.Error(), Err: err}
+	}
+	if len(doc.Content) == 0 {
+		return nil, &ConfigError{Line: 1, Msg: "empty configuration"}
+	}
+	var (
+		cfg                     Config
+		keyringNode, tablesNode *yaml.Node
+		rolesNode               *yaml.Node
+		maskOpts                []masking.Option
+		policyOpts              []masking.PolicyOption
+		maskKeyEnv              string
+		maskKeyLine, rolesLine  int
+		tablesLine              int
+	)
+	err := pairs(doc.Content[0], func(k, v *yaml.Node) error {
+		switch k.Value {
+		case "dialect":
+			switch v.Value {
+			case "sqlite":
+				cfg.Dialect = pgdialect.SQLite
+			case "postgres", "postgresql":
+				cfg.Dialect = pgdialect.PostgreSQL
+			case "mysql", "mariadb":
+				cfg.Dialect = mysqlDialect()
+			default:
+				return lineErr(v, "dialect must be sqlite, postgres or mysql")
+			}
+		case "keyring":
+			keyringNode = v
+		case "key_scope":
+			s, err := keyring.ParseScope(v.Value)
+			if err != nil {
+				return &ConfigError{Line: v.Line, Msg: err.Error(), Err: err}
+			}
+			cfg.Scope = s
+		case "plan_cache":
+			n, err := strconv.Atoi(v.Value)
+			if err != nil || n < 1 {
+				return lineErr(v, "plan_cache must be a positive number")
+			}
+			cfg.PlanCacheSize = n
+		case "mask_char":
+			r := []rune(v.Value)
+			if len(r) != 1 {
+				return lineErr(v, "mask_char must be one character")
+			}
+			maskOpts = append(maskOpts, masking.WithMaskChar(r[0]))
+		case "mask_key_env":
+			maskKeyEnv, maskKeyLine = v.Value, v.Line
+		case "default_role":
+			policyOpts = append(policyOpts, masking.WithDefaultRole(v.Value))
+		case "tables":
+			tablesNode, tablesLine = v, k.Line
+		case "roles":
+			rolesNode, rolesLine = v, k.Line
+		default:
+			return lineErr(k, fmt.Sprintf("unknown key %q (dialect, keyring, key_scope, plan_cache, mask_char, mask_key_env, default_role, tables, roles)", k.Value))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if maskKeyEnv != "" {
+		key, err := hex.DecodeString(strings.TrimSpace(os.Getenv(maskKeyEnv)))
+		if err != nil || len(key) < 16 {
+			return nil, &ConfigError{Line: maskKeyLine, Msg: "mask_key_env: $" + maskKeyEnv + " must hold at least 16 bytes in hex"}
+		}
+		maskOpts = append(maskOpts, masking.WithKey(key))
+	}
+	if tablesNode == nil {
+		return nil, &ConfigError{Line: 1, Msg: "no tables"}
+	}
+	rules := map[string]*masking.Rule{}
+	if err := pairs(tablesNode, func(k, v *yaml.Node) error {
+		t, err := decodeTable(k, v, rules, maskOpts)
+		cfg.Tables = append(cfg.Tables, t)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if rolesNode == nil {
+		return nil, &ConfigError{Line: tablesLine, Msg: "no roles: every protected column would be denied"}
+	}
+	roles, err := masking.DecodeRoles(rolesNode, rules)
+	if err != nil {
+		return nil, &ConfigError{Line: policyLine(err, rolesLine), Msg: err.Error(), Err: err}
+	}
+	policyOpts = append(policyOpts, masking.WithExternalHash())
+	cfg.Policy, err = masking.NewPolicy(roles, rules, policyOpts...)
+	if err != nil {
+		return nil, &ConfigError{Line: rolesLine, Msg: err.Error(), Err: err}
+	}
+	if keyringNode == nil {
+		return nil, &ConfigError{Line: 1, Msg: "no keyring"}
+	}
+	if cfg.Keyring, err = openKeyring(keyringNode, dir); err != nil {
+		return nil, err
+	}
+	if _, err := cfg.catalog(); err != nil {
+		return nil, &ConfigError{Line: tablesLine, Msg: strings.TrimPrefix(err.Error(), ErrInvalidConfig.Error()+": "), Err: err}
+	}
+	return &cfg, nil
+}
+
+func policyLine(err error, fallback int) int {
+	var pe *masking.PolicyError
+	if errors.As(err, &pe) && pe.Line > 0 {
+		return pe.Line
+	}
+	return fallback
+}
+
+func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []masking.Option) (Table, error) {
+	t := Table{Name: strings.ToLower(k.Value)}
+	if !identRE.MatchString(t.Name) {
+		return t, lineErr(k, "table name must be a plain lower-case identifier")
+	}
+	err := pairs(v, func(tk, tv *yaml.Node) error {
+		switch tk.Value {
+		case "row_key":
+			t.RowKey = strings.ToLower(tv.Value)
+			if !identRE.MatchString(t.RowKey) {
+				return lineErr(tv, "row_key must be a plain lower-case identifier")
+			}
+		case "columns":
+			return pairs(tv, func(ck, cv *yaml.Node) error {
+				c, err := decodeColumn(t.Name, ck, cv, rules, maskOpts)
+				t.Columns = append(t.Columns, c)
+				return err
+			})
+		default:
+			return lineErr(tk, fmt.Sprintf("unknown key %q (row_key, columns)", tk.Value))
+		}
+		return nil
+	})
+	if err == nil && len(t.Columns) == 0 {
+		err = lineErr(k, "table "+t.Name+" has no columns")
+	}
+	return t, err
+}
+
+func decodeColumn(table string, k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []masking.Option) (Column, error) {
+	c := Column{Name: strings.ToLower(k.Value)}
+	if !identRE.MatchString(c.Name) {
+		return c, lineErr(k, "column name must be a plain lower-case identifier")
+	}
+	key := table + "." + c.Name
+	err := pairs(v, func(ck, cv *yaml.Node) error {
+		switch ck.Value {
+		case "mask":
+			r, err := masking.DecodeRule(cv, maskOpts...)
+			if err != nil {
+				return &ConfigError{Line: policyLine(err, cv.Line), Msg: key + ": " + err.Error(), Err: err}
+			}
+			rules[key] = r
+		case "form":
+			switch cv.Value {
+			case "text":
+				c.Form = FormText
+			case "binary":
+				c.Form = FormBinary
+			default:
+				return lineErr(cv, "form must be text or binary")
+			}
+		case "on_error":
+			switch cv.Value {
+			case "fail", "error":
+				c.OnError = ErrorFail
+			case "null":
+				c.OnError = ErrorNull
+			default:
+				return lineErr(cv, `on_error must be fail or "null"`)
+			}
+		case "index":
+			return pairs(cv, func(ik, iv *yaml.Node) error {
+				ix := Index{Column: strings.ToLower(ik.Value)}
+				tn := iv
+				if iv.Kind == yaml.MappingNode {
+					tn = nil
+					if err := pairs(iv, func(xk, xv *yaml.Node) error {
+						switch xk.Value {
+						case "transform":
+							tn = xv
+						case "size":
+							n, err := strconv.Atoi(xv.Value)
+							if err != nil || n < crypto.MinIndexSize || n > crypto.MaxIndexSize {
+								return lineErr(xv, fmt.Sprintf("size must be %d to %d bytes", crypto.MinIndexSize, crypto.MaxIndexSize))
+							}
+							ix.Size = n
+						default:
+							return lineErr(xk, fmt.Sprintf("unknown key %q (transform, size)", xk.Value))
+						}
+						return nil
+					}); err != nil {
+						return err
+					}
+					if tn == nil {
+						return lineErr(ik, "index "+ix.Column+" needs a transform")
+					}
+				}
+				tr, err := crypto.ParseTransform(tn.Value)
+				if err != nil {
+					return lineErr(tn, "index "+ix.Column+": transform must be full, lower, upper, digits or last4")
+				}
+				ix.Transform = tr
+				c.Indexes = append(c.Indexes, ix)
+				return nil
+			})
+		default:
+			return lineErr(ck, fmt.Sprintf("unknown key %q (mask, form, index, on_error)", ck.Value))
+		}
+		return nil
+	})
+	if err == nil && rules[key] == nil {
+		err = lineErr(k, key+" needs a mask function (mask_all masks everything)")
+	}
+	return c, err
+}
+
+func openKeyring(n *yaml.Node, dir string) (*keyring.Keyring, error) {
+	var kdir, provider string
+	var opts []keyring.Option
+	err := pairs(n, func(k, v *yaml.Node) error {
+		switch k.Value {
+		case "dir":
+			kdir = v.Value
+		case "provider":
+			provider = v.Value
+		case "cache_ttl":
+			d, err := time.ParseDuration(v.Value)
+			if err != nil || d <= 0 {
+				return lineErr(v, "cache_ttl must be a duration such as 5m")
+			}
+			opts = append(opts, keyring.WithTTL(d))
+		default:
+			return lineErr(k, fmt.Sprintf("unknown key %q (dir, provider, cache_ttl)", k.Value))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if kdir == "" {
+		return nil, lineErr(n, "keyring needs dir")
+	}
+	if !filepath.IsAbs(kdir) {
+		kdir = filepath.Join(dir, kdir)
+	}
+	kc, err := local.ReadConfig(kdir)
+	if err != nil {
+		return nil, &ConfigError{Line: n.Line, Msg: "keyring: " + err.Error(), Err: err}
+	}
+	if provider != "" {
+		want := map[string]string{"local-sm4": "sm4", "local-sm2": "sm2", "sm4": "sm4", "sm2": "sm2", "vault-transit": "vault-transit", "vault-kv": "vault-kv"}[provider]
+		if want == "" {
+			return nil, lineErr(n, "keyring provider must be local-sm4, local-sm2, vault-transit or vault-kv")
+		}
+		if want != kc.KEK.Kind {
+			return nil, lineErr(n, fmt.Sprintf("keyring provider %s, but %s is a %s key directory", provider, kdir, kc.KEK.Kind))
+		}
+	}
+	kr, err := local.Open(kdir, opts...)
+	if err != nil {
+		return nil, &ConfigError{Line: n.Line, Msg: "keyring: " + err.Error(), Err: err}
+	}
+	return kr, nil
+}
+
+// pairs calls f for each key and value of a mapping, refusing duplicates.
+func pairs(n *yaml.Node, f func(k, v *yaml.Node) error) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return lineErr(n, "expected a mapping")
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			return lineErr(k, fmt.Sprintf("key %q appears twice", k.Value))
+		}
+		seen[k.Value] = true
+		if err := f(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func lineErr(n *yaml.Node, msg string) error { return &ConfigError{Line: n.Line, Msg: msg} }
+
+// mysqlDialect is set by the MySQL analyzer's registration.
+var mysqlDialect = func() sqlplan.Dialect { return unknownDialect{} }
