@@ -9,7 +9,7 @@ import (
 	"reflect"
 	"strings"
 
-	// MYSQL "github.com/gmfield/gmfield/sqldriver/mysqldialect"
+	"github.com/gmfield/gmfield/sqldriver/mysqldialect"
 	"github.com/gmfield/gmfield/sqldriver/pgdialect"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
@@ -62,7 +62,7 @@ func dialectFor(cfg *Config, d driver.Driver) sqlplan.Dialect {
 	case strings.Contains(path, "pgx"), strings.Contains(path, "lib/pq"), strings.Contains(path, "postgres"):
 		return pgdialect.PostgreSQL
 	case strings.Contains(path, "mysql"):
-		return unknownDialect{} // MYSQL
+		return mysqldialect.MySQL
 	}
 	return unknownDialect{}
 }

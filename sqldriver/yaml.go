@@ -16,8 +16,8 @@ import (
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/masking"
+	"github.com/gmfield/gmfield/sqldriver/mysqldialect"
 	"github.com/gmfield/gmfield/sqldriver/pgdialect"
-	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
 // ConfigError is a mistake in a configuration file, with its line.
@@ -96,7 +96,7 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 			case "postgres", "postgresql":
 				cfg.Dialect = pgdialect.PostgreSQL
 			case "mysql", "mariadb":
-				cfg.Dialect = mysqlDialect()
+				cfg.Dialect = mysqldialect.MySQL
 			default:
 				return lineErr(v, "dialect must be sqlite, postgres or mysql")
 			}
@@ -365,6 +365,3 @@ func pairs(n *yaml.Node, f func(k, v *yaml.Node) error) error {
 }
 
 func lineErr(n *yaml.Node, msg string) error { return &ConfigError{Line: n.Line, Msg: msg} }
-
-// mysqlDialect is set by the MySQL analyzer's registration.
-var mysqlDialect = func() sqlplan.Dialect { return unknownDialect{} }

@@ -210,8 +210,8 @@ func (a *analyzer) selectMode(sel *pg.SelectStmt, s *scope, mode int) error {
 	}
 	if len(sel.DistinctClause) > 0 {
 		for _, r := range results {
-			if r.Column != "" || (r.Star && len(r.StarTables) > 0) {
-				return a.refuse(sqlplan.ErrUnsupportedUse, r.Table, r.Column, "DISTINCT")
+			if r.Protected() {
+				return a.refuse(sqlplan.ErrUnsupportedUse, r.Result.Table, r.Column, "DISTINCT")
 			}
 		}
 	}
@@ -221,7 +221,7 @@ func (a *analyzer) selectMode(sel *pg.SelectStmt, s *scope, mode int) error {
 		}
 	}
 	if mode == modeTop {
-		return a.finishResults(results, s, func() (int, bool) { return a.fromStart(sel) })
+		return a.finishResults(results, func() (int, bool) { return a.fromStart(sel) })
 	}
 	return nil
 }
@@ -237,7 +237,7 @@ func (a *analyzer) exprs(list []*pg.Node, s *scope, what string) error {
 
 // byItems analyzes GROUP BY/ORDER BY items, refusing protected columns also
 // when named by their output alias or position.
-func (a *analyzer) byItems(list []*pg.Node, s *scope, results []target, names map[string]*target, what string) error {
+func (a *analyzer) byItems(list []*pg.Node, s *scope, results []sqlplan.Item, names map[string]*sqlplan.Item, what string) error {
 	for _, n := range list {
 		inner := n
 		if sb := n.GetSortBy(); sb != nil {
@@ -245,13 +245,13 @@ func (a *analyzer) byItems(list []*pg.Node, s *scope, results []target, names ma
 		}
 		if cr := inner.GetColumnRef(); cr != nil && len(cr.Fields) == 1 {
 			if t := names[strings.ToLower(cr.Fields[0].GetString_().GetSval())]; t != nil && t.Column != "" {
-				return a.refuse(sqlplan.ErrUnsupportedUse, t.Table, t.Column, what)
+				return a.refuse(sqlplan.ErrUnsupportedUse, t.Result.Table, t.Column, what)
 			}
 		}
 		if ic := inner.GetAConst().GetIval(); ic != nil && inner.GetAConst() != nil {
 			k := int(ic.Ival) - 1
-			if k >= 0 && k < len(results) && (results[k].Column != "" || results[k].Star) {
-				return a.refuse(sqlplan.ErrUnsupportedUse, results[k].Table, results[k].Column, what+" position")
+			if k >= 0 && k < len(results) && results[k].Protected() {
+				return a.refuse(sqlplan.ErrUnsupportedUse, results[k].Result.Table, results[k].Column, what+" position")
 			}
 		}
 		if err := a.expr(n, s, what); err != nil {
@@ -261,24 +261,16 @@ func (a *analyzer) byItems(list []*pg.Node, s *scope, results []target, names ma
 	return nil
 }
 
-// target is a select item with the FROM entry its protected column is in.
-type target struct {
-	sqlplan.Result
-	e   *entry
-	key bool // the item is the row key column of e
-	idx string
-}
-
-func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]target, map[string]*target, error) {
-	results := make([]target, len(list))
-	names := map[string]*target{}
+func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]sqlplan.Item, map[string]*sqlplan.Item, error) {
+	results := make([]sqlplan.Item, len(list))
+	names := map[string]*sqlplan.Item{}
 	for i, n := range list {
+		results[i] = sqlplan.NewItem()
 		rt := n.GetResTarget()
 		if rt == nil {
 			continue
 		}
 		t := &results[i]
-		t.RowKey, t.FullIndex = sqlplan.NoRef, sqlplan.NoRef
 		if rt.Name != "" {
 			names[strings.ToLower(rt.Name)] = t
 		}
@@ -309,11 +301,13 @@ func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]target, map[s
 		if err != nil {
 			return nil, nil, err
 		}
-		if c.e != nil && c.key {
-			t.e, t.key = c.e, true
+		if c.e == nil {
+			continue
 		}
-		if c.e != nil && c.idx {
-			t.e, t.idx = c.e, strings.ToLower(cr.Fields[len(cr.Fields)-1].GetString_().GetSval())
+		t.Entry, t.Ref, t.Table = c.e, c.e.ref, c.e.table
+		t.Key = c.key
+		if c.idx {
+			t.Index = strings.ToLower(cr.Fields[len(cr.Fields)-1].GetString_().GetSval())
 		}
 		if c.col == nil {
 			continue
@@ -321,7 +315,7 @@ func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]target, map[s
 		if mode != modeTop {
 			return nil, nil, a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "returned by a subquery")
 		}
-		t.Table, t.Column, t.e = c.col.Table, c.col.Name, c.e
+		t.Result.Table, t.Column = c.col.Table, c.col.Name
 		if rt.Name == "" {
 			names[c.col.Name] = t
 		}
@@ -329,73 +323,20 @@ func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]target, map[s
 	return results, names, nil
 }
 
-// finishResults finds, for each protected item, its row key and (for the
-// hash action) full index among the items, or appends hidden columns at
-// the position insertAt returns.
-func (a *analyzer) finishResults(results []target, s *scope, insertAt func() (int, bool)) error {
-	any := false
-	for _, t := range results {
-		if t.Column != "" || (t.Star && len(t.StarTables) > 0) {
-			any = true
-		}
-	}
-	if !any {
+// finishResults records the results and appends hidden columns at the
+// position insertAt returns.
+func (a *analyzer) finishResults(items []sqlplan.Item, insertAt func() (int, bool)) error {
+	results, hidden := sqlplan.FinishResults(items)
+	a.out.Results = results
+	if len(hidden) == 0 {
 		return nil
 	}
-	var hidden []string
-	hide := func(ref string) sqlplan.ColumnRef {
-		for i, h := range hidden {
-			if h == ref {
-				return sqlplan.ColumnRef{Hidden: i, Item: -1}
-			}
-		}
-		hidden = append(hidden, ref)
-		return sqlplan.ColumnRef{Hidden: len(hidden) - 1, Item: -1}
+	pos, ok := insertAt()
+	if !ok {
+		return a.refuse(sqlplan.ErrUnparsable, "", "", "end of the select list")
 	}
-	find := func(e *entry, key bool, idx string) (sqlplan.ColumnRef, bool) {
-		for j, o := range results {
-			if o.e == e && ((key && o.key) || (idx != "" && o.idx == idx)) {
-				return sqlplan.ColumnRef{Hidden: -1, Item: j}, true
-			}
-		}
-		return sqlplan.NoRef, false
-	}
-	out := make([]sqlplan.Result, len(results))
-	for i, t := range results {
-		if t.Column != "" {
-			if t.e.table.RowKey != "" {
-				ref, ok := find(t.e, true, "")
-				if !ok {
-					ref = hide(t.e.ref + "." + t.e.table.RowKey)
-				}
-				t.RowKey = ref
-			}
-			col := t.e.table.Columns[t.Column]
-			if idx := col.IndexFor("full"); idx != nil && col.Hash {
-				ref, ok := find(t.e, false, idx.Column)
-				if !ok {
-					ref = hide(t.e.ref + "." + idx.Column)
-				}
-				t.FullIndex = ref
-			}
-		}
-		out[i] = t.Result
-	}
-	a.out.Results = out
-	if len(hidden) > 0 {
-		pos, ok := insertAt()
-		if !ok {
-			return a.refuse(sqlplan.ErrUnparsable, "", "", "end of the select list")
-		}
-		var b strings.Builder
-		for _, h := range hidden {
-			b.WriteString(", ")
-			b.WriteString(h)
-		}
-		b.WriteString(" ")
-		a.insertAt(pos, sqlplan.Text(b.String()))
-		a.out.Hidden = len(hidden)
-	}
+	a.insertAt(pos, sqlplan.Text(", "+strings.Join(hidden, ", ")+" "))
+	a.out.Hidden = len(hidden)
 	return nil
 }
 
@@ -444,7 +385,7 @@ func (a *analyzer) returning(list []*pg.Node, s *scope) error {
 	if err != nil {
 		return err
 	}
-	return a.finishResults(results, s, a.stmtEnd)
+	return a.finishResults(results, a.stmtEnd)
 }
 
 // assignValue seals a value assigned to a protected column and returns the

@@ -310,3 +310,70 @@ func SuffixPattern(p string) (string, bool) {
 	}
 	return rest, true
 }
+
+// Item is a select (or RETURNING) item as an analyzer found it.
+type Item struct {
+	Result
+	Entry any    // the FROM entry of a column item (comparable), or nil
+	Ref   string // how the statement names Entry (alias or table name)
+	Table *Table // Entry's protected table, or nil
+	Key   bool   // the item is Entry's row key column
+	Index string // the item is this blind-index column of Entry
+}
+
+// Protected reports whether the item returns protected values.
+func (it *Item) Protected() bool { return it.Column != "" || (it.Star && len(it.StarTables) > 0) }
+
+// FinishResults finds each protected item's row key (and, for the hash
+// action, full index) among the items, or names a hidden column to append
+// to the list ("ref.column"). It returns nil results when no item is
+// protected.
+func FinishResults(items []Item) ([]Result, []string) {
+	protected := false
+	for i := range items {
+		protected = protected || items[i].Protected()
+	}
+	if !protected {
+		return nil, nil
+	}
+	var hidden []string
+	find := func(it *Item, key bool, idx string) ColumnRef {
+		for j, o := range items {
+			if o.Entry == it.Entry && ((key && o.Key) || (idx != "" && o.Index == idx)) {
+				return ColumnRef{Hidden: -1, Item: j}
+			}
+		}
+		ref := it.Ref + "."
+		if key {
+			ref += it.Table.RowKey
+		} else {
+			ref += idx
+		}
+		for i, h := range hidden {
+			if h == ref {
+				return ColumnRef{Hidden: i, Item: -1}
+			}
+		}
+		hidden = append(hidden, ref)
+		return ColumnRef{Hidden: len(hidden) - 1, Item: -1}
+	}
+	out := make([]Result, len(items))
+	for i := range items {
+		it := &items[i]
+		r := it.Result
+		if it.Column != "" {
+			if it.Table.RowKey != "" {
+				r.RowKey = find(it, true, "")
+			}
+			col := it.Table.Columns[it.Column]
+			if ix := col.IndexFor("full"); ix != nil && col.Hash {
+				r.FullIndex = find(it, false, ix.Column)
+			}
+		}
+		out[i] = r
+	}
+	return out, hidden
+}
+
+// NewItem returns an item with no references.
+func NewItem() Item { return Item{Result: Result{RowKey: NoRef, FullIndex: NoRef}} }

@@ -1,0 +1,566 @@
+package mysqldialect
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+type analyzer struct {
+	cat     sqlplan.Catalog
+	src     string
+	toks    []token
+	handled map[int]bool
+	// paramOrd maps each "?" (by offset) to the caller's argument index.
+	paramOrd map[int]int
+	out      sqlplan.Analysis
+}
+
+type entry struct {
+	name  string
+	ref   string
+	table *sqlplan.Table
+}
+
+type scope struct {
+	parent  *scope
+	entries []entry
+	ctes    map[string]bool
+}
+
+func (s *scope) isCTE(name string) bool {
+	for ; s != nil; s = s.parent {
+		if s.ctes[name] {
+			return true
+		}
+	}
+	return false
+}
+
+type column struct {
+	e   *entry
+	col *sqlplan.Column
+	idx bool
+	key bool
+}
+
+const (
+	modeTop = iota
+	modeDerived
+	modeSublink
+)
+
+func refuse(reason error, table, col, detail string) error {
+	return sqlplan.Refuse(reason, table, col, detail)
+}
+
+func (a *analyzer) statement(n ast.StmtNode) error {
+	s := &scope{}
+	switch st := n.(type) {
+	case *ast.SelectStmt:
+		a.out.Kind = sqlplan.KindSelect
+		return a.selectStmt(st, s, modeTop)
+	case *ast.SetOprStmt:
+		a.out.Kind = sqlplan.KindSelect
+		return a.expr(st, s, "UNION")
+	case *ast.InsertStmt:
+		a.out.Kind = sqlplan.KindInsert
+		return a.insertStmt(st, s)
+	case *ast.UpdateStmt:
+		a.out.Kind = sqlplan.KindUpdate
+		return a.updateStmt(st, s)
+	case *ast.DeleteStmt:
+		a.out.Kind = sqlplan.KindDelete
+		return a.deleteStmt(st, s)
+	case *ast.CreateTableStmt:
+		if st.Select == nil {
+			return nil
+		}
+	case *ast.AlterTableStmt, *ast.CreateIndexStmt, *ast.DropTableStmt, *ast.DropIndexStmt, *ast.TruncateTableStmt:
+		return nil
+	}
+	// Any other statement naming a protected table is refused.
+	var found string
+	walk(n, func(x ast.Node) bool {
+		if tn, ok := x.(*ast.TableName); ok && a.cat.Table(tn.Name.L) != nil {
+			found = tn.Name.L
+			return false
+		}
+		return true
+	})
+	if found != "" {
+		return refuse(sqlplan.ErrUnsupportedStatement, found, "", "statement kind")
+	}
+	return nil
+}
+
+// walker adapts a function to ast.Visitor; f returns false to skip children.
+type walker struct{ f func(ast.Node) bool }
+
+func (w walker) Enter(n ast.Node) (ast.Node, bool) { return n, !w.f(n) }
+func (w walker) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+func walk(n ast.Node, f func(ast.Node) bool) {
+	if n != nil {
+		n.Accept(walker{f})
+	}
+}
+
+func (a *analyzer) with(w *ast.WithClause, s *scope) error {
+	if w == nil {
+		return nil
+	}
+	for _, cte := range w.CTEs {
+		if s.ctes == nil {
+			s.ctes = map[string]bool{}
+		}
+		if cte.Query != nil {
+			if err := a.subquery(cte.Query.Query, s, modeDerived); err != nil {
+				return err
+			}
+		}
+		s.ctes[cte.Name.L] = true
+	}
+	return nil
+}
+
+func (a *analyzer) subquery(n ast.ResultSetNode, s *scope, mode int) error {
+	switch q := n.(type) {
+	case *ast.SelectStmt:
+		return a.selectStmt(q, &scope{parent: s}, mode)
+	case *ast.SetOprStmt:
+		if q.With != nil {
+			if err := a.with(q.With, s); err != nil {
+				return err
+			}
+		}
+		if q.SelectList != nil {
+			for _, sel := range q.SelectList.Selects {
+				if err := a.subquery(sel.(ast.ResultSetNode), s, mode); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return a.expr(n, s, "subquery")
+}
+
+func (a *analyzer) from(refs *ast.TableRefsClause, s *scope) error {
+	if refs == nil || refs.TableRefs == nil {
+		return nil
+	}
+	return a.fromNode(refs.TableRefs, s)
+}
+
+func (a *analyzer) fromNode(n ast.ResultSetNode, s *scope) error {
+	switch x := n.(type) {
+	case nil:
+		return nil
+	case *ast.Join:
+		if err := a.fromNode(x.Left, s); err != nil {
+			return err
+		}
+		if err := a.fromNode(x.Right, s); err != nil {
+			return err
+		}
+		if x.NaturalJoin || len(x.Using) > 0 {
+			for _, e := range s.entries {
+				if e.table == nil {
+					continue
+				}
+				if x.NaturalJoin {
+					return refuse(sqlplan.ErrUnsupportedUse, e.table.Name, "", "NATURAL JOIN")
+				}
+				for _, u := range x.Using {
+					if e.table.Columns[u.Name.L] != nil {
+						return refuse(sqlplan.ErrUnsupportedUse, e.table.Name, u.Name.L, "JOIN USING")
+					}
+				}
+			}
+		}
+		if x.On != nil {
+			return a.where(x.On.Expr, s)
+		}
+		return nil
+	case *ast.TableSource:
+		switch src := x.Source.(type) {
+		case *ast.TableName:
+			a.addTable(src, x.AsName.L, s)
+			return nil
+		case *ast.SelectStmt, *ast.SetOprStmt:
+			if err := a.subquery(src, s, modeDerived); err != nil {
+				return err
+			}
+			s.entries = append(s.entries, entry{name: x.AsName.L, ref: x.AsName.L})
+			return nil
+		default:
+			return a.fromNode(src, s)
+		}
+	}
+	return a.expr(n, s, "FROM item")
+}
+
+func (a *analyzer) addTable(tn *ast.TableName, alias string, s *scope) *entry {
+	e := entry{name: tn.Name.L, ref: tn.Name.L}
+	if alias != "" {
+		e.ref = alias
+	}
+	if !s.isCTE(tn.Name.L) || tn.Schema.L != "" {
+		e.table = a.cat.Table(tn.Name.L)
+	}
+	if e.table != nil {
+		a.out.Protected = true
+	}
+	s.entries = append(s.entries, e)
+	return &s.entries[len(s.entries)-1]
+}
+
+func (a *analyzer) resolve(cn *ast.ColumnName, s *scope) (column, error) {
+	col, qual := cn.Name.L, cn.Table.L
+	for sc := s; sc != nil; sc = sc.parent {
+		var found []column
+		for i := range sc.entries {
+			e := &sc.entries[i]
+			if qual != "" && qual != e.ref {
+				continue
+			}
+			if e.table == nil {
+				if qual != "" {
+					return column{}, nil
+				}
+				continue
+			}
+			c := column{e: e, col: e.table.Columns[col], key: col == e.table.RowKey}
+			_, c.idx = e.table.IndexColumns[col]
+			if c.col != nil || c.idx || c.key || qual != "" {
+				found = append(found, c)
+			}
+		}
+		if len(found) > 1 {
+			for _, c := range found {
+				if c.col != nil {
+					return column{}, refuse(sqlplan.ErrUnsupportedUse, c.e.name, col, "ambiguous column")
+				}
+			}
+		}
+		if len(found) > 0 {
+			return found[0], nil
+		}
+	}
+	return column{}, nil
+}
+
+// expr analyzes n, in which protected columns may not appear.
+func (a *analyzer) expr(n ast.Node, s *scope, what string) error {
+	var err error
+	walk(n, func(x ast.Node) bool {
+		if err != nil {
+			return false
+		}
+		switch v := x.(type) {
+		case *ast.ColumnNameExpr:
+			c, rerr := a.resolve(v.Name, s)
+			if rerr != nil {
+				err = rerr
+			} else if c.col != nil {
+				err = refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, what)
+			}
+			return false
+		case *ast.SelectStmt:
+			err = a.selectStmt(v, &scope{parent: s}, modeSublink)
+			return false
+		case *ast.TableName:
+			if a.cat.Table(v.Name.L) != nil {
+				a.out.Protected = true
+			}
+		}
+		return true
+	})
+	return err
+}
+
+// start returns where expression e begins.
+func start(e ast.ExprNode) int {
+	if p, ok := e.(*driver.ParamMarkerExpr); ok {
+		return p.Offset
+	}
+	return e.OriginTextPosition()
+}
+
+func (a *analyzer) tokenAt(pos int) int {
+	lo, hi := 0, len(a.toks)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if a.toks[m].start < pos {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(a.toks) && a.toks[lo].start == pos {
+		return lo
+	}
+	return -1
+}
+
+// closeParen returns the start of the ")" closing the list that pos is in.
+func (a *analyzer) closeParen(pos int) int {
+	depth := 0
+	for _, t := range a.toks {
+		if t.start < pos || t.kind != tkPunct {
+			continue
+		}
+		switch a.src[t.start] {
+		case '(':
+			depth++
+		case ')':
+			if depth == 0 {
+				return t.start
+			}
+			depth--
+		}
+	}
+	return -1
+}
+
+func (a *analyzer) isPunct(i int, c byte) bool {
+	return i >= 0 && i < len(a.toks) && a.toks[i].kind == tkPunct && a.src[a.toks[i].start] == c
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '`' {
+		return strings.ReplaceAll(s[1:len(s)-1], "``", "`")
+	}
+	return s
+}
+
+// lastName returns the token index of a column reference's column name.
+func (a *analyzer) lastName(e *ast.ColumnNameExpr) int {
+	i := a.tokenAt(e.OriginTextPosition())
+	for i >= 0 && a.isPunct(i+1, '.') && i+2 < len(a.toks) {
+		i += 2
+	}
+	if i < 0 || (a.toks[i].kind != tkWord && a.toks[i].kind != tkQuoted) {
+		return -1
+	}
+	if !strings.EqualFold(unquote(a.src[a.toks[i].start:a.toks[i].end]), e.Name.Name.O) {
+		return -1
+	}
+	return i
+}
+
+type value struct {
+	v          sqlplan.Value
+	start, end int
+}
+
+// valueOf returns the value of a placeholder or literal expression.
+func (a *analyzer) valueOf(e ast.ExprNode) (value, bool) {
+	switch x := e.(type) {
+	case *driver.ParamMarkerExpr:
+		i := a.tokenAt(x.Offset)
+		if i < 0 || a.toks[i].kind != tkParam {
+			return value{}, false
+		}
+		return value{v: sqlplan.ArgValue(a.paramOrd[x.Offset]), start: x.Offset, end: x.Offset + 1}, true
+	case *driver.ValueExpr:
+		i := a.tokenAt(x.OriginTextPosition())
+		if i < 0 {
+			return value{}, false
+		}
+		t := a.toks[i]
+		var v sqlplan.Value
+		switch x.Kind() {
+		case driver.KindNull:
+			if t.kind != tkWord || !strings.EqualFold(a.src[t.start:t.end], "null") {
+				return value{}, false
+			}
+			v = sqlplan.NullValue()
+		case driver.KindString, driver.KindBytes:
+			if t.kind != tkString {
+				return value{}, false
+			}
+			v = sqlplan.LiteralValue(x.GetString())
+		case driver.KindInt64:
+			if t.kind != tkNumber {
+				return value{}, false
+			}
+			v = sqlplan.LiteralValue(strconv.FormatInt(x.GetInt64(), 10))
+		case driver.KindUint64:
+			if t.kind != tkNumber {
+				return value{}, false
+			}
+			v = sqlplan.LiteralValue(strconv.FormatUint(x.GetUint64(), 10))
+		default:
+			return value{}, false
+		}
+		if i+1 < len(a.toks) && a.toks[i+1].kind == tkString && t.kind == tkString {
+			return value{}, false // 'a' 'b' concatenation
+		}
+		return value{v: v, start: t.start, end: t.end}, true
+	}
+	return value{}, false
+}
+
+func (a *analyzer) replace(v value, slot sqlplan.Slot) {
+	slot.Value = v.v
+	if v.v.Arg >= 0 {
+		a.handled[v.start] = true
+	}
+	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: v.start, End: v.end, Pieces: []sqlplan.Piece{sqlplan.SlotPiece(slot)}})
+}
+
+func (a *analyzer) insertAt(pos int, pieces ...sqlplan.Piece) {
+	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: pos, End: pos, Pieces: pieces})
+}
+
+func (a *analyzer) rename(e *ast.ColumnNameExpr, name string) bool {
+	i := a.lastName(e)
+	if i < 0 {
+		return false
+	}
+	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: a.toks[i].start, End: a.toks[i].end, Pieces: []sqlplan.Piece{sqlplan.Text(name)}})
+	return true
+}
+
+// protected returns the protected column e names, if e is a column reference.
+func (a *analyzer) protected(e ast.ExprNode, s *scope) (*ast.ColumnNameExpr, column, bool, error) {
+	for {
+		p, ok := e.(*ast.ParenthesesExpr)
+		if !ok {
+			break
+		}
+		e = p.Expr
+	}
+	cn, ok := e.(*ast.ColumnNameExpr)
+	if !ok {
+		return nil, column{}, false, nil
+	}
+	c, err := a.resolve(cn.Name, s)
+	return cn, c, err == nil && c.col != nil, err
+}
+
+func (a *analyzer) where(n ast.ExprNode, s *scope) error {
+	switch x := n.(type) {
+	case nil:
+		return nil
+	case *ast.ParenthesesExpr:
+		return a.where(x.Expr, s)
+	case *ast.UnaryOperationExpr:
+		if x.Op == opcode.Not || x.Op == opcode.Not2 {
+			return a.where(x.V, s)
+		}
+	case *ast.BinaryOperationExpr:
+		switch x.Op {
+		case opcode.LogicAnd, opcode.LogicOr, opcode.LogicXor:
+			if err := a.where(x.L, s); err != nil {
+				return err
+			}
+			return a.where(x.R, s)
+		case opcode.EQ, opcode.NE:
+			for _, side := range [][2]ast.ExprNode{{x.L, x.R}, {x.R, x.L}} {
+				cn, c, ok, err := a.protected(side[0], s)
+				if err != nil {
+					return err
+				}
+				if ok {
+					return a.search(c, cn, side[1], x.Op.String())
+				}
+			}
+		}
+	case *ast.IsNullExpr:
+		if _, _, ok, err := a.protected(x.Expr, s); ok || err != nil {
+			return err
+		}
+	case *ast.PatternInExpr:
+		cn, c, ok, err := a.protected(x.Expr, s)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if x.Sel != nil {
+				return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN (SELECT …)")
+			}
+			idx := c.col.IndexFor("full")
+			if idx == nil {
+				return refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, "IN needs a full index")
+			}
+			for _, item := range x.List {
+				v, ok := a.valueOf(item)
+				if !ok {
+					return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN with an expression")
+				}
+				a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform})
+			}
+			if !a.rename(cn, idx.Column) {
+				return refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+			}
+			return nil
+		}
+	case *ast.PatternLikeOrIlikeExpr:
+		cn, c, ok, err := a.protected(x.Expr, s)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if x.Not || !x.IsLike || x.EscapeExplicit {
+				return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "NOT LIKE, ILIKE or ESCAPE")
+			}
+			return a.likeLast4(c, cn, x)
+		}
+	}
+	return a.expr(n, s, "condition")
+}
+
+func (a *analyzer) search(c column, cn *ast.ColumnNameExpr, val ast.ExprNode, op string) error {
+	idx := c.col.IndexFor("full")
+	if idx == nil {
+		return refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, op+" needs a full index")
+	}
+	v, ok := a.valueOf(val)
+	if !ok {
+		return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, op+" with an expression")
+	}
+	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform})
+	if !a.rename(cn, idx.Column) {
+		return refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+	}
+	return nil
+}
+
+func (a *analyzer) likeLast4(c column, cn *ast.ColumnNameExpr, x *ast.PatternLikeOrIlikeExpr) error {
+	idx := c.col.IndexFor("last4")
+	if idx == nil {
+		return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE (only a suffix LIKE '%1234' with a last4 index is supported)")
+	}
+	v, ok := a.valueOf(x.Pattern)
+	if !ok || v.v.Null {
+		return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE with an expression")
+	}
+	slot := sqlplan.Slot{Op: sqlplan.OpLikeLast4, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform}
+	if v.v.Arg < 0 {
+		suffix, ok := sqlplan.SuffixPattern(v.v.Literal)
+		if !ok {
+			return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE pattern other than '%digits'")
+		}
+		v.v = sqlplan.LiteralValue(suffix)
+		slot.Op = sqlplan.OpIndex
+	}
+	name := a.lastName(cn)
+	if name < 0 || name+1 >= len(a.toks) || a.toks[name+1].kind != tkWord || !strings.EqualFold(a.src[a.toks[name+1].start:a.toks[name+1].end], "like") {
+		return refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "LIKE position")
+	}
+	like := a.toks[name+1]
+	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: like.start, End: like.end, Pieces: []sqlplan.Piece{sqlplan.Text("=")}})
+	a.replace(v, slot)
+	if !a.rename(cn, idx.Column) {
+		return refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+	}
+	return nil
+}
