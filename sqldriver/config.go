@@ -178,7 +178,7 @@ func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
 			}
 			for _, r := range cfg.Policy.Roles() {
 				if cfg.Policy.Decide(masking.Principal{Roles: []string{r}}, name, cn) == masking.ActionHash {
-					col.Hash = col.IndexFor(string(crypto.TransformFull)) != nil
+					col.Hash = col.EqualityIndex() != nil
 				}
 			}
 			t.Columns[cn] = col

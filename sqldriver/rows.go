@@ -177,7 +177,7 @@ func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol,
 				}
 				oc.rowKey = k
 			}
-			if ix := t.Columns[pc.column].IndexFor(string(crypto.TransformFull)); ix != nil {
+			if ix := t.Columns[pc.column].EqualityIndex(); ix != nil {
 				if k, err := byName(ix.Column); err == nil {
 					oc.index = k
 				}
@@ -275,7 +275,9 @@ func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 		return pc.rule.Mask(string(plain)), nil
 	}
 	if pc.form == FormBinary {
-		return append([]byte(nil), plain...), nil
+		out := make([]byte, len(plain))
+		copy(out, plain)
+		return out, nil
 	}
 	return string(plain), nil
 }

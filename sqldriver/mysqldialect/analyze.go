@@ -487,9 +487,9 @@ func (a *analyzer) where(n ast.ExprNode, s *scope) error {
 			if x.Sel != nil {
 				return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN (SELECT …)")
 			}
-			idx := c.col.IndexFor("full")
+			idx := c.col.EqualityIndex()
 			if idx == nil {
-				return refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, "IN needs a full index")
+				return refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, "IN needs an equality index")
 			}
 			for _, item := range x.List {
 				v, ok := a.valueOf(item)
@@ -519,9 +519,9 @@ func (a *analyzer) where(n ast.ExprNode, s *scope) error {
 }
 
 func (a *analyzer) search(c column, cn *ast.ColumnNameExpr, val ast.ExprNode, op string) error {
-	idx := c.col.IndexFor("full")
+	idx := c.col.EqualityIndex()
 	if idx == nil {
-		return refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, op+" needs a full index")
+		return refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, op+" needs an equality index")
 	}
 	v, ok := a.valueOf(val)
 	if !ok {

@@ -133,7 +133,7 @@ func (a *analyzer) with(w *pg.WithClause, s *scope) error {
 		if s.ctes == nil {
 			s.ctes = map[string]bool{}
 		}
-		if err := a.subquery(cte.Ctequery, s); err != nil {
+		if err := a.subquery(cte.Ctequery, s, modeDerived); err != nil {
 			return err
 		}
 		s.ctes[strings.ToLower(cte.Ctename)] = true
@@ -143,10 +143,10 @@ func (a *analyzer) with(w *pg.WithClause, s *scope) error {
 
 // subquery analyzes a nested query: it may search protected columns but
 // must not return them (the outer statement would see ciphertext).
-func (a *analyzer) subquery(n *pg.Node, s *scope) error {
+func (a *analyzer) subquery(n *pg.Node, s *scope, mode int) error {
 	switch {
 	case n.GetSelectStmt() != nil:
-		return a.selectStmt(n.GetSelectStmt(), &scope{parent: s}, false)
+		return a.selectMode(n.GetSelectStmt(), &scope{parent: s}, mode)
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		// Data-modifying CTEs are refused if they touch a protected table.
 		var bad error
@@ -206,7 +206,7 @@ func (a *analyzer) fromItem(n *pg.Node, s *scope) error {
 		return nil
 	case n.GetRangeSubselect() != nil:
 		rs := n.GetRangeSubselect()
-		if err := a.subquery(rs.Subquery, s); err != nil {
+		if err := a.subquery(rs.Subquery, s, modeDerived); err != nil {
 			return err
 		}
 		if rs.Alias != nil {

@@ -65,7 +65,7 @@ func (a *analyzer) where(n *pg.Node, s *scope) error {
 						return err
 					}
 					if ok {
-						return a.search(c, side[0].GetColumnRef(), side[1], "full", op)
+						return a.search(c, side[0].GetColumnRef(), side[1], op)
 					}
 				}
 			}
@@ -79,9 +79,9 @@ func (a *analyzer) where(n *pg.Node, s *scope) error {
 				if list == nil {
 					return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN without a list")
 				}
-				idx := c.col.IndexFor("full")
+				idx := c.col.EqualityIndex()
 				if idx == nil {
-					return a.refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, "IN needs a full index")
+					return a.refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, "IN needs an equality index")
 				}
 				for _, item := range list.Items {
 					v, ok := a.valueOf(item)
@@ -112,10 +112,10 @@ func (a *analyzer) where(n *pg.Node, s *scope) error {
 }
 
 // search rewrites col op value into idxcol op placeholder.
-func (a *analyzer) search(c column, cr *pg.ColumnRef, val *pg.Node, transform, op string) error {
-	idx := c.col.IndexFor(transform)
+func (a *analyzer) search(c column, cr *pg.ColumnRef, val *pg.Node, op string) error {
+	idx := c.col.EqualityIndex()
 	if idx == nil {
-		return a.refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, op+" needs a "+transform+" index")
+		return a.refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, op+" needs an equality index")
 	}
 	v, ok := a.valueOf(val)
 	if !ok {

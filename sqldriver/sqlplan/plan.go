@@ -122,6 +122,26 @@ func (c *Column) IndexFor(t string) *Index {
 	return nil
 }
 
+// EqualityIndex returns the index that answers =, <> and IN: the full
+// index, or else the column's only lower, upper or digits index (equality
+// then holds after that normalization), or nil.
+func (c *Column) EqualityIndex() *Index {
+	if ix := c.IndexFor("full"); ix != nil {
+		return ix
+	}
+	var found *Index
+	for i := range c.Indexes {
+		switch c.Indexes[i].Transform {
+		case "lower", "upper", "digits":
+			if found != nil {
+				return nil
+			}
+			found = &c.Indexes[i]
+		}
+	}
+	return found
+}
+
 // Kind is a statement kind.
 type Kind int
 
@@ -366,7 +386,7 @@ func FinishResults(items []Item) ([]Result, []string) {
 				r.RowKey = find(it, true, "")
 			}
 			col := it.Table.Columns[it.Column]
-			if ix := col.IndexFor("full"); ix != nil && col.Hash {
+			if ix := col.EqualityIndex(); ix != nil && col.Hash {
 				r.FullIndex = find(it, false, ix.Column)
 			}
 		}

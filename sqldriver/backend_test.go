@@ -1,0 +1,242 @@
+package sqldriver_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite"
+
+	"github.com/gmfield/gmfield/keyring/local"
+	"github.com/gmfield/gmfield/sqldriver"
+)
+
+// testConfig is the configuration of the behavioural suite.
+const testConfig = `
+keyring: {provider: local-sm4, dir: ./keys}
+tables:
+  citizen:
+    row_key: id
+    columns:
+      id_no: {mask: id_card, index: {id_no_bidx: full}}
+      phone: {mask: mobile, index: {phone_bidx: full, phone_last4_bidx: last4}}
+      name:  {mask: chinese_name}
+      note:  {mask: redact, on_error: "null"}
+      photo: {mask: mask_all, form: binary}
+  contact:
+    columns:
+      email: {mask: email, index: {email_bidx: lower}}
+roles:
+  admin:   {default: plain}
+  clerk:   {default: mask}
+  auditor: {default: mask, columns: {citizen.phone: plain}}
+  analyst: {default: hash}
+  guard:   {default: mask, columns: {citizen.id_no: deny}}
+  default: {default: "null"}
+`
+
+// backend is a database the suite runs on.
+type backend struct {
+	name string
+	// open returns the raw (unwrapped) and wrapped handles of a fresh,
+	// private database or schema, removed when the test ends.
+	connect func(t testing.TB, cfg *sqldriver.Config) (raw, db *sql.DB)
+	// types of the id, text, short-text (indexed) and binary columns
+	id, text, short, blob string
+	// upsert is the dialect's form of "update email from the new row".
+	upsert string
+	// returning reports whether INSERT … RETURNING works.
+	returning bool
+	// ph turns "?" placeholders into the backend's raw placeholders.
+	ph func(string) string
+}
+
+func newConfig(t testing.TB, doc string) *sqldriver.Config {
+	t.Helper()
+	dir := t.TempDir()
+	_, err := local.Init(context.Background(), filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"})
+	require.NoError(t, err)
+	cfg, err := sqldriver.ParseConfig([]byte(doc), dir)
+	require.NoError(t, err)
+	return cfg
+}
+
+func suffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func dollar(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func same(q string) string { return q }
+
+var sqliteBackend = backend{
+	name: "sqlite", id: "INTEGER", text: "TEXT", short: "TEXT", blob: "BLOB", returning: true, ph: same,
+	upsert: "ON CONFLICT (k) DO UPDATE SET email = excluded.email",
+	connect: func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+		path := filepath.Join(t.TempDir(), "test.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+		raw, err := sql.Open("sqlite", path)
+		require.NoError(t, err)
+		db, err := sqldriver.Open("sqlite", path, cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close(); raw.Close() })
+		return raw, db
+	},
+}
+
+var postgresBackend = backend{
+	name: "postgres", id: "BIGINT", text: "TEXT", short: "TEXT", blob: "BYTEA", returning: true, ph: dollar,
+	upsert: "ON CONFLICT (k) DO UPDATE SET email = excluded.email",
+	connect: func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+		dsn := os.Getenv("GMFIELD_TEST_PG_DSN")
+		if dsn == "" {
+			t.Skip("GMFIELD_TEST_PG_DSN is not set; scripts/test.sh sets it")
+		}
+		admin, err := sql.Open("pgx", dsn)
+		require.NoError(t, err)
+		schema := "gmf_" + suffix()
+		_, err = admin.Exec("CREATE SCHEMA " + schema)
+		require.NoError(t, err)
+		u, err := url.Parse(dsn)
+		require.NoError(t, err)
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		raw, err := sql.Open("pgx", u.String())
+		require.NoError(t, err)
+		db, err := sqldriver.Open("pgx", u.String(), cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			db.Close()
+			raw.Close()
+			_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+			admin.Close()
+		})
+		return raw, db
+	},
+}
+
+var mysqlBackend = backend{
+	name: "mysql", id: "BIGINT", text: "LONGTEXT", short: "VARCHAR(64)", blob: "LONGBLOB", ph: same,
+	upsert: "ON DUPLICATE KEY UPDATE email = VALUES(email)",
+	connect: func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+		dsn := os.Getenv("GMFIELD_TEST_MYSQL_DSN")
+		if dsn == "" {
+			t.Skip("GMFIELD_TEST_MYSQL_DSN is not set; scripts/test.sh sets it")
+		}
+		mc, err := mysql.ParseDSN(dsn)
+		require.NoError(t, err)
+		admin, err := sql.Open("mysql", mc.FormatDSN())
+		require.NoError(t, err)
+		name := "gmf_" + suffix()
+		_, err = admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4")
+		require.NoError(t, err)
+		mc.DBName = name
+		if mc.Params == nil {
+			mc.Params = map[string]string{}
+		}
+		mc.Params["charset"] = "utf8mb4"
+		raw, err := sql.Open("mysql", mc.FormatDSN())
+		require.NoError(t, err)
+		db, err := sqldriver.Open("mysql", mc.FormatDSN(), cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			db.Close()
+			raw.Close()
+			_, _ = admin.Exec("DROP DATABASE " + name)
+			admin.Close()
+		})
+		return raw, db
+	},
+}
+
+var backends = []backend{sqliteBackend, postgresBackend, mysqlBackend}
+
+// schema creates the suite's tables through the wrapped handle (DDL passes).
+func (b backend) schema(t testing.TB, db tdb) {
+	t.Helper()
+	for _, ddl := range []string{
+		fmt.Sprintf(`CREATE TABLE citizen (id %s PRIMARY KEY, id_no %s, id_no_bidx %s, phone %s, phone_bidx %s, phone_last4_bidx %s, name %s, note %s, photo %s, city %s)`,
+			b.id, b.text, b.short, b.text, b.short, b.short, b.text, b.text, b.blob, b.short),
+		fmt.Sprintf(`CREATE TABLE contact (k %s PRIMARY KEY, email %s, email_bidx %s)`, b.short, b.text, b.short),
+		fmt.Sprintf(`CREATE TABLE orders (id %s PRIMARY KEY, citizen_id %s, item %s)`, b.id, b.id, b.short),
+	} {
+		_, err := db.Exec(ddl)
+		require.NoError(t, err)
+	}
+}
+
+// each runs f on every backend, in parallel subtests.
+func each(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// open returns the raw handle and the wrapped one, which takes queries
+// written with "?" and sends them in the backend's placeholder style.
+func (b backend) open(t testing.TB, cfg *sqldriver.Config) (*sql.DB, tdb) {
+	raw, db := b.connect(t, cfg)
+	return raw, tdb{DB: db, ph: b.ph}
+}
+
+type tdb struct {
+	*sql.DB
+	ph func(string) string
+}
+
+func (d tdb) Exec(q string, args ...any) (sql.Result, error) { return d.DB.Exec(d.ph(q), args...) }
+func (d tdb) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.DB.ExecContext(ctx, d.ph(q), args...)
+}
+func (d tdb) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.DB.QueryContext(ctx, d.ph(q), args...)
+}
+func (d tdb) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.DB.QueryRowContext(ctx, d.ph(q), args...)
+}
+func (d tdb) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return d.DB.PrepareContext(ctx, d.ph(q))
+}
+func (d tdb) BeginTx(ctx context.Context, o *sql.TxOptions) (ttx, error) {
+	tx, err := d.DB.BeginTx(ctx, o)
+	return ttx{Tx: tx, ph: d.ph}, err
+}
+
+type ttx struct {
+	*sql.Tx
+	ph func(string) string
+}
+
+func (x ttx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return x.Tx.ExecContext(ctx, x.ph(q), args...)
+}
+func (x ttx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return x.Tx.QueryRowContext(ctx, x.ph(q), args...)
+}
+func (x ttx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return x.Tx.PrepareContext(ctx, x.ph(q))
+}
