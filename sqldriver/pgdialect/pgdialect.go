@@ -98,6 +98,10 @@ func (d Dialect) source(sql string) (string, int, error) {
 	if !d.sqlite {
 		return sql, 0, nil
 	}
+	sql, err := backquotes(sql)
+	if err != nil {
+		return "", 0, err
+	}
 	scan, err := pg.Scan(sql)
 	if err != nil {
 		return "", 0, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", firstLine(err.Error()))
@@ -130,6 +134,41 @@ func (d Dialect) source(sql string) (string, int, error) {
 	}
 	b.WriteString(sql[pos:])
 	return b.String(), n, nil
+}
+
+// backquotes turns SQLite's (and GORM's) `name` identifiers into "name",
+// byte for byte, so that positions do not move. It skips strings, quoted
+// names and comments; a backquoted name holding a double quote is refused.
+func backquotes(sql string) (string, error) {
+	if strings.IndexByte(sql, '`') < 0 {
+		return sql, nil
+	}
+	b := []byte(sql)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '\'' || c == '"':
+			for i++; i < len(b) && b[i] != c; i++ {
+			}
+		case c == '-' && i+1 < len(b) && b[i+1] == '-':
+			for i < len(b) && b[i] != '\n' {
+				i++
+			}
+		case c == '/' && i+1 < len(b) && b[i+1] == '*':
+			j := strings.Index(sql[i+2:], "*/")
+			if j < 0 {
+				return "", sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "unterminated comment")
+			}
+			i += j + 3
+		case c == '`':
+			j := strings.IndexByte(sql[i+1:], '`')
+			if j < 0 || strings.IndexByte(sql[i+1:i+1+j], '"') >= 0 {
+				return "", sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "backquoted name")
+			}
+			b[i], b[i+1+j] = '"', '"'
+			i += j + 1
+		}
+	}
+	return string(b), nil
 }
 
 func firstLine(s string) string {
