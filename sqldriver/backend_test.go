@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
@@ -139,6 +140,28 @@ var postgresBackend = backend{
 	},
 }
 
+// libpqBackend is PostgreSQL through github.com/lib/pq instead of pgx.
+var libpqBackend = func() backend {
+	b := postgresBackend
+	b.name = "libpq"
+	pgx := postgresBackend.connect
+	b.connect = func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+		raw, _ := pgx(t, cfg)
+		var schema string
+		require.NoError(t, raw.QueryRow("SELECT current_schema()").Scan(&schema))
+		u, err := url.Parse(os.Getenv("GMFIELD_TEST_PG_DSN"))
+		require.NoError(t, err)
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		db, err := sqldriver.Open("postgres", u.String(), cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		return raw, db
+	}
+	return b
+}()
+
 var mysqlBackend = backend{
 	name: "mysql", id: "BIGINT", text: "LONGTEXT", short: "VARCHAR(64)", blob: "LONGBLOB", ph: same,
 	upsert: "ON DUPLICATE KEY UPDATE email = VALUES(email)",
@@ -173,7 +196,7 @@ var mysqlBackend = backend{
 	},
 }
 
-var backends = []backend{sqliteBackend, postgresBackend, mysqlBackend}
+var backends = []backend{sqliteBackend, postgresBackend, libpqBackend, mysqlBackend}
 
 // schema creates the suite's tables through the wrapped handle (DDL passes).
 func (b backend) schema(t testing.TB, db tdb) {

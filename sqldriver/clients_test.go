@@ -30,7 +30,7 @@ func TestSQLX(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
 		_, db := b.open(t, newConfig(t, testConfig))
 		b.schema(t, db)
-		bind := map[string]string{"sqlite": "sqlite3", "postgres": "pgx", "mysql": "mysql"}[b.name]
+		bind := map[string]string{"sqlite": "sqlite3", "postgres": "pgx", "libpq": "postgres", "mysql": "mysql"}[b.name]
 		x := sqlx.NewDb(db.DB, bind)
 		_, err := x.NamedExecContext(as("admin"), `INSERT INTO citizen (id, id_no, phone, name, city) VALUES (:id, :id_no, :phone, :name, :city)`,
 			[]Citizen{{1, "11010519491231002X", "13800138000", "张三", "北京"}, {2, "110101199003077777", "13912345678", "李四", "上海"}})
@@ -54,7 +54,7 @@ func TestGORM(t *testing.T) {
 		switch b.name {
 		case "sqlite":
 			dial = gormsqlite.Dialector{Conn: db.DB}
-		case "postgres":
+		case "postgres", "libpq":
 			dial = gormpg.New(gormpg.Config{Conn: db.DB})
 		case "mysql":
 			dial = gormmysql.New(gormmysql.Config{Conn: db.DB, SkipInitializeWithVersion: true})
