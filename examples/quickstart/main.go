@@ -1,107 +1,188 @@
-// Command quickstart seals and opens a few citizen fields with gmfield's
-// crypto package: the text form that would be stored, the blind index used
-// for equality search, and what happens to a value moved to another row.
+// Command quickstart runs gmfield's SQL driver over an embedded SQLite
+// database: it creates the database and a local SM4 key ring beside it,
+// writes a citizen table through the driver, and shows the ciphertext that
+// is stored, what an admin, a clerk and an auditor each read, and a lookup
+// by phone number through the blind index. No server is needed.
 //
-// Keys are generated fresh in memory for the demo; a real deployment gets
-// them from a key ring.
+//	go run ./examples/quickstart [-db PATH]
 //
-//	go run ./examples/quickstart
+// Run it twice with the same -db to read the same rows again with the same
+// keys.
 package main
 
 import (
-	"crypto/rand"
+	"context"
+	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
 
-	"github.com/gmfield/gmfield/crypto"
+	_ "modernc.org/sqlite"
+
+	"github.com/gmfield/gmfield/keyring/local"
+	"github.com/gmfield/gmfield/sqldriver"
 )
 
-type citizen struct {
-	id                string
-	name, idNo, phone string
+// config is written beside the database as PATH.gmfield.yaml.
+const config = `# gmfield driver configuration (docs/config.md)
+keyring: {provider: local-sm4, dir: %s}
+tables:
+  citizen:
+    row_key: id
+    columns:
+      id_no: {mask: id_card, index: {id_no_bidx: full}}
+      phone: {mask: mobile, index: {phone_bidx: full, phone_last4_bidx: last4}}
+      name:  {mask: chinese_name}
+      address: {mask: {function: address, params: {keep_first: 6}}}
+roles:
+  admin:   {default: plain}
+  clerk:   {default: mask}
+  auditor: {default: mask, columns: {citizen.phone: plain}}
+  default: {default: "null"}
+`
+
+var citizens = []struct {
+	id                         int
+	name, idNo, phone, address string
+}{
+	{1001, "张三", "11010519491231002X", "13800138000", "北京市东城区景山前街4号"},
+	{1002, "李四", "440301198807071234", "13912345678", "广东省深圳市福田区福华三路"},
+	{1003, "欧阳娜娜", "310101200001010012", "18600001234", "上海市黄浦区人民大道200号"},
 }
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	dbPath := flag.String("db", "", "SQLite database file (default: a new file in a temporary directory)")
+	flag.Parse()
+	if err := run(os.Stdout, *dbPath); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer) error {
-	secret := make([]byte, crypto.KeySize)
-	rootSecret := make([]byte, crypto.IndexRootSize)
-	_, _ = rand.Read(secret)
-	_, _ = rand.Read(rootSecret)
-	dek, err := crypto.NewKey("citizen:1", crypto.SM4GCM, secret)
-	if err != nil {
-		return err
-	}
-	root, err := crypto.NewIndexRoot(rootSecret)
-	if err != nil {
-		return err
-	}
-	phoneIdx, err := root.Index(crypto.IndexSpec{Table: "citizen", Column: "phone", Transform: crypto.TransformDigits})
-	if err != nil {
-		return err
-	}
-
-	rows := []citizen{
-		{"1001", "张三", "11010519491231002X", "13800138000"},
-		{"1002", "欧阳娜娜", "440106199003070312", "139-1234-5678"},
-		{"1003", "李四", "310104198512120019", "+86 186 0000 1111"},
-	}
-	stored := make([]map[string][]byte, len(rows))
-	fmt.Fprintln(w, "== stored (what the database and its backups hold)")
-	for i, r := range rows {
-		stored[i] = map[string][]byte{}
-		for col, v := range map[string]string{"name": r.name, "id_no": r.idNo, "phone": r.phone} {
-			loc := crypto.Location{Table: "citizen", Column: col, RowKey: r.id}
-			ct, err := dek.SealText(nil, loc, []byte(v))
-			if err != nil {
-				return err
-			}
-			stored[i][col] = ct
-		}
-		bidx, err := phoneIdx.SumHex(nil, []byte(r.phone))
+func run(w io.Writer, dbPath string) error {
+	if dbPath == "" {
+		dir, err := os.MkdirTemp("", "gmfield-quickstart-")
 		if err != nil {
 			return err
 		}
-		stored[i]["phone_bidx"] = bidx
-		fmt.Fprintf(w, "id=%s phone=%s…(%d chars) phone_bidx=%s\n", r.id, stored[i]["phone"][:24], len(stored[i]["phone"]), bidx)
+		dbPath = filepath.Join(dir, "citizen.db")
 	}
-
-	fmt.Fprintln(w, "\n== opened with the key, at the right place")
-	for i, r := range rows {
-		var out []string
-		for _, col := range []string{"name", "id_no", "phone"} {
-			pt, err := crypto.OpenText(nil, dek, crypto.Location{Table: "citizen", Column: col, RowKey: r.id}, stored[i][col])
-			if err != nil {
-				return err
-			}
-			out = append(out, string(pt))
-		}
-		fmt.Fprintf(w, "id=%s %v\n", r.id, out)
-	}
-
-	fmt.Fprintln(w, "\n== lookup by phone through the blind index (full-width input, no separators)")
-	want, err := phoneIdx.SumHex(nil, []byte("１３９１２３４５６７８"))
+	dbPath, err := filepath.Abs(dbPath)
 	if err != nil {
 		return err
 	}
-	for i, r := range rows {
-		if string(stored[i]["phone_bidx"]) == string(want) {
-			fmt.Fprintf(w, "found id=%s\n", r.id)
+	keys := dbPath + ".keys"
+	cfgPath := dbPath + ".gmfield.yaml"
+	fmt.Fprintf(w, "database: %s\nkey ring: %s (SM4 master key inside: demo only)\nconfig:   %s\n\n", dbPath, keys, cfgPath)
+	ctx := context.Background()
+	if _, err := os.Stat(filepath.Join(keys, "keyring.json")); errors.Is(err, os.ErrNotExist) {
+		if _, err := local.Init(ctx, keys, local.KEKConfig{Kind: "sm4"}); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(config, filepath.Base(keys))), 0o600); err != nil {
+		return err
+	}
+	cfg, err := sqldriver.LoadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	db, err := sqldriver.Open("sqlite", dbPath, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	// The application's SQL, unchanged: the driver seals the protected
+	// values and fills the blind-index columns it adds to the INSERT.
+	admin := sqldriver.WithRoles(ctx, "ops-1", "admin")
+	if _, err := db.ExecContext(admin, `CREATE TABLE IF NOT EXISTS citizen (
+		id INTEGER PRIMARY KEY, name TEXT, id_no TEXT, id_no_bidx TEXT,
+		phone TEXT, phone_bidx TEXT, phone_last4_bidx TEXT, address TEXT)`); err != nil {
+		return err
+	}
+	for _, c := range citizens {
+		if _, err := db.ExecContext(admin, `INSERT INTO citizen (id, name, id_no, phone, address) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, c.id, c.name, c.idNo, c.phone, c.address); err != nil {
+			return err
 		}
 	}
 
-	fmt.Fprintln(w, "\n== a value copied into another row does not open")
-	_, err = crypto.OpenText(nil, dek, crypto.Location{Table: "citizen", Column: "id_no", RowKey: "1002"}, stored[0]["id_no"])
-	fmt.Fprintf(w, "errors.Is(err, crypto.ErrAuthentication) = %v (%v)\n", errors.Is(err, crypto.ErrAuthentication), err)
-	if !errors.Is(err, crypto.ErrAuthentication) {
-		return errors.New("moved value opened")
+	// What is stored: read the file with the plain SQLite driver.
+	raw, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		return err
 	}
+	defer raw.Close()
+	fmt.Fprintln(w, "Stored in the database file (plain SQLite driver, no keys):")
+	var id int
+	var phone, phoneIdx string
+	if err := raw.QueryRow(`SELECT id, phone, phone_bidx FROM citizen ORDER BY id LIMIT 1`).Scan(&id, &phone, &phoneIdx); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  id=%d phone=%s\n       phone_bidx=%s\n\n", id, phone, phoneIdx)
+
+	const query = `SELECT id, name, id_no, phone, address FROM citizen ORDER BY id`
+	for _, role := range []string{"admin", "clerk", "auditor", "visitor"} {
+		fmt.Fprintf(w, "As %s:\n", role)
+		if err := show(w, db, sqldriver.WithRoles(ctx, "user-1", role), query); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w, "Lookup by phone through the blind index (clerk):")
+	lookup := `SELECT id, name, phone FROM citizen WHERE phone = ?`
+	fmt.Fprintf(w, "  %s  ['13912345678']\n", lookup)
+	var name string
+	clerk := sqldriver.WithRoles(ctx, "user-2", "clerk")
+	if err := db.QueryRowContext(clerk, lookup, "13912345678").Scan(&id, &name, &phone); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  found id=%d name=%s phone=%s\n", id, name, phone)
+	if err := db.QueryRowContext(clerk, `SELECT id FROM citizen WHERE phone LIKE '%1234'`).Scan(&id); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  LIKE '%%1234' (last4 index): id=%d\n\n", id)
+
+	_, err = db.QueryContext(admin, `SELECT id FROM citizen ORDER BY phone`)
+	fmt.Fprintf(w, "Refused: ORDER BY phone\n  %v\n  errors.Is(err, sqldriver.ErrRefused) = %v\n", err, errors.Is(err, sqldriver.ErrRefused))
+	return nil
+}
+
+func show(w io.Writer, db *sql.DB, ctx context.Context, query string) error {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for rows.Next() {
+		var id int
+		var name, idNo, phone, address sql.NullString
+		if err := rows.Scan(&id, &name, &idNo, &phone, &address); err != nil {
+			return err
+		}
+		cells := []string{fmt.Sprint(id)}
+		for _, v := range []sql.NullString{name, idNo, phone, address} {
+			if v.Valid {
+				cells = append(cells, v.String)
+			} else {
+				cells = append(cells, "NULL")
+			}
+		}
+		fmt.Fprintf(tw, "  %s\n", strings.Join(cells, "\t"))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,17 +10,28 @@ import (
 )
 
 func TestQuickstart(t *testing.T) {
-	var out strings.Builder
-	require.NoError(t, run(&out))
-	s := out.String()
-	assert.Contains(t, s, "gmf1:")
-	assert.Contains(t, s, "found id=1002")
-	assert.Contains(t, s, "张三 11010519491231002X 13800138000")
-	assert.Contains(t, s, "errors.Is(err, crypto.ErrAuthentication) = true")
-	// Stored forms never show plaintext.
-	for _, line := range strings.Split(s, "\n") {
-		if strings.HasPrefix(line, "id=") && strings.Contains(line, "phone=") {
-			assert.NotContains(t, line, "13800138000")
+	path := filepath.Join(t.TempDir(), "c.db")
+	for run2 := 0; run2 < 2; run2++ { // a second run reopens the same keys
+		var out strings.Builder
+		require.NoError(t, run(&out, path))
+		s := out.String()
+		stored := s[strings.Index(s, "Stored"):strings.Index(s, "As admin")]
+		assert.Contains(t, stored, "phone=gmf1:")
+		for _, c := range citizens {
+			assert.NotContains(t, stored, c.phone)
 		}
+		section := func(role string) string {
+			i := strings.Index(s, "As "+role+":")
+			j := strings.Index(s[i+1:], "\n\n")
+			return strings.Join(strings.Fields(s[i:i+1+j]), " ")
+		}
+		assert.Contains(t, section("admin"), "张三 11010519491231002X 13800138000")
+		assert.Contains(t, section("clerk"), "张* 110105********002X 138****8000")
+		assert.Contains(t, section("auditor"), "110105********002X 13800138000")
+		assert.Contains(t, section("visitor"), "NULL NULL NULL")
+		assert.Equal(t, 3, strings.Count(section("admin"), "100"))
+		assert.Contains(t, s, "found id=1002 name=李* phone=139****5678")
+		assert.Contains(t, s, "LIKE '%1234' (last4 index): id=1003")
+		assert.Contains(t, s, "errors.Is(err, sqldriver.ErrRefused) = true")
 	}
 }
