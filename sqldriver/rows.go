@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"unsafe"
 
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/masking"
@@ -50,6 +51,7 @@ type Rows struct {
 	out     []outCol
 	buf     []driver.Value
 	scratch []byte
+	keys    crypto.KeySource
 }
 
 func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.Plan, inner driver.Rows) (driver.Rows, error) {
@@ -74,7 +76,8 @@ func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.
 			return nil, fmt.Errorf("%w: %s.%s", masking.ErrDenied, out[i].pc.table, out[i].pc.column)
 		}
 	}
-	return &Rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all))}, nil
+	return &Rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
+		keys: &keySource{ctx, s}}, nil
 }
 
 // layout maps each visible column to its protected column, expanding a
@@ -253,16 +256,17 @@ func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	case []byte:
 		b = x
 	case string:
-		b = []byte(x)
+		// Read only: Open and OpenText do not write to their input.
+		b = unsafe.Slice(unsafe.StringData(x), len(x))
 	default:
 		return r.openFailed(pc, fmt.Errorf("stored value of type %T", stored))
 	}
 	var plain []byte
 	var err error
 	if pc.form == FormBinary {
-		plain, err = crypto.Open(r.scratch[:0], keySource{r.ctx, r.s}, loc, b)
+		plain, err = crypto.Open(r.scratch[:0], r.keys, loc, b)
 	} else {
-		plain, err = crypto.OpenText(r.scratch[:0], keySource{r.ctx, r.s}, loc, b)
+		plain, err = crypto.OpenText(r.scratch[:0], r.keys, loc, b)
 	}
 	if err != nil {
 		return r.openFailed(pc, err)
@@ -295,7 +299,7 @@ type keySource struct {
 	s   *schema
 }
 
-func (k keySource) Key(id string) (*crypto.Key, error) { return k.s.kr.KeyContext(k.ctx, id) }
+func (k *keySource) Key(id string) (*crypto.Key, error) { return k.s.kr.KeyContext(k.ctx, id) }
 
 // HasNextResultSet implements driver.RowsNextResultSet.
 func (r *Rows) HasNextResultSet() bool {

@@ -1,0 +1,153 @@
+package sqldriver_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gmfield/gmfield/sqldriver"
+)
+
+const benchConfig = `
+keyring: {provider: local-sm4, dir: ./keys}
+tables:
+  citizen:
+    row_key: id
+    columns:
+      id_no: {mask: id_card, index: {id_no_bidx: full}}
+      phone: {mask: mobile, index: {phone_bidx: full, phone_last4_bidx: last4}}
+      name:  {mask: chinese_name}
+roles:
+  admin:   {default: plain}
+  default: {default: "null"}
+`
+
+// BenchmarkDriver compares the same driver unwrapped over a plaintext
+// table (plain) with gmfield over the protected table of the same shape
+// (3 protected columns, 3 blind indexes): one-row INSERT, reading 100 rows,
+// and an equality lookup. It runs on in-memory SQLite, and on PostgreSQL
+// (prefix pg/) when GMFIELD_TEST_PG_DSN is set. Report ratios with
+//
+//	go test ./sqldriver -run '^$' -bench Driver -benchmem -count 6 | benchstat -col /side -
+func BenchmarkDriver(b *testing.B) {
+	mem := sqliteBackend
+	mem.connect = func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+		dsn := "file:bench" + suffix() + "?mode=memory&cache=shared"
+		raw, err := sql.Open("sqlite", dsn)
+		require.NoError(t, err)
+		raw.SetMaxOpenConns(1)
+		db, err := sqldriver.Open("sqlite", dsn, cfg)
+		require.NoError(t, err)
+		db.SetMaxOpenConns(1)
+		return raw, db
+	}
+	benchDriver(b, mem)
+	if os.Getenv("GMFIELD_TEST_PG_DSN") != "" {
+		b.Run("pg", func(b *testing.B) { benchDriver(b, postgresBackend) })
+	}
+}
+
+func benchDriver(b *testing.B, be backend) {
+	raw, db := be.open(b, newConfig(b, benchConfig))
+	ctx := sqldriver.WithRoles(context.Background(), "bench", "admin")
+	for _, ddl := range []string{
+		fmt.Sprintf(`CREATE TABLE citizen_plain (id %s PRIMARY KEY, id_no %s, phone %s, name %s)`, be.id, be.short, be.short, be.text),
+		fmt.Sprintf(`CREATE TABLE citizen (id %s PRIMARY KEY, id_no %s, id_no_bidx %s, phone %s, phone_bidx %s, phone_last4_bidx %s, name %s)`, be.id, be.text, be.short, be.text, be.short, be.short, be.text),
+		`CREATE INDEX citizen_plain_phone ON citizen_plain (phone)`,
+		`CREATE INDEX citizen_phone_bidx ON citizen (phone_bidx)`,
+	} {
+		_, err := db.ExecContext(ctx, ddl)
+		require.NoError(b, err)
+	}
+	plain := tdb{DB: raw, ph: be.ph}
+	sides := []struct {
+		name  string
+		db    tdb
+		table string
+	}{{"plain", plain, "citizen_plain"}, {"gmfield", db, "citizen"}}
+	const seeded = 1000
+	row := func(i int) (int, string, string, string) {
+		return i, fmt.Sprintf("1101051949%08d", i), fmt.Sprintf("138%08d", i), "张三丰"
+	}
+	for _, s := range sides {
+		for i := 0; i < seeded; i++ {
+			id, idNo, phone, name := row(i)
+			_, err := s.db.ExecContext(ctx, `INSERT INTO `+s.table+` (id, id_no, phone, name) VALUES (?, ?, ?, ?)`, id, idNo, phone, name)
+			require.NoError(b, err)
+		}
+	}
+	b.Run("insert", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run(s.name, func(b *testing.B) {
+				st, err := s.db.PrepareContext(ctx, `INSERT INTO `+s.table+` (id, id_no, phone, name) VALUES (?, ?, ?, ?)`)
+				require.NoError(b, err)
+				defer st.Close()
+				next := seeded + 1_000_000*int(suffixInt())
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					id, idNo, phone, name := row(next + i)
+					if _, err := st.ExecContext(ctx, id, idNo, phone, name); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	})
+	b.Run("select100", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run(s.name, func(b *testing.B) {
+				st, err := s.db.PrepareContext(ctx, `SELECT id, id_no, phone, name FROM `+s.table+` WHERE id < 100`)
+				require.NoError(b, err)
+				defer st.Close()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					rows, err := st.QueryContext(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n := 0
+					for rows.Next() {
+						var id int
+						var idNo, phone, name string
+						if err := rows.Scan(&id, &idNo, &phone, &name); err != nil {
+							b.Fatal(err)
+						}
+						n++
+					}
+					if err := rows.Close(); err != nil || n != 100 {
+						b.Fatal(err, n)
+					}
+				}
+			})
+		}
+	})
+	b.Run("lookup", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run(s.name, func(b *testing.B) {
+				st, err := s.db.PrepareContext(ctx, `SELECT id, name FROM `+s.table+` WHERE phone = ?`)
+				require.NoError(b, err)
+				defer st.Close()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					_, _, phone, _ := row(i % seeded)
+					var id int
+					var name string
+					if err := st.QueryRowContext(ctx, phone).Scan(&id, &name); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	})
+}
+
+var benchRuns int
+
+func suffixInt() int { benchRuns++; return benchRuns }
