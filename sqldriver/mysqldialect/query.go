@@ -374,7 +374,7 @@ func (a *analyzer) updateStmt(up *ast.UpdateStmt, s *scope) error {
 	var e *entry
 	for i := range s.entries {
 		if s.entries[i].table != nil {
-			if e != nil || up.MultipleTable {
+			if e != nil || up.MultipleTable || len(s.entries) > 1 {
 				return refuse(sqlplan.ErrUnsupportedStatement, s.entries[i].table.Name, "", "multiple-table UPDATE")
 			}
 			e = &s.entries[i]

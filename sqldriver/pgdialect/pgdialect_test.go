@@ -1,0 +1,152 @@
+package pgdialect_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gmfield/gmfield/sqldriver/pgdialect"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan/sqlplantest"
+)
+
+func ops(p *sqlplan.Plan) []string {
+	var out []string
+	for _, s := range p.Slots {
+		v := "lit"
+		if s.Value.Arg >= 0 {
+			v = "$" + string(rune('1'+s.Value.Arg))
+		}
+		if s.Value.Null {
+			v = "null"
+		}
+		switch s.Op {
+		case sqlplan.OpPass:
+			out = append(out, "pass "+v)
+		case sqlplan.OpSeal:
+			out = append(out, "seal "+s.Column+" "+v)
+		case sqlplan.OpIndex:
+			out = append(out, s.Transform+" "+s.Column+" "+v)
+		case sqlplan.OpLikeLast4:
+			out = append(out, "like "+s.Column+" "+v)
+		}
+	}
+	return out
+}
+
+func TestRewrites(t *testing.T) {
+	cat := sqlplantest.Catalog()
+	cases := []struct {
+		d       sqlplan.Dialect
+		in, out string
+		ops     []string
+		input   int
+		hidden  int
+	}{
+		{pgdialect.PostgreSQL,
+			`INSERT INTO citizen (id, phone) VALUES ($1, $2) RETURNING name`,
+			`INSERT INTO citizen (id, phone, phone_bidx, phone_last4_bidx) VALUES ($1, $2, $3, $4) RETURNING name, citizen.id `,
+			[]string{"pass $1", "seal phone $2", "full phone $2", "last4 phone $2"}, 2, 1},
+		{pgdialect.PostgreSQL,
+			`SELECT "Name" FROM Citizen c WHERE c."phone" = $2 AND id_no = $1`,
+			`SELECT "Name" , c.id FROM Citizen c WHERE c.phone_bidx = $1 AND id_no_bidx = $2`,
+			[]string{"full phone $2", "full id_no $1"}, 2, 1},
+		{pgdialect.PostgreSQL,
+			`UPDATE citizen SET name = $1 WHERE id = $2 AND phone LIKE '%5678'`,
+			`UPDATE citizen SET name = $1 WHERE id = $2 AND phone_last4_bidx = $3`,
+			[]string{"seal name $1", "pass $2", "last4 phone lit"}, 2, 0},
+		{pgdialect.PostgreSQL,
+			`SELECT id, phone FROM citizen WHERE $1 = phone`,
+			`SELECT id, phone , citizen.phone_bidx FROM citizen WHERE $1 = phone_bidx`,
+			[]string{"full phone $1"}, 1, 1},
+		{pgdialect.SQLite,
+			`INSERT INTO citizen (id, name) VALUES (?, ?), (7, NULL) ON CONFLICT (id) DO UPDATE SET name = excluded.name`,
+			`INSERT INTO citizen (id, name) VALUES ( ? ,  ? ), (7, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name`,
+			[]string{"pass $1", "seal name $2", "seal name null"}, 2, 0},
+		{pgdialect.SQLite,
+			"SELECT `name` FROM `citizen` WHERE phone LIKE ?",
+			`SELECT "name" , citizen.id FROM "citizen" WHERE phone_last4_bidx =  ? `,
+			[]string{"like phone $1"}, 1, 1},
+		{pgdialect.SQLite,
+			`SELECT '?' AS q, id FROM citizen WHERE phone=? -- ?`,
+			`SELECT '?' AS q, id FROM citizen WHERE phone_bidx= ?  -- ?`,
+			[]string{"full phone $1"}, 1, 0},
+	}
+	for _, c := range cases {
+		p, err := c.d.Analyze(cat, c.in)
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.out, p.SQL, c.in)
+		assert.Equal(t, c.ops, ops(p), c.in)
+		assert.Equal(t, c.input, p.NumInput, c.in)
+		assert.Equal(t, c.hidden, p.Hidden, c.in)
+		assert.True(t, p.Protected)
+	}
+}
+
+func TestPassThrough(t *testing.T) {
+	for _, q := range []string{`SELECT * FROM orders WHERE x = $1`, `this is not SQL`, `SELECT citizenship FROM people`} {
+		p, err := pgdialect.PostgreSQL.Analyze(sqlplantest.Catalog(), q)
+		require.NoError(t, err)
+		assert.Equal(t, q, p.SQL)
+		assert.False(t, p.Protected)
+		assert.Equal(t, -1, p.NumInput)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	cases := []struct {
+		q    string
+		want error
+	}{
+		{`SELECT phone FROM citizen ORDER BY phone`, sqlplan.ErrUnsupportedUse},
+		{`SELECT id FROM citizen WHERE name = $1`, sqlplan.ErrNoIndex},
+		{`SELECT id FROM citizen WHERE phone ILIKE '%1'`, sqlplan.ErrUnsupportedUse},
+		{`SELECT id FROM citizen WHERE phone = $1::text`, sqlplan.ErrUnsupportedUse},
+		{`SELECT id FROM citizen WHERE phone IS DISTINCT FROM $1`, sqlplan.ErrUnsupportedUse},
+		{`SELECT id FROM citizen c JOIN other o USING (phone)`, sqlplan.ErrUnsupportedUse},
+		{`SELECT id FROM citizen NATURAL JOIN other`, sqlplan.ErrUnsupportedUse},
+		{`COPY citizen TO STDOUT`, sqlplan.ErrUnsupportedStatement},
+		{`CREATE TABLE c2 AS SELECT * FROM citizen`, sqlplan.ErrUnsupportedStatement},
+		{`EXPLAIN SELECT phone FROM citizen`, sqlplan.ErrUnsupportedStatement},
+		{`WITH d AS (DELETE FROM citizen RETURNING id) SELECT * FROM d`, sqlplan.ErrUnsupportedStatement},
+		{`INSERT INTO citizen (id, phone) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET phone = $3`, sqlplan.ErrUnsupportedUse},
+		{`UPDATE citizen SET (phone, name) = ($1, $2) WHERE id = 1`, sqlplan.ErrUnsupportedUse},
+		{`SELECT id FROM citizen; SELECT 1`, sqlplan.ErrMultiStatement},
+		{`SELECT FROM WHERE citizen`, sqlplan.ErrUnparsable},
+	}
+	for _, c := range cases {
+		_, err := pgdialect.PostgreSQL.Analyze(sqlplantest.Catalog(), c.q)
+		assert.ErrorIs(t, err, c.want, c.q)
+		assert.ErrorIs(t, err, sqlplan.ErrRefused, c.q)
+	}
+}
+
+func FuzzAnalyze(f *testing.F) {
+	for _, s := range sqlplantest.Seeds {
+		f.Add(s)
+	}
+	cat := sqlplantest.Catalog()
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, d := range []sqlplan.Dialect{pgdialect.SQLite, pgdialect.PostgreSQL} {
+			p, err := d.Analyze(cat, q)
+			if err != nil {
+				continue
+			}
+			if !p.Protected {
+				if p.SQL != q {
+					t.Fatalf("pass-through changed the statement: %q", p.SQL)
+				}
+				continue
+			}
+			for _, s := range p.Slots {
+				if s.Op != sqlplan.OpPass && (s.Table == "" || s.Column == "") {
+					t.Fatalf("slot without a column: %+v", s)
+				}
+				if s.Value.Arg >= p.NumInput {
+					t.Fatalf("slot binds argument %d of %d", s.Value.Arg, p.NumInput)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,40 @@
+// Package sqlplantest holds the catalog and statements the dialect
+// analyzers' tests and fuzz targets share.
+package sqlplantest
+
+import "github.com/gmfield/gmfield/sqldriver/sqlplan"
+
+// Catalog returns a catalog with one protected table:
+//
+//	citizen (row key id): id_no (index id_no_bidx full), phone (phone_bidx
+//	full, phone_last4_bidx last4), name (no index); hash possible on all.
+func Catalog() *sqlplan.MapCatalog {
+	t := &sqlplan.Table{Name: "citizen", RowKey: "id", Columns: map[string]*sqlplan.Column{}, IndexColumns: map[string]*sqlplan.Column{}}
+	add := func(name string, idx ...sqlplan.Index) {
+		c := &sqlplan.Column{Table: "citizen", Name: name, Indexes: idx, Hash: true}
+		t.Columns[name] = c
+		for _, i := range idx {
+			t.IndexColumns[i.Column] = c
+		}
+	}
+	add("id_no", sqlplan.Index{Column: "id_no_bidx", Transform: "full"})
+	add("phone", sqlplan.Index{Column: "phone_bidx", Transform: "full"}, sqlplan.Index{Column: "phone_last4_bidx", Transform: "last4"})
+	add("name")
+	return sqlplan.NewCatalog(t)
+}
+
+// Seeds are statements for fuzz corpora: "?" placeholders.
+var Seeds = []string{
+	"INSERT INTO citizen (id, id_no, phone, name) VALUES (?, ?, ?, 'x'), (2, '1101', NULL, ?)",
+	"SELECT c.name, phone AS p FROM citizen c JOIN orders o ON o.cid = c.id WHERE c.phone = ? AND id_no IN (?, '1') OR phone LIKE '%1234'",
+	"SELECT * FROM citizen WHERE phone LIKE ?",
+	"UPDATE citizen SET phone = ?, name = 'x' WHERE id = ?",
+	"DELETE FROM citizen WHERE phone <> ?",
+	"SELECT name FROM citizen ORDER BY name",
+	"SELECT id FROM orders WHERE cid IN (SELECT id FROM citizen WHERE phone = ?)",
+	"SELECT 1 FROM orders",
+	"WITH x AS (SELECT id FROM citizen WHERE phone = ?) SELECT * FROM x",
+	"SELECT id FROM citizen; SELECT 2",
+	"INSERT INTO citizen (id, phone) VALUES (1, '1') ON CONFLICT (id) DO UPDATE SET phone = excluded.phone",
+	"INSERT INTO citizen (id, phone) VALUES (1, '1') ON DUPLICATE KEY UPDATE phone = VALUES(phone)",
+}
