@@ -63,7 +63,7 @@ func (c *Conn) Close() error { return c.inner.Close() }
 //
 // Deprecated: use BeginTx.
 func (c *Conn) Begin() (driver.Tx, error) {
-	return c.inner.Begin() //nolint:staticcheck // forwarding the deprecated method
+	return c.inner.Begin()
 }
 
 // BeginTx implements driver.ConnBeginTx, forwarding to the inner
@@ -75,7 +75,8 @@ func (c *Conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if opts.Isolation != 0 || opts.ReadOnly {
 		return nil, errors.New("gmfield/sqldriver: the inner driver does not support isolation levels or read-only transactions")
 	}
-	return c.inner.Begin() //nolint:staticcheck // the inner driver has only Begin
+	//lint:ignore SA1019 the inner driver has only Begin
+	return c.inner.Begin()
 }
 
 // ExecContext implements driver.ExecerContext. Without an inner

@@ -35,16 +35,19 @@ func (c minimalConn) Prepare(q string) (driver.Stmt, error) {
 }
 func (c minimalConn) Close() error { return c.c.Close() }
 func (c minimalConn) Begin() (driver.Tx, error) {
-	return c.c.Begin() //nolint:staticcheck // the point of the test
+	//lint:ignore SA1019 the point of the test
+	return c.c.Begin()
 }
 
 func (s minimalStmt) Close() error  { return s.s.Close() }
 func (s minimalStmt) NumInput() int { return s.s.NumInput() }
 func (s minimalStmt) Exec(args []driver.Value) (driver.Result, error) {
-	return s.s.Exec(args) //nolint:staticcheck // the point of the test
+	//lint:ignore SA1019 the point of the test
+	return s.s.Exec(args)
 }
 func (s minimalStmt) Query(args []driver.Value) (driver.Rows, error) {
-	return s.s.Query(args) //nolint:staticcheck // the point of the test
+	//lint:ignore SA1019 the point of the test
+	return s.s.Query(args)
 }
 
 // TestMinimalInnerDriver checks the paths taken when the inner driver has

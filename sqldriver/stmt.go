@@ -65,7 +65,8 @@ func (s *Stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if err != nil {
 		return nil, err
 	}
-	return s.inner.Exec(vals) //nolint:staticcheck // the inner driver has only Exec
+	//lint:ignore SA1019 the inner driver has only Exec
+	return s.inner.Exec(vals)
 }
 
 // QueryContext implements driver.StmtQueryContext.
@@ -78,7 +79,8 @@ func (s *Stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		if err != nil {
 			return nil, err
 		}
-		return s.inner.Query(vals) //nolint:staticcheck // the inner driver has only Query
+		//lint:ignore SA1019 the inner driver has only Query
+		return s.inner.Query(vals)
 	}
 	if !s.plan.Protected {
 		return run(args)
