@@ -137,3 +137,28 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestIssueExample parses the configuration example of docs/config.md's
+// first form, as the issue gave it.
+func TestIssueExample(t *testing.T) {
+	dir := keyDir(t)
+	cfg, err := sqldriver.ParseConfig([]byte(`keyring: {provider: local-sm4, dir: ./keys}
+tables:
+  citizen:
+    row_key: id
+    columns:
+      id_no: {mask: id_card, index: {id_no_bidx: full}}
+      phone: {mask: mobile, index: {phone_bidx: full, phone_last4_bidx: last4}}
+      name:  {mask: chinese_name}
+roles:
+  admin:   {default: plain}
+  clerk:   {default: mask}
+  auditor: {default: mask, columns: {citizen.phone: plain}}
+  default: {default: "null"}
+`), dir)
+	require.NoError(t, err)
+	require.Len(t, cfg.Tables, 1)
+	assert.Equal(t, "id", cfg.Tables[0].RowKey)
+	assert.Len(t, cfg.Tables[0].Columns, 3)
+	assert.ElementsMatch(t, []string{"admin", "clerk", "auditor", "default"}, cfg.Policy.Roles())
+}

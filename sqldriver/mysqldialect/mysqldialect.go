@@ -97,10 +97,19 @@ func (dialect) Analyze(cat sqlplan.Catalog, sql string) (*sqlplan.Plan, error) {
 // the same kind with one placeholder per slot.
 func verify(orig ast.StmtNode, plan *sqlplan.Plan) error {
 	stmts, err := parse(plan.SQL)
-	if err != nil || len(stmts) != 1 || fmt.Sprintf("%T", stmts[0]) != fmt.Sprintf("%T", orig) || countParams(stmts[0]) != len(plan.Slots) {
+	if err != nil || len(stmts) != 1 || fmt.Sprintf("%T", stmts[0]) != fmt.Sprintf("%T", orig) || countParams(stmts[0]) != len(plan.Slots) ||
+		fields(stmts[0]) != fields(orig)+plan.Hidden {
 		return sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "the rewritten statement does not check")
 	}
 	return nil
+}
+
+// fields returns the number of result columns of a SELECT.
+func fields(n ast.StmtNode) int {
+	if sel, ok := n.(*ast.SelectStmt); ok && sel.Fields != nil {
+		return len(sel.Fields.Fields)
+	}
+	return 0
 }
 
 type paramCounter struct{ n int }

@@ -89,7 +89,62 @@ func (d Dialect) Analyze(cat sqlplan.Catalog, sql string) (*sqlplan.Plan, error)
 	if d.sqlite {
 		ph = sqlplan.Question
 	}
-	return sqlplan.Build(&a.out, ph)
+	plan, err := sqlplan.Build(&a.out, ph)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.verify(tree.Stmts[0], plan); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// verify parses the rewritten statement again: it must be one statement
+// of the same kind, with one placeholder per slot and the planned number
+// of result columns.
+func (d Dialect) verify(orig *pg.RawStmt, plan *sqlplan.Plan) error {
+	bad := sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "the rewritten statement does not check")
+	src, n, err := d.source(plan.SQL)
+	if err != nil {
+		return bad
+	}
+	tree, err := pg.Parse(src)
+	if err != nil || len(tree.Stmts) != 1 {
+		return bad
+	}
+	if !d.sqlite {
+		scan, err := pg.Scan(src)
+		if err != nil {
+			return bad
+		}
+		n = 0
+		for _, t := range scan.Tokens {
+			if t.Token == pg.Token_PARAM {
+				n++
+			}
+		}
+	}
+	k1, t1 := shape(orig)
+	k2, t2 := shape(tree.Stmts[0])
+	if n != len(plan.Slots) || k1 != k2 || t2 != t1+plan.Hidden {
+		return bad
+	}
+	return nil
+}
+
+// shape returns a statement's kind and number of result columns.
+func shape(raw *pg.RawStmt) (string, int) {
+	switch n := raw.Stmt; {
+	case n.GetSelectStmt() != nil:
+		return "select", len(n.GetSelectStmt().TargetList)
+	case n.GetInsertStmt() != nil:
+		return "insert", len(n.GetInsertStmt().ReturningList)
+	case n.GetUpdateStmt() != nil:
+		return "update", len(n.GetUpdateStmt().ReturningList)
+	case n.GetDeleteStmt() != nil:
+		return "delete", len(n.GetDeleteStmt().ReturningList)
+	}
+	return "other", 0
 }
 
 // source returns the text to parse: for SQLite, sql with every "?" outside

@@ -150,3 +150,11 @@ func FuzzAnalyze(f *testing.F) {
 		}
 	})
 }
+
+func TestHiddenColumnsAfterTrickyLastItem(t *testing.T) {
+	// The last select item holds a FROM of its own: the hidden row key
+	// must go after it, or the statement is refused; never spliced inside.
+	p, err := pgdialect.PostgreSQL.Analyze(sqlplantest.Catalog(), `SELECT phone, 1 IS DISTINCT FROM 2 FROM citizen`)
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT phone, 1 IS DISTINCT FROM 2 , citizen.id, citizen.phone_bidx FROM citizen`, p.SQL)
+}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
@@ -340,29 +341,32 @@ func (a *analyzer) finishResults(items []sqlplan.Item, insertAt func() (int, boo
 	return nil
 }
 
-// fromStart returns the start of the FROM keyword that ends sel's select list.
+// fromStart returns the start of the FROM keyword that ends sel's select
+// list: the last FROM before the first table of the FROM clause.
 func (a *analyzer) fromStart(sel *pg.SelectStmt) (int, bool) {
-	if len(sel.TargetList) == 0 {
+	if len(sel.TargetList) == 0 || len(sel.FromClause) == 0 {
 		return 0, false
 	}
-	last := sel.TargetList[len(sel.TargetList)-1].GetResTarget()
-	depth := 0
-	for _, t := range a.toks {
-		if t.Start <= last.Location {
-			continue
+	first := int32(-1)
+	a.visit(sel.FromClause[0], func(m protoreflect.ProtoMessage) bool {
+		if rv, ok := m.(*pg.RangeVar); ok && (first < 0 || rv.Location < first) {
+			first = rv.Location
 		}
-		switch t.Token {
-		case pg.Token_ASCII_40:
-			depth++
-		case pg.Token_ASCII_41:
-			depth--
-		case pg.Token_FROM:
-			if depth == 0 {
-				return int(t.Start), true
-			}
+		return true
+	})
+	if first < 0 {
+		return 0, false
+	}
+	pos := -1
+	for _, t := range a.toks {
+		if t.Start >= first {
+			break
+		}
+		if t.Token == pg.Token_FROM {
+			pos = int(t.Start)
 		}
 	}
-	return 0, false
+	return pos, pos >= 0
 }
 
 // stmtEnd returns the end of the statement's last token (before any ";").
