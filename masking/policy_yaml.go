@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gmfield/gmfield/internal/yamlmap"
 )
 
 // LoadPolicy parses and validates a policy document (docs/policy.md):
@@ -302,24 +304,7 @@ func decodeParams(n *yaml.Node) (Params, error) {
 // eachPair calls f for each key and value of the mapping n, rejecting
 // other node kinds and duplicate keys.
 func eachPair(n *yaml.Node, f func(k, v *yaml.Node) error) error {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
-		return lineErr(n, "expected a mapping")
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if seen[k.Value] {
-			return lineErr(k, fmt.Sprintf("key %q appears twice", k.Value))
-		}
-		seen[k.Value] = true
-		if err := f(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
+	return yamlmap.Pairs(n, lineErr, f)
 }
 
 func lineErr(n *yaml.Node, msg string) error {

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/internal/yamlmap"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/masking"
@@ -28,6 +29,7 @@ type ConfigError struct {
 	Err  error // the underlying error, if any
 }
 
+// Error names the file, the line and the mistake.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString("gmfield/sqldriver: ")
@@ -343,25 +345,6 @@ func openKeyring(n *yaml.Node, dir string) (*keyring.Keyring, error) {
 }
 
 // pairs calls f for each key and value of a mapping, refusing duplicates.
-func pairs(n *yaml.Node, f func(k, v *yaml.Node) error) error {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
-		return lineErr(n, "expected a mapping")
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if seen[k.Value] {
-			return lineErr(k, fmt.Sprintf("key %q appears twice", k.Value))
-		}
-		seen[k.Value] = true
-		if err := f(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func pairs(n *yaml.Node, f func(k, v *yaml.Node) error) error { return yamlmap.Pairs(n, lineErr, f) }
 
 func lineErr(n *yaml.Node, msg string) error { return &ConfigError{Line: n.Line, Msg: msg} }

@@ -1,6 +1,7 @@
 package mysqldialect
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -21,34 +22,6 @@ type analyzer struct {
 	out      sqlplan.Analysis
 }
 
-type entry struct {
-	name  string
-	ref   string
-	table *sqlplan.Table
-}
-
-type scope struct {
-	parent  *scope
-	entries []entry
-	ctes    map[string]bool
-}
-
-func (s *scope) isCTE(name string) bool {
-	for ; s != nil; s = s.parent {
-		if s.ctes[name] {
-			return true
-		}
-	}
-	return false
-}
-
-type column struct {
-	e   *entry
-	col *sqlplan.Column
-	idx bool
-	key bool
-}
-
 const (
 	modeTop = iota
 	modeDerived
@@ -60,7 +33,7 @@ func refuse(reason error, table, col, detail string) error {
 }
 
 func (a *analyzer) statement(n ast.StmtNode) error {
-	s := &scope{}
+	s := &sqlplan.Scope{}
 	switch st := n.(type) {
 	case *ast.SelectStmt:
 		a.out.Kind = sqlplan.KindSelect
@@ -111,28 +84,25 @@ func walk(n ast.Node, f func(ast.Node) bool) {
 	}
 }
 
-func (a *analyzer) with(w *ast.WithClause, s *scope) error {
+func (a *analyzer) with(w *ast.WithClause, s *sqlplan.Scope) error {
 	if w == nil {
 		return nil
 	}
 	for _, cte := range w.CTEs {
-		if s.ctes == nil {
-			s.ctes = map[string]bool{}
-		}
 		if cte.Query != nil {
 			if err := a.subquery(cte.Query.Query, s, modeDerived); err != nil {
 				return err
 			}
 		}
-		s.ctes[cte.Name.L] = true
+		s.AddCTE(cte.Name.L)
 	}
 	return nil
 }
 
-func (a *analyzer) subquery(n ast.ResultSetNode, s *scope, mode int) error {
+func (a *analyzer) subquery(n ast.ResultSetNode, s *sqlplan.Scope, mode int) error {
 	switch q := n.(type) {
 	case *ast.SelectStmt:
-		return a.selectStmt(q, &scope{parent: s}, mode)
+		return a.selectStmt(q, s.Child(), mode)
 	case *ast.SetOprStmt:
 		if q.With != nil {
 			if err := a.with(q.With, s); err != nil {
@@ -151,14 +121,14 @@ func (a *analyzer) subquery(n ast.ResultSetNode, s *scope, mode int) error {
 	return a.expr(n, s, "subquery")
 }
 
-func (a *analyzer) from(refs *ast.TableRefsClause, s *scope) error {
+func (a *analyzer) from(refs *ast.TableRefsClause, s *sqlplan.Scope) error {
 	if refs == nil || refs.TableRefs == nil {
 		return nil
 	}
 	return a.fromNode(refs.TableRefs, s)
 }
 
-func (a *analyzer) fromNode(n ast.ResultSetNode, s *scope) error {
+func (a *analyzer) fromNode(n ast.ResultSetNode, s *sqlplan.Scope) error {
 	switch x := n.(type) {
 	case nil:
 		return nil
@@ -170,16 +140,16 @@ func (a *analyzer) fromNode(n ast.ResultSetNode, s *scope) error {
 			return err
 		}
 		if x.NaturalJoin || len(x.Using) > 0 {
-			for _, e := range s.entries {
-				if e.table == nil {
+			for _, e := range s.Entries {
+				if e.Table == nil {
 					continue
 				}
 				if x.NaturalJoin {
-					return refuse(sqlplan.ErrUnsupportedUse, e.table.Name, "", "NATURAL JOIN")
+					return refuse(sqlplan.ErrUnsupportedUse, e.Table.Name, "", "NATURAL JOIN")
 				}
 				for _, u := range x.Using {
-					if e.table.Columns[u.Name.L] != nil {
-						return refuse(sqlplan.ErrUnsupportedUse, e.table.Name, u.Name.L, "JOIN USING")
+					if e.Table.Columns[u.Name.L] != nil {
+						return refuse(sqlplan.ErrUnsupportedUse, e.Table.Name, u.Name.L, "JOIN USING")
 					}
 				}
 			}
@@ -197,7 +167,7 @@ func (a *analyzer) fromNode(n ast.ResultSetNode, s *scope) error {
 			if err := a.subquery(src, s, modeDerived); err != nil {
 				return err
 			}
-			s.entries = append(s.entries, entry{name: x.AsName.L, ref: x.AsName.L})
+			s.Entries = append(s.Entries, &sqlplan.Entry{Name: x.AsName.L, Ref: x.AsName.L})
 			return nil
 		default:
 			return a.fromNode(src, s)
@@ -206,58 +176,20 @@ func (a *analyzer) fromNode(n ast.ResultSetNode, s *scope) error {
 	return a.expr(n, s, "FROM item")
 }
 
-func (a *analyzer) addTable(tn *ast.TableName, alias string, s *scope) *entry {
-	e := entry{name: tn.Name.L, ref: tn.Name.L}
-	if alias != "" {
-		e.ref = alias
-	}
-	if !s.isCTE(tn.Name.L) || tn.Schema.L != "" {
-		e.table = a.cat.Table(tn.Name.L)
-	}
-	if e.table != nil {
+func (a *analyzer) addTable(tn *ast.TableName, alias string, s *sqlplan.Scope) *sqlplan.Entry {
+	e := s.AddTable(a.cat, tn.Name.L, alias, tn.Schema.L != "")
+	if e.Table != nil {
 		a.out.Protected = true
 	}
-	s.entries = append(s.entries, e)
-	return &s.entries[len(s.entries)-1]
+	return e
 }
 
-func (a *analyzer) resolve(cn *ast.ColumnName, s *scope) (column, error) {
-	col, qual := cn.Name.L, cn.Table.L
-	for sc := s; sc != nil; sc = sc.parent {
-		var found []column
-		for i := range sc.entries {
-			e := &sc.entries[i]
-			if qual != "" && qual != e.ref {
-				continue
-			}
-			if e.table == nil {
-				if qual != "" {
-					return column{}, nil
-				}
-				continue
-			}
-			c := column{e: e, col: e.table.Columns[col], key: col == e.table.RowKey}
-			_, c.idx = e.table.IndexColumns[col]
-			if c.col != nil || c.idx || c.key || qual != "" {
-				found = append(found, c)
-			}
-		}
-		if len(found) > 1 {
-			for _, c := range found {
-				if c.col != nil {
-					return column{}, refuse(sqlplan.ErrUnsupportedUse, c.e.name, col, "ambiguous column")
-				}
-			}
-		}
-		if len(found) > 0 {
-			return found[0], nil
-		}
-	}
-	return column{}, nil
+func (a *analyzer) resolve(cn *ast.ColumnName, s *sqlplan.Scope) (sqlplan.Resolved, error) {
+	return s.Resolve(cn.Table.L, cn.Name.L)
 }
 
 // expr analyzes n, in which protected columns may not appear.
-func (a *analyzer) expr(n ast.Node, s *scope, what string) error {
+func (a *analyzer) expr(n ast.Node, s *sqlplan.Scope, what string) error {
 	var err error
 	walk(n, func(x ast.Node) bool {
 		if err != nil {
@@ -268,12 +200,12 @@ func (a *analyzer) expr(n ast.Node, s *scope, what string) error {
 			c, rerr := a.resolve(v.Name, s)
 			if rerr != nil {
 				err = rerr
-			} else if c.col != nil {
-				err = refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, what)
+			} else if c.Column != nil {
+				err = refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, what)
 			}
 			return false
 		case *ast.SelectStmt:
-			err = a.selectStmt(v, &scope{parent: s}, modeSublink)
+			err = a.selectStmt(v, s.Child(), modeSublink)
 			return false
 		case *ast.TableName:
 			if a.cat.Table(v.Name.L) != nil {
@@ -294,17 +226,9 @@ func start(e ast.ExprNode) int {
 }
 
 func (a *analyzer) tokenAt(pos int) int {
-	lo, hi := 0, len(a.toks)
-	for lo < hi {
-		m := (lo + hi) / 2
-		if a.toks[m].start < pos {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo < len(a.toks) && a.toks[lo].start == pos {
-		return lo
+	i := sort.Search(len(a.toks), func(i int) bool { return a.toks[i].start >= pos })
+	if i < len(a.toks) && a.toks[i].start == pos {
+		return i
 	}
 	return -1
 }
@@ -408,6 +332,15 @@ func (a *analyzer) valueOf(e ast.ExprNode) (value, bool) {
 	return value{}, false
 }
 
+// assignValue seals a value assigned to a protected column and returns the
+// blind-index slots to write beside it.
+func (a *analyzer) assignValue(col *sqlplan.Column, v value, rowKey *sqlplan.Value) []sqlplan.Slot {
+	seal, idx := sqlplan.SealSlots(col, v.v, rowKey)
+	a.replace(v, seal)
+	return idx
+}
+
+// replace turns the value's text into one placeholder bound by slot.
 func (a *analyzer) replace(v value, slot sqlplan.Slot) {
 	slot.Value = v.v
 	if v.v.Arg >= 0 {
@@ -430,7 +363,7 @@ func (a *analyzer) rename(e *ast.ColumnNameExpr, name string) bool {
 }
 
 // protected returns the protected column e names, if e is a column reference.
-func (a *analyzer) protected(e ast.ExprNode, s *scope) (*ast.ColumnNameExpr, column, bool, error) {
+func (a *analyzer) protected(e ast.ExprNode, s *sqlplan.Scope) (*ast.ColumnNameExpr, sqlplan.Resolved, bool, error) {
 	for {
 		p, ok := e.(*ast.ParenthesesExpr)
 		if !ok {
@@ -440,13 +373,13 @@ func (a *analyzer) protected(e ast.ExprNode, s *scope) (*ast.ColumnNameExpr, col
 	}
 	cn, ok := e.(*ast.ColumnNameExpr)
 	if !ok {
-		return nil, column{}, false, nil
+		return nil, sqlplan.Resolved{}, false, nil
 	}
 	c, err := a.resolve(cn.Name, s)
-	return cn, c, err == nil && c.col != nil, err
+	return cn, c, err == nil && c.Column != nil, err
 }
 
-func (a *analyzer) where(n ast.ExprNode, s *scope) error {
+func (a *analyzer) where(n ast.ExprNode, s *sqlplan.Scope) error {
 	switch x := n.(type) {
 	case nil:
 		return nil
@@ -485,21 +418,21 @@ func (a *analyzer) where(n ast.ExprNode, s *scope) error {
 		}
 		if ok {
 			if x.Sel != nil {
-				return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN (SELECT …)")
+				return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "IN (SELECT …)")
 			}
-			idx := c.col.EqualityIndex()
+			idx := c.Column.EqualityIndex()
 			if idx == nil {
-				return refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, "IN needs an equality index")
+				return refuse(sqlplan.ErrNoIndex, c.Column.Table, c.Column.Name, "IN needs an equality index")
 			}
 			for _, item := range x.List {
 				v, ok := a.valueOf(item)
 				if !ok {
-					return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN with an expression")
+					return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "IN with an expression")
 				}
-				a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform})
+				a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform})
 			}
 			if !a.rename(cn, idx.Column) {
-				return refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+				return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 			}
 			return nil
 		}
@@ -510,7 +443,7 @@ func (a *analyzer) where(n ast.ExprNode, s *scope) error {
 		}
 		if ok {
 			if x.Not || !x.IsLike || x.EscapeExplicit {
-				return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "NOT LIKE, ILIKE or ESCAPE")
+				return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "NOT LIKE, ILIKE or ESCAPE")
 			}
 			return a.likeLast4(c, cn, x)
 		}
@@ -518,49 +451,41 @@ func (a *analyzer) where(n ast.ExprNode, s *scope) error {
 	return a.expr(n, s, "condition")
 }
 
-func (a *analyzer) search(c column, cn *ast.ColumnNameExpr, val ast.ExprNode, op string) error {
-	idx := c.col.EqualityIndex()
+func (a *analyzer) search(c sqlplan.Resolved, cn *ast.ColumnNameExpr, val ast.ExprNode, op string) error {
+	idx := c.Column.EqualityIndex()
 	if idx == nil {
-		return refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, op+" needs an equality index")
+		return refuse(sqlplan.ErrNoIndex, c.Column.Table, c.Column.Name, op+" needs an equality index")
 	}
 	v, ok := a.valueOf(val)
 	if !ok {
-		return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, op+" with an expression")
+		return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, op+" with an expression")
 	}
-	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform})
+	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform})
 	if !a.rename(cn, idx.Column) {
-		return refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+		return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}
 	return nil
 }
 
-func (a *analyzer) likeLast4(c column, cn *ast.ColumnNameExpr, x *ast.PatternLikeOrIlikeExpr) error {
-	idx := c.col.IndexFor("last4")
-	if idx == nil {
-		return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE (only a suffix LIKE '%1234' with a last4 index is supported)")
-	}
+func (a *analyzer) likeLast4(c sqlplan.Resolved, cn *ast.ColumnNameExpr, x *ast.PatternLikeOrIlikeExpr) error {
 	v, ok := a.valueOf(x.Pattern)
-	if !ok || v.v.Null {
-		return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE with an expression")
+	if !ok {
+		return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "LIKE with an expression")
 	}
-	slot := sqlplan.Slot{Op: sqlplan.OpLikeLast4, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform}
-	if v.v.Arg < 0 {
-		suffix, ok := sqlplan.SuffixPattern(v.v.Literal)
-		if !ok {
-			return refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE pattern other than '%digits'")
-		}
-		v.v = sqlplan.LiteralValue(suffix)
-		slot.Op = sqlplan.OpIndex
+	slot, err := sqlplan.LikeSlot(c.Column, v.v)
+	if err != nil {
+		return err
 	}
 	name := a.lastName(cn)
 	if name < 0 || name+1 >= len(a.toks) || a.toks[name+1].kind != tkWord || !strings.EqualFold(a.src[a.toks[name+1].start:a.toks[name+1].end], "like") {
-		return refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "LIKE position")
+		return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "LIKE position")
 	}
 	like := a.toks[name+1]
 	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: like.start, End: like.end, Pieces: []sqlplan.Piece{sqlplan.Text("=")}})
+	v.v = slot.Value
 	a.replace(v, slot)
-	if !a.rename(cn, idx.Column) {
-		return refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+	if !a.rename(cn, c.Column.IndexFor("last4").Column) {
+		return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}
 	return nil
 }

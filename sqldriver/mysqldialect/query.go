@@ -8,7 +8,7 @@ import (
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
-func (a *analyzer) selectStmt(sel *ast.SelectStmt, s *scope, mode int) error {
+func (a *analyzer) selectStmt(sel *ast.SelectStmt, s *sqlplan.Scope, mode int) error {
 	if err := a.with(sel.With, s); err != nil {
 		return err
 	}
@@ -59,10 +59,10 @@ func (a *analyzer) selectStmt(sel *ast.SelectStmt, s *scope, mode int) error {
 	if mode != modeTop {
 		return nil
 	}
-	return a.finishResults(items, func() (int, bool) { return a.fromStart(fields) })
+	return a.out.Finish(items, func() (int, bool) { return a.fromStart(fields) })
 }
 
-func (a *analyzer) byItems(list []*ast.ByItem, s *scope, items []sqlplan.Item, names map[string]*sqlplan.Item, what string) error {
+func (a *analyzer) byItems(list []*ast.ByItem, s *sqlplan.Scope, items []sqlplan.Item, names map[string]*sqlplan.Item, what string) error {
 	for _, b := range list {
 		if cn, ok := b.Expr.(*ast.ColumnNameExpr); ok && cn.Name.Table.L == "" {
 			if t := names[cn.Name.Name.L]; t != nil && t.Column != "" {
@@ -81,7 +81,7 @@ func (a *analyzer) byItems(list []*ast.ByItem, s *scope, items []sqlplan.Item, n
 	return nil
 }
 
-func (a *analyzer) targets(fields []*ast.SelectField, s *scope, mode int) ([]sqlplan.Item, map[string]*sqlplan.Item, error) {
+func (a *analyzer) targets(fields []*ast.SelectField, s *sqlplan.Scope, mode int) ([]sqlplan.Item, map[string]*sqlplan.Item, error) {
 	items := make([]sqlplan.Item, len(fields))
 	names := map[string]*sqlplan.Item{}
 	for i, f := range fields {
@@ -92,9 +92,9 @@ func (a *analyzer) targets(fields []*ast.SelectField, s *scope, mode int) ([]sql
 		}
 		if f.WildCard != nil {
 			t.Star = true
-			for _, e := range s.entries {
-				if e.table != nil && (f.WildCard.Table.L == "" || f.WildCard.Table.L == e.ref) {
-					t.StarTables = append(t.StarTables, e.table.Name)
+			for _, e := range s.Entries {
+				if e.Table != nil && (f.WildCard.Table.L == "" || f.WildCard.Table.L == e.Ref) {
+					t.StarTables = append(t.StarTables, e.Table.Name)
 				}
 			}
 			if len(t.StarTables) > 0 && mode == modeDerived {
@@ -113,40 +113,25 @@ func (a *analyzer) targets(fields []*ast.SelectField, s *scope, mode int) ([]sql
 		if err != nil {
 			return nil, nil, err
 		}
-		if c.e == nil {
+		if c.Entry == nil {
 			continue
 		}
-		t.Entry, t.Ref, t.Table, t.Key = c.e, c.e.ref, c.e.table, c.key
-		if c.idx {
+		t.Entry, t.Ref, t.Table, t.Key = c.Entry, c.Entry.Ref, c.Entry.Table, c.Key
+		if c.Index {
 			t.Index = cn.Name.Name.L
 		}
-		if c.col == nil {
+		if c.Column == nil {
 			continue
 		}
 		if mode != modeTop {
-			return nil, nil, refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "returned by a subquery")
+			return nil, nil, refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "returned by a subquery")
 		}
-		t.Result.Table, t.Column = c.col.Table, c.col.Name
+		t.Result.Table, t.Column = c.Column.Table, c.Column.Name
 		if f.AsName.L == "" {
-			names[c.col.Name] = t
+			names[c.Column.Name] = t
 		}
 	}
 	return items, names, nil
-}
-
-func (a *analyzer) finishResults(items []sqlplan.Item, insertAt func() (int, bool)) error {
-	results, hidden := sqlplan.FinishResults(items)
-	a.out.Results = results
-	if len(hidden) == 0 {
-		return nil
-	}
-	pos, ok := insertAt()
-	if !ok {
-		return refuse(sqlplan.ErrUnparsable, "", "", "end of the select list")
-	}
-	a.insertAt(pos, sqlplan.Text(", "+strings.Join(hidden, ", ")+" "))
-	a.out.Hidden = len(hidden)
-	return nil
 }
 
 // fromStart returns the start of the FROM keyword after the last field.
@@ -172,7 +157,7 @@ func (a *analyzer) fromStart(fields []*ast.SelectField) (int, bool) {
 	return 0, false
 }
 
-func (a *analyzer) insertStmt(ins *ast.InsertStmt, s *scope) error {
+func (a *analyzer) insertStmt(ins *ast.InsertStmt, s *sqlplan.Scope) error {
 	var tn *ast.TableName
 	if ins.Table != nil && ins.Table.TableRefs != nil {
 		if ts, ok := ins.Table.TableRefs.Left.(*ast.TableSource); ok {
@@ -183,7 +168,7 @@ func (a *analyzer) insertStmt(ins *ast.InsertStmt, s *scope) error {
 		return a.expr(ins, s, "INSERT")
 	}
 	e := a.addTable(tn, "", s)
-	t := e.table
+	t := e.Table
 	if t == nil {
 		if ins.Select != nil {
 			if err := a.subquery(ins.Select, s, modeDerived); err != nil {
@@ -214,10 +199,11 @@ func (a *analyzer) insertStmt(ins *ast.InsertStmt, s *scope) error {
 	anyProtected := false
 	for i, c := range ins.Columns {
 		cols[i] = c.Name.L
-		if _, ok := t.IndexColumns[cols[i]]; ok {
-			return refuse(sqlplan.ErrUnsupportedStatement, t.Name, cols[i], "the driver writes blind-index columns")
+		col, err := t.Assignable(cols[i], true)
+		if err != nil {
+			return err
 		}
-		anyProtected = anyProtected || t.Columns[cols[i]] != nil
+		anyProtected = anyProtected || col != nil
 	}
 	switch {
 	case len(cols) == 0 && (len(ins.Lists) > 0 && len(ins.Lists[0]) > 0 || ins.Select != nil):
@@ -237,7 +223,7 @@ func (a *analyzer) insertStmt(ins *ast.InsertStmt, s *scope) error {
 	return a.onDuplicate(t, ins.OnDuplicate, s)
 }
 
-func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, rows [][]ast.ExprNode, s *scope) error {
+func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, rows [][]ast.ExprNode, s *sqlplan.Scope) error {
 	keyPos := -1
 	var indexCols []string
 	for i, c := range cols {
@@ -310,28 +296,16 @@ func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, rows [][]ast.Ex
 	return refuse(sqlplan.ErrUnparsable, t.Name, "", "column list")
 }
 
-func (a *analyzer) assignValue(col *sqlplan.Column, v value, rowKey *sqlplan.Value) []sqlplan.Slot {
-	a.replace(v, sqlplan.Slot{Op: sqlplan.OpSeal, Table: col.Table, Column: col.Name, RowKey: rowKey})
-	var idx []sqlplan.Slot
-	for _, ix := range col.Indexes {
-		idx = append(idx, sqlplan.Slot{Value: v.v, Op: sqlplan.OpIndex, Table: col.Table, Column: col.Name, Transform: ix.Transform})
-	}
-	return idx
-}
-
 // onDuplicate analyzes ON DUPLICATE KEY UPDATE: a protected column may only
 // take VALUES(same column), on a table without a row key (MySQL does not say
 // which unique key matched, so the row key of the stored row is unknown).
-func (a *analyzer) onDuplicate(t *sqlplan.Table, list []*ast.Assignment, s *scope) error {
+func (a *analyzer) onDuplicate(t *sqlplan.Table, list []*ast.Assignment, s *sqlplan.Scope) error {
 	for _, as := range list {
 		name := as.Column.Name.L
-		if _, ok := t.IndexColumns[name]; ok {
-			return refuse(sqlplan.ErrUnsupportedStatement, t.Name, name, "the driver writes blind-index columns")
+		col, err := t.Assignable(name, false)
+		if err != nil {
+			return err
 		}
-		if name == t.RowKey {
-			return refuse(sqlplan.ErrUnsupportedStatement, t.Name, name, "the row key cannot change")
-		}
-		col := t.Columns[name]
 		if col == nil {
 			if err := a.expr(as.Expr, s, "ON DUPLICATE KEY UPDATE"); err != nil {
 				return err
@@ -364,24 +338,24 @@ func (a *analyzer) onDuplicate(t *sqlplan.Table, list []*ast.Assignment, s *scop
 	return nil
 }
 
-func (a *analyzer) updateStmt(up *ast.UpdateStmt, s *scope) error {
+func (a *analyzer) updateStmt(up *ast.UpdateStmt, s *sqlplan.Scope) error {
 	if err := a.with(up.With, s); err != nil {
 		return err
 	}
 	if err := a.from(up.TableRefs, s); err != nil {
 		return err
 	}
-	var e *entry
-	for i := range s.entries {
-		if s.entries[i].table != nil {
-			if e != nil || up.MultipleTable || len(s.entries) > 1 {
-				return refuse(sqlplan.ErrUnsupportedStatement, s.entries[i].table.Name, "", "multiple-table UPDATE")
+	var e *sqlplan.Entry
+	for _, x := range s.Entries {
+		if x.Table != nil {
+			if e != nil || up.MultipleTable || len(s.Entries) > 1 {
+				return refuse(sqlplan.ErrUnsupportedStatement, x.Table.Name, "", "multiple-table UPDATE")
 			}
-			e = &s.entries[i]
+			e = x
 		}
 	}
 	var rowKey *sqlplan.Value
-	if e != nil && e.table.RowKey != "" {
+	if e != nil && e.Table.RowKey != "" {
 		rowKey = a.rowKeyOf(up.Where, s, e)
 	}
 	for _, as := range up.List {
@@ -392,14 +366,11 @@ func (a *analyzer) updateStmt(up *ast.UpdateStmt, s *scope) error {
 			}
 			continue
 		}
-		t := e.table
-		if _, ok := t.IndexColumns[name]; ok {
-			return refuse(sqlplan.ErrUnsupportedStatement, t.Name, name, "the driver writes blind-index columns")
+		t := e.Table
+		col, err := t.Assignable(name, false)
+		if err != nil {
+			return err
 		}
-		if name == t.RowKey {
-			return refuse(sqlplan.ErrUnsupportedStatement, t.Name, name, "the row key cannot change")
-		}
-		col := t.Columns[name]
 		if col == nil {
 			if err := a.expr(as.Expr, s, "SET"); err != nil {
 				return err
@@ -432,7 +403,7 @@ func (a *analyzer) updateStmt(up *ast.UpdateStmt, s *scope) error {
 	return nil
 }
 
-func (a *analyzer) rowKeyOf(where ast.ExprNode, s *scope, e *entry) *sqlplan.Value {
+func (a *analyzer) rowKeyOf(where ast.ExprNode, s *sqlplan.Scope, e *sqlplan.Entry) *sqlplan.Value {
 	switch x := where.(type) {
 	case *ast.ParenthesesExpr:
 		return a.rowKeyOf(x.Expr, s, e)
@@ -452,7 +423,7 @@ func (a *analyzer) rowKeyOf(where ast.ExprNode, s *scope, e *entry) *sqlplan.Val
 				continue
 			}
 			c, err := a.resolve(cn.Name, s)
-			if err != nil || c.e == nil || c.e.ref != e.ref || !c.key {
+			if err != nil || c.Entry == nil || c.Entry.Ref != e.Ref || !c.Key {
 				continue
 			}
 			if v, ok := a.valueOf(side[1]); ok && !v.v.Null {
@@ -463,7 +434,7 @@ func (a *analyzer) rowKeyOf(where ast.ExprNode, s *scope, e *entry) *sqlplan.Val
 	return nil
 }
 
-func (a *analyzer) deleteStmt(del *ast.DeleteStmt, s *scope) error {
+func (a *analyzer) deleteStmt(del *ast.DeleteStmt, s *sqlplan.Scope) error {
 	if err := a.with(del.With, s); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package pgdialect
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -18,42 +19,12 @@ type analyzer struct {
 	out     sqlplan.Analysis
 }
 
-// entry is a table (or subquery, or CTE) in a FROM clause.
-type entry struct {
-	name  string // lower-case table name
-	ref   string // how the statement refers to it: alias or table name (lower case)
-	table *sqlplan.Table
-}
-
-type scope struct {
-	parent  *scope
-	entries []entry
-	ctes    map[string]bool
-}
-
-func (s *scope) isCTE(name string) bool {
-	for ; s != nil; s = s.parent {
-		if s.ctes[name] {
-			return true
-		}
-	}
-	return false
-}
-
-// column is a resolved reference to a column of a protected table.
-type column struct {
-	e   *entry
-	col *sqlplan.Column // protected column, or nil
-	idx bool            // a blind-index column
-	key bool            // the row key column
-}
-
 func (a *analyzer) refuse(reason error, table, col, detail string) error {
 	return sqlplan.Refuse(reason, table, col, detail)
 }
 
 func (a *analyzer) statement(raw *pg.RawStmt) error {
-	s := &scope{}
+	s := &sqlplan.Scope{}
 	switch {
 	case raw.Stmt.GetSelectStmt() != nil:
 		a.out.Kind = sqlplan.KindSelect
@@ -121,7 +92,7 @@ func (a *analyzer) visit(m protoreflect.ProtoMessage, f func(protoreflect.ProtoM
 }
 
 // with adds a with-clause's CTE names to s; their bodies are subqueries.
-func (a *analyzer) with(w *pg.WithClause, s *scope) error {
+func (a *analyzer) with(w *pg.WithClause, s *sqlplan.Scope) error {
 	if w == nil {
 		return nil
 	}
@@ -130,23 +101,20 @@ func (a *analyzer) with(w *pg.WithClause, s *scope) error {
 		if cte == nil {
 			continue
 		}
-		if s.ctes == nil {
-			s.ctes = map[string]bool{}
-		}
 		if err := a.subquery(cte.Ctequery, s, modeDerived); err != nil {
 			return err
 		}
-		s.ctes[strings.ToLower(cte.Ctename)] = true
+		s.AddCTE(strings.ToLower(cte.Ctename))
 	}
 	return nil
 }
 
 // subquery analyzes a nested query: it may search protected columns but
 // must not return them (the outer statement would see ciphertext).
-func (a *analyzer) subquery(n *pg.Node, s *scope, mode int) error {
+func (a *analyzer) subquery(n *pg.Node, s *sqlplan.Scope, mode int) error {
 	switch {
 	case n.GetSelectStmt() != nil:
-		return a.selectMode(n.GetSelectStmt(), &scope{parent: s}, mode)
+		return a.selectMode(n.GetSelectStmt(), s.Child(), mode)
 	case n.GetInsertStmt() != nil, n.GetUpdateStmt() != nil, n.GetDeleteStmt() != nil:
 		// Data-modifying CTEs are refused if they touch a protected table.
 		var bad error
@@ -163,7 +131,7 @@ func (a *analyzer) subquery(n *pg.Node, s *scope, mode int) error {
 }
 
 // from adds the FROM items to s and analyzes join conditions.
-func (a *analyzer) from(items []*pg.Node, s *scope) error {
+func (a *analyzer) from(items []*pg.Node, s *sqlplan.Scope) error {
 	for _, n := range items {
 		if err := a.fromItem(n, s); err != nil {
 			return err
@@ -172,7 +140,7 @@ func (a *analyzer) from(items []*pg.Node, s *scope) error {
 	return nil
 }
 
-func (a *analyzer) fromItem(n *pg.Node, s *scope) error {
+func (a *analyzer) fromItem(n *pg.Node, s *sqlplan.Scope) error {
 	switch {
 	case n.GetRangeVar() != nil:
 		a.addRange(n.GetRangeVar(), s)
@@ -187,16 +155,16 @@ func (a *analyzer) fromItem(n *pg.Node, s *scope) error {
 		}
 		for _, u := range j.UsingClause {
 			name := strings.ToLower(u.GetString_().GetSval())
-			for i := range s.entries {
-				if t := s.entries[i].table; t != nil && (t.Columns[name] != nil) {
+			for _, e := range s.Entries {
+				if t := e.Table; t != nil && (t.Columns[name] != nil) {
 					return a.refuse(sqlplan.ErrUnsupportedUse, t.Name, name, "JOIN USING")
 				}
 			}
 		}
 		if j.IsNatural {
-			for _, e := range s.entries {
-				if e.table != nil {
-					return a.refuse(sqlplan.ErrUnsupportedUse, e.table.Name, "", "NATURAL JOIN")
+			for _, e := range s.Entries {
+				if e.Table != nil {
+					return a.refuse(sqlplan.ErrUnsupportedUse, e.Table.Name, "", "NATURAL JOIN")
 				}
 			}
 		}
@@ -210,79 +178,46 @@ func (a *analyzer) fromItem(n *pg.Node, s *scope) error {
 			return err
 		}
 		if rs.Alias != nil {
-			s.entries = append(s.entries, entry{name: strings.ToLower(rs.Alias.Aliasname), ref: strings.ToLower(rs.Alias.Aliasname)})
+			s.Entries = append(s.Entries, &sqlplan.Entry{Name: strings.ToLower(rs.Alias.Aliasname), Ref: strings.ToLower(rs.Alias.Aliasname)})
 		}
 		return nil
 	}
 	return a.expr(n, s, "FROM item")
 }
 
-func (a *analyzer) addRange(rv *pg.RangeVar, s *scope) *entry {
-	name := strings.ToLower(rv.Relname)
-	e := entry{name: name, ref: name}
+func (a *analyzer) addRange(rv *pg.RangeVar, s *sqlplan.Scope) *sqlplan.Entry {
+	var alias string
 	if rv.Alias != nil {
-		e.ref = strings.ToLower(rv.Alias.Aliasname)
+		alias = strings.ToLower(rv.Alias.Aliasname)
 	}
-	if !s.isCTE(name) || rv.Schemaname != "" {
-		e.table = a.cat.Table(name)
-	}
-	if e.table != nil {
+	e := s.AddTable(a.cat, strings.ToLower(rv.Relname), alias, rv.Schemaname != "")
+	if e.Table != nil {
 		a.out.Protected = true
 	}
-	s.entries = append(s.entries, e)
-	return &s.entries[len(s.entries)-1]
+	return e
 }
 
 // resolve finds the protected column a ColumnRef names, if any.
-func (a *analyzer) resolve(cr *pg.ColumnRef, s *scope) (column, error) {
+func (a *analyzer) resolve(cr *pg.ColumnRef, s *sqlplan.Scope) (sqlplan.Resolved, error) {
 	var names []string
 	for _, f := range cr.Fields {
 		if f.GetAStar() != nil {
-			return column{}, nil
+			return sqlplan.Resolved{}, nil
 		}
 		names = append(names, strings.ToLower(f.GetString_().GetSval()))
 	}
-	if len(names) == 0 {
-		return column{}, nil
+	switch len(names) {
+	case 0:
+		return sqlplan.Resolved{}, nil
+	case 1:
+		return s.Resolve("", names[0])
 	}
-	col := names[len(names)-1]
-	qual := names[:len(names)-1]
-	for sc := s; sc != nil; sc = sc.parent {
-		var found []column
-		for i := range sc.entries {
-			e := &sc.entries[i]
-			if len(qual) > 0 && qual[len(qual)-1] != e.ref {
-				continue
-			}
-			if e.table == nil {
-				if len(qual) > 0 {
-					return column{}, nil
-				}
-				continue
-			}
-			c := column{e: e, col: e.table.Columns[col], key: col == e.table.RowKey}
-			_, c.idx = e.table.IndexColumns[col]
-			if c.col != nil || c.idx || c.key || len(qual) > 0 {
-				found = append(found, c)
-			}
-		}
-		if len(found) > 1 {
-			for _, c := range found {
-				if c.col != nil {
-					return column{}, a.refuse(sqlplan.ErrUnsupportedUse, c.e.name, col, "ambiguous column")
-				}
-			}
-		}
-		if len(found) > 0 {
-			return found[0], nil
-		}
-	}
-	return column{}, nil
+	return s.Resolve(names[len(names)-2], names[len(names)-1])
 }
 
 // expr analyzes an expression in which protected columns may not appear
 // (what names the context for the error). Subqueries inside may search them.
-func (a *analyzer) expr(n *pg.Node, s *scope, what string) error {
+func (a *analyzer) expr(n *pg.Node, s *sqlplan.Scope, what string) error {
 	var err error
 	a.visit(n, func(m protoreflect.ProtoMessage) bool {
 		if err != nil {
@@ -293,12 +228,12 @@ func (a *analyzer) expr(n *pg.Node, s *scope, what string) error {
 			c, rerr := a.resolve(v, s)
 			if rerr != nil {
 				err = rerr
-			} else if c.col != nil {
-				err = a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, what)
+			} else if c.Column != nil {
+				err = a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, what)
 			}
 			return false
 		case *pg.SelectStmt:
-			err = a.selectStmt(v, &scope{parent: s}, false)
+			err = a.selectStmt(v, s.Child(), false)
 			return false
 		case *pg.RangeVar:
 			if a.cat.Table(v.Relname) != nil {
@@ -312,17 +247,9 @@ func (a *analyzer) expr(n *pg.Node, s *scope, what string) error {
 
 // tokenAt returns the index of the token starting at pos, or -1.
 func (a *analyzer) tokenAt(pos int32) int {
-	lo, hi := 0, len(a.toks)
-	for lo < hi {
-		m := (lo + hi) / 2
-		if a.toks[m].Start < pos {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo < len(a.toks) && a.toks[lo].Start == pos {
-		return lo
+	i := sort.Search(len(a.toks), func(i int) bool { return a.toks[i].Start >= pos })
+	if i < len(a.toks) && a.toks[i].Start == pos {
+		return i
 	}
 	return -1
 }
@@ -410,7 +337,15 @@ func (a *analyzer) valueOf(n *pg.Node) (value, bool) {
 	return value{}, false
 }
 
-// replace turns the value's text into one placeholder with op.
+// assignValue seals a value assigned to a protected column and returns the
+// blind-index slots to write beside it.
+func (a *analyzer) assignValue(col *sqlplan.Column, v value, rowKey *sqlplan.Value) []sqlplan.Slot {
+	seal, idx := sqlplan.SealSlots(col, v.v, rowKey)
+	a.replace(v, seal)
+	return idx
+}
+
+// replace turns the value's text into one placeholder bound by slot.
 func (a *analyzer) replace(v value, slot sqlplan.Slot) {
 	slot.Value = v.v
 	if v.v.Arg >= 0 {

@@ -8,17 +8,17 @@ import (
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
-func (a *analyzer) insertStmt(ins *pg.InsertStmt, s *scope) error {
+func (a *analyzer) insertStmt(ins *pg.InsertStmt, s *sqlplan.Scope) error {
 	if err := a.with(ins.WithClause, s); err != nil {
 		return err
 	}
 	e := a.addRange(ins.Relation, s)
-	t := e.table
+	t := e.Table
 	sel := ins.SelectStmt.GetSelectStmt()
 	if t == nil {
 		if ins.SelectStmt != nil {
 			if sel != nil && len(sel.ValuesLists) == 0 {
-				if err := a.selectMode(sel, &scope{parent: s}, modeDerived); err != nil {
+				if err := a.selectMode(sel, s.Child(), modeDerived); err != nil {
 					return err
 				}
 			} else if err := a.expr(ins.SelectStmt, s, "INSERT source"); err != nil {
@@ -37,10 +37,11 @@ func (a *analyzer) insertStmt(ins *pg.InsertStmt, s *scope) error {
 	for i, n := range ins.Cols {
 		rt := n.GetResTarget()
 		cols[i] = strings.ToLower(rt.GetName())
-		if _, ok := t.IndexColumns[cols[i]]; ok {
-			return a.refuse(sqlplan.ErrUnsupportedStatement, t.Name, cols[i], "the driver writes blind-index columns")
+		col, err := t.Assignable(cols[i], true)
+		if err != nil {
+			return err
 		}
-		if t.Columns[cols[i]] != nil {
+		if col != nil {
 			anyProtected = true
 			if len(rt.GetIndirection()) > 0 {
 				return a.refuse(sqlplan.ErrUnsupportedUse, t.Name, cols[i], "subscript")
@@ -73,7 +74,7 @@ func (a *analyzer) insertStmt(ins *pg.InsertStmt, s *scope) error {
 
 // insertValues seals each VALUES item bound for a protected column and
 // appends the blind-index columns and values.
-func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, sel *pg.SelectStmt, s *scope) error {
+func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, sel *pg.SelectStmt, s *sqlplan.Scope) error {
 	keyPos := -1
 	var indexCols []string
 	for i, c := range cols {
@@ -164,7 +165,7 @@ func (a *analyzer) appendColumns(names []string) error {
 
 // doUpdate analyzes ON CONFLICT … DO UPDATE SET: a protected column may only
 // take excluded.<same column>, and its blind indexes follow.
-func (a *analyzer) doUpdate(t *sqlplan.Table, e *entry, oc *pg.OnConflictClause, s *scope) error {
+func (a *analyzer) doUpdate(t *sqlplan.Table, e *sqlplan.Entry, oc *pg.OnConflictClause, s *sqlplan.Scope) error {
 	if t.RowKey != "" {
 		elems := oc.GetInfer().GetIndexElems()
 		if len(elems) != 1 || strings.ToLower(elems[0].GetIndexElem().GetName()) != t.RowKey {
@@ -175,17 +176,14 @@ func (a *analyzer) doUpdate(t *sqlplan.Table, e *entry, oc *pg.OnConflictClause,
 			}
 		}
 	}
-	us := &scope{parent: s, entries: []entry{*e, {name: t.Name, ref: "excluded", table: t}}}
+	us := &sqlplan.Scope{Parent: s, Entries: []*sqlplan.Entry{e, {Name: t.Name, Ref: "excluded", Table: t}}}
 	for _, n := range oc.TargetList {
 		rt := n.GetResTarget()
 		name := strings.ToLower(rt.GetName())
-		if _, ok := t.IndexColumns[name]; ok {
-			return a.refuse(sqlplan.ErrUnsupportedStatement, t.Name, name, "the driver writes blind-index columns")
+		col, err := t.Assignable(name, false)
+		if err != nil {
+			return err
 		}
-		if name == t.RowKey && len(t.Columns) > 0 {
-			return a.refuse(sqlplan.ErrUnsupportedStatement, t.Name, name, "the row key cannot change")
-		}
-		col := t.Columns[name]
 		if col == nil {
 			if err := a.expr(rt.Val, us, "DO UPDATE"); err != nil {
 				return err
@@ -212,7 +210,7 @@ func (a *analyzer) doUpdate(t *sqlplan.Table, e *entry, oc *pg.OnConflictClause,
 	return a.where(oc.WhereClause, us)
 }
 
-func (a *analyzer) updateStmt(up *pg.UpdateStmt, s *scope) error {
+func (a *analyzer) updateStmt(up *pg.UpdateStmt, s *sqlplan.Scope) error {
 	if err := a.with(up.WithClause, s); err != nil {
 		return err
 	}
@@ -220,7 +218,7 @@ func (a *analyzer) updateStmt(up *pg.UpdateStmt, s *scope) error {
 	if err := a.from(up.FromClause, s); err != nil {
 		return err
 	}
-	t := e.table
+	t := e.Table
 	var rowKey *sqlplan.Value
 	if t != nil && t.RowKey != "" {
 		rowKey = a.rowKeyOf(up.WhereClause, s, e)
@@ -234,15 +232,12 @@ func (a *analyzer) updateStmt(up *pg.UpdateStmt, s *scope) error {
 			}
 			continue
 		}
-		if _, ok := t.IndexColumns[name]; ok {
-			return a.refuse(sqlplan.ErrUnsupportedStatement, t.Name, name, "the driver writes blind-index columns")
+		col, err := t.Assignable(name, false)
+		if err != nil {
+			return err
 		}
-		col := t.Columns[name]
-		if rt.Val.GetMultiAssignRef() != nil && (col != nil || name == t.RowKey) {
+		if rt.Val.GetMultiAssignRef() != nil && col != nil {
 			return a.refuse(sqlplan.ErrUnsupportedUse, t.Name, name, "SET (…) = (…)")
-		}
-		if name == t.RowKey && len(t.Columns) > 0 {
-			return a.refuse(sqlplan.ErrUnsupportedStatement, t.Name, name, "the row key cannot change")
 		}
 		if col == nil {
 			if err := a.expr(rt.Val, s, "SET"); err != nil {
@@ -272,7 +267,7 @@ func (a *analyzer) updateStmt(up *pg.UpdateStmt, s *scope) error {
 }
 
 // rowKeyOf finds "row_key = value" among the top-level AND terms of where.
-func (a *analyzer) rowKeyOf(where *pg.Node, s *scope, e *entry) *sqlplan.Value {
+func (a *analyzer) rowKeyOf(where *pg.Node, s *sqlplan.Scope, e *sqlplan.Entry) *sqlplan.Value {
 	if where == nil {
 		return nil
 	}
@@ -297,7 +292,7 @@ func (a *analyzer) rowKeyOf(where *pg.Node, s *scope, e *entry) *sqlplan.Value {
 			continue
 		}
 		c, err := a.resolve(cr, s)
-		if err != nil || c.e == nil || c.e.ref != e.ref || !c.key {
+		if err != nil || c.Entry == nil || c.Entry.Ref != e.Ref || !c.Key {
 			continue
 		}
 		if v, ok := a.valueOf(side[1]); ok && !v.v.Null {
@@ -307,7 +302,7 @@ func (a *analyzer) rowKeyOf(where *pg.Node, s *scope, e *entry) *sqlplan.Value {
 	return nil
 }
 
-func (a *analyzer) deleteStmt(del *pg.DeleteStmt, s *scope) error {
+func (a *analyzer) deleteStmt(del *pg.DeleteStmt, s *sqlplan.Scope) error {
 	if err := a.with(del.WithClause, s); err != nil {
 		return err
 	}

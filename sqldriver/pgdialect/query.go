@@ -27,18 +27,18 @@ func opName(names []*pg.Node) string {
 }
 
 // protected returns the protected column n names, if n is a column reference.
-func (a *analyzer) protected(n *pg.Node, s *scope) (column, bool, error) {
+func (a *analyzer) protected(n *pg.Node, s *sqlplan.Scope) (sqlplan.Resolved, bool, error) {
 	cr := n.GetColumnRef()
 	if cr == nil {
-		return column{}, false, nil
+		return sqlplan.Resolved{}, false, nil
 	}
 	c, err := a.resolve(cr, s)
-	return c, err == nil && c.col != nil, err
+	return c, err == nil && c.Column != nil, err
 }
 
 // where analyzes a search condition: equality, IN and <> on a protected
 // column go through its full blind index, LIKE '%…' through last4.
-func (a *analyzer) where(n *pg.Node, s *scope) error {
+func (a *analyzer) where(n *pg.Node, s *sqlplan.Scope) error {
 	if n == nil {
 		return nil
 	}
@@ -78,21 +78,21 @@ func (a *analyzer) where(n *pg.Node, s *scope) error {
 			if ok {
 				list := e.Rexpr.GetList()
 				if list == nil {
-					return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN without a list")
+					return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "IN without a list")
 				}
-				idx := c.col.EqualityIndex()
+				idx := c.Column.EqualityIndex()
 				if idx == nil {
-					return a.refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, "IN needs an equality index")
+					return a.refuse(sqlplan.ErrNoIndex, c.Column.Table, c.Column.Name, "IN needs an equality index")
 				}
 				for _, item := range list.Items {
 					v, ok := a.valueOf(item)
 					if !ok {
-						return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "IN with an expression")
+						return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "IN with an expression")
 					}
-					a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform})
+					a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform})
 				}
 				if !a.rename(e.Lexpr.GetColumnRef(), idx.Column) {
-					return a.refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+					return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 				}
 				return nil
 			}
@@ -103,7 +103,7 @@ func (a *analyzer) where(n *pg.Node, s *scope) error {
 			}
 			if ok {
 				if op != "~~" {
-					return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "NOT LIKE")
+					return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "NOT LIKE")
 				}
 				return a.likeLast4(c, e)
 			}
@@ -113,55 +113,47 @@ func (a *analyzer) where(n *pg.Node, s *scope) error {
 }
 
 // search rewrites col op value into idxcol op placeholder.
-func (a *analyzer) search(c column, cr *pg.ColumnRef, val *pg.Node, op string) error {
-	idx := c.col.EqualityIndex()
+func (a *analyzer) search(c sqlplan.Resolved, cr *pg.ColumnRef, val *pg.Node, op string) error {
+	idx := c.Column.EqualityIndex()
 	if idx == nil {
-		return a.refuse(sqlplan.ErrNoIndex, c.col.Table, c.col.Name, op+" needs an equality index")
+		return a.refuse(sqlplan.ErrNoIndex, c.Column.Table, c.Column.Name, op+" needs an equality index")
 	}
 	v, ok := a.valueOf(val)
 	if !ok {
-		return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, op+" with an expression")
+		return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, op+" with an expression")
 	}
-	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform})
+	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform})
 	if !a.rename(cr, idx.Column) {
-		return a.refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+		return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}
 	return nil
 }
 
 // likeLast4 rewrites col LIKE '%1234' into last4col = placeholder.
-func (a *analyzer) likeLast4(c column, e *pg.A_Expr) error {
-	idx := c.col.IndexFor("last4")
-	if idx == nil {
-		return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE (only a suffix LIKE '%1234' with a last4 index is supported)")
-	}
+func (a *analyzer) likeLast4(c sqlplan.Resolved, e *pg.A_Expr) error {
 	v, ok := a.valueOf(e.Rexpr)
-	if !ok || v.v.Null {
-		return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE with an expression")
+	if !ok {
+		return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "LIKE with an expression")
 	}
-	slot := sqlplan.Slot{Op: sqlplan.OpLikeLast4, Table: c.col.Table, Column: c.col.Name, Transform: idx.Transform}
-	if v.v.Arg < 0 {
-		suffix, ok := sqlplan.SuffixPattern(v.v.Literal)
-		if !ok {
-			return a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "LIKE pattern other than '%digits'")
-		}
-		v.v = sqlplan.LiteralValue(suffix)
-		slot.Op = sqlplan.OpIndex
+	slot, err := sqlplan.LikeSlot(c.Column, v.v)
+	if err != nil {
+		return err
 	}
 	i := a.tokenAt(e.Location)
 	if i < 0 || a.toks[i].Token != pg.Token_LIKE {
-		return a.refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "LIKE position")
+		return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "LIKE position")
 	}
 	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: int(a.toks[i].Start), End: int(a.toks[i].End), Pieces: []sqlplan.Piece{sqlplan.Text("=")}})
+	v.v = slot.Value
 	a.replace(v, slot)
-	if !a.rename(e.Lexpr.GetColumnRef(), idx.Column) {
-		return a.refuse(sqlplan.ErrUnparsable, c.col.Table, c.col.Name, "column position")
+	if !a.rename(e.Lexpr.GetColumnRef(), c.Column.IndexFor("last4").Column) {
+		return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}
 	return nil
 }
 
 // selectStmt analyzes a SELECT in one of the modes.
-func (a *analyzer) selectStmt(sel *pg.SelectStmt, s *scope, top bool) error {
+func (a *analyzer) selectStmt(sel *pg.SelectStmt, s *sqlplan.Scope, top bool) error {
 	mode := modeSublink
 	if top {
 		mode = modeTop
@@ -169,7 +161,7 @@ func (a *analyzer) selectStmt(sel *pg.SelectStmt, s *scope, top bool) error {
 	return a.selectMode(sel, s, mode)
 }
 
-func (a *analyzer) selectMode(sel *pg.SelectStmt, s *scope, mode int) error {
+func (a *analyzer) selectMode(sel *pg.SelectStmt, s *sqlplan.Scope, mode int) error {
 	if err := a.with(sel.WithClause, s); err != nil {
 		return err
 	}
@@ -179,7 +171,7 @@ func (a *analyzer) selectMode(sel *pg.SelectStmt, s *scope, mode int) error {
 			if mode == modeSublink {
 				m = modeSublink
 			}
-			if err := a.selectMode(arm, &scope{parent: s}, m); err != nil {
+			if err := a.selectMode(arm, s.Child(), m); err != nil {
 				return err
 			}
 		}
@@ -222,12 +214,12 @@ func (a *analyzer) selectMode(sel *pg.SelectStmt, s *scope, mode int) error {
 		}
 	}
 	if mode == modeTop {
-		return a.finishResults(results, func() (int, bool) { return a.fromStart(sel) })
+		return a.out.Finish(results, func() (int, bool) { return a.fromStart(sel) })
 	}
 	return nil
 }
 
-func (a *analyzer) exprs(list []*pg.Node, s *scope, what string) error {
+func (a *analyzer) exprs(list []*pg.Node, s *sqlplan.Scope, what string) error {
 	for _, n := range list {
 		if err := a.expr(n, s, what); err != nil {
 			return err
@@ -238,7 +230,7 @@ func (a *analyzer) exprs(list []*pg.Node, s *scope, what string) error {
 
 // byItems analyzes GROUP BY/ORDER BY items, refusing protected columns also
 // when named by their output alias or position.
-func (a *analyzer) byItems(list []*pg.Node, s *scope, results []sqlplan.Item, names map[string]*sqlplan.Item, what string) error {
+func (a *analyzer) byItems(list []*pg.Node, s *sqlplan.Scope, results []sqlplan.Item, names map[string]*sqlplan.Item, what string) error {
 	for _, n := range list {
 		inner := n
 		if sb := n.GetSortBy(); sb != nil {
@@ -262,7 +254,7 @@ func (a *analyzer) byItems(list []*pg.Node, s *scope, results []sqlplan.Item, na
 	return nil
 }
 
-func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]sqlplan.Item, map[string]*sqlplan.Item, error) {
+func (a *analyzer) targets(list []*pg.Node, s *sqlplan.Scope, mode int) ([]sqlplan.Item, map[string]*sqlplan.Item, error) {
 	results := make([]sqlplan.Item, len(list))
 	names := map[string]*sqlplan.Item{}
 	for i, n := range list {
@@ -288,9 +280,9 @@ func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]sqlplan.Item,
 			if len(cr.Fields) > 1 {
 				qual = strings.ToLower(cr.Fields[len(cr.Fields)-2].GetString_().GetSval())
 			}
-			for _, e := range s.entries {
-				if e.table != nil && (qual == "" || qual == e.ref) {
-					t.StarTables = append(t.StarTables, e.table.Name)
+			for _, e := range s.Entries {
+				if e.Table != nil && (qual == "" || qual == e.Ref) {
+					t.StarTables = append(t.StarTables, e.Table.Name)
 				}
 			}
 			if len(t.StarTables) > 0 && mode == modeDerived {
@@ -302,43 +294,26 @@ func (a *analyzer) targets(list []*pg.Node, s *scope, mode int) ([]sqlplan.Item,
 		if err != nil {
 			return nil, nil, err
 		}
-		if c.e == nil {
+		if c.Entry == nil {
 			continue
 		}
-		t.Entry, t.Ref, t.Table = c.e, c.e.ref, c.e.table
-		t.Key = c.key
-		if c.idx {
+		t.Entry, t.Ref, t.Table = c.Entry, c.Entry.Ref, c.Entry.Table
+		t.Key = c.Key
+		if c.Index {
 			t.Index = strings.ToLower(cr.Fields[len(cr.Fields)-1].GetString_().GetSval())
 		}
-		if c.col == nil {
+		if c.Column == nil {
 			continue
 		}
 		if mode != modeTop {
-			return nil, nil, a.refuse(sqlplan.ErrUnsupportedUse, c.col.Table, c.col.Name, "returned by a subquery")
+			return nil, nil, a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "returned by a subquery")
 		}
-		t.Result.Table, t.Column = c.col.Table, c.col.Name
+		t.Result.Table, t.Column = c.Column.Table, c.Column.Name
 		if rt.Name == "" {
-			names[c.col.Name] = t
+			names[c.Column.Name] = t
 		}
 	}
 	return results, names, nil
-}
-
-// finishResults records the results and appends hidden columns at the
-// position insertAt returns.
-func (a *analyzer) finishResults(items []sqlplan.Item, insertAt func() (int, bool)) error {
-	results, hidden := sqlplan.FinishResults(items)
-	a.out.Results = results
-	if len(hidden) == 0 {
-		return nil
-	}
-	pos, ok := insertAt()
-	if !ok {
-		return a.refuse(sqlplan.ErrUnparsable, "", "", "end of the select list")
-	}
-	a.insertAt(pos, sqlplan.Text(", "+strings.Join(hidden, ", ")+" "))
-	a.out.Hidden = len(hidden)
-	return nil
 }
 
 // fromStart returns the start of the FROM keyword that ends sel's select
@@ -381,7 +356,7 @@ func (a *analyzer) stmtEnd() (int, bool) {
 }
 
 // returning analyzes a RETURNING list over the statement's scope.
-func (a *analyzer) returning(list []*pg.Node, s *scope) error {
+func (a *analyzer) returning(list []*pg.Node, s *sqlplan.Scope) error {
 	if len(list) == 0 {
 		return nil
 	}
@@ -389,16 +364,5 @@ func (a *analyzer) returning(list []*pg.Node, s *scope) error {
 	if err != nil {
 		return err
 	}
-	return a.finishResults(results, a.stmtEnd)
-}
-
-// assignValue seals a value assigned to a protected column and returns the
-// blind-index slots to write beside it.
-func (a *analyzer) assignValue(col *sqlplan.Column, v value, rowKey *sqlplan.Value) []sqlplan.Slot {
-	a.replace(v, sqlplan.Slot{Op: sqlplan.OpSeal, Table: col.Table, Column: col.Name, RowKey: rowKey})
-	var idx []sqlplan.Slot
-	for _, ix := range col.Indexes {
-		idx = append(idx, sqlplan.Slot{Value: v.v, Op: sqlplan.OpIndex, Table: col.Table, Column: col.Name, Transform: ix.Transform})
-	}
-	return idx
+	return a.out.Finish(results, a.stmtEnd)
 }

@@ -51,3 +51,109 @@ func (c *MapCatalog) Mentions(sql string) bool {
 func wordByte(b byte) bool {
 	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 0x80
 }
+
+// Entry is a FROM item of a statement: a table (protected or not), a
+// derived table or a CTE, as the statement refers to it.
+type Entry struct {
+	Name  string // lower-case table name (or alias of a derived table)
+	Ref   string // how columns are qualified: the alias, else the name
+	Table *Table // the protected table, or nil
+}
+
+// Scope is the FROM items of one query level; Parent holds the enclosing
+// query's, for correlated subqueries.
+type Scope struct {
+	Parent  *Scope
+	Entries []*Entry
+	CTEs    map[string]bool
+}
+
+// Child returns a scope nested in s.
+func (s *Scope) Child() *Scope { return &Scope{Parent: s} }
+
+// IsCTE reports whether name is a CTE visible from s.
+func (s *Scope) IsCTE(name string) bool {
+	for ; s != nil; s = s.Parent {
+		if s.CTEs[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// AddCTE makes name a CTE of s.
+func (s *Scope) AddCTE(name string) {
+	if s.CTEs == nil {
+		s.CTEs = map[string]bool{}
+	}
+	s.CTEs[name] = true
+}
+
+// AddTable adds the table name (with alias, both lower case) to s, looking
+// it up in cat unless a CTE of that name hides it (qualified names are
+// never CTEs).
+func (s *Scope) AddTable(cat Catalog, name, alias string, qualified bool) *Entry {
+	e := &Entry{Name: name, Ref: name}
+	if alias != "" {
+		e.Ref = alias
+	}
+	if qualified || !s.IsCTE(name) {
+		e.Table = cat.Table(name)
+	}
+	s.Entries = append(s.Entries, e)
+	return e
+}
+
+// Resolved is what a column reference names.
+type Resolved struct {
+	Entry  *Entry  // the FROM item of a protected table, or nil
+	Column *Column // the protected column, or nil
+	Index  bool    // a blind-index column of Entry
+	Key    bool    // Entry's row key
+}
+
+// Resolve finds the column col (qualified by qual, or "") in s or its
+// parents. A name no protected table claims resolves to nothing; one that
+// two protected tables of a level claim is refused as ambiguous.
+func (s *Scope) Resolve(qual, col string) (Resolved, error) {
+	for sc := s; sc != nil; sc = sc.Parent {
+		var found []Resolved
+		for _, e := range sc.Entries {
+			if qual != "" && qual != e.Ref {
+				continue
+			}
+			if e.Table == nil {
+				if qual != "" {
+					return Resolved{}, nil
+				}
+				continue
+			}
+			r := Resolved{Entry: e, Column: e.Table.Columns[col], Key: col == e.Table.RowKey}
+			_, r.Index = e.Table.IndexColumns[col]
+			if r.Column != nil || r.Index || r.Key || qual != "" {
+				found = append(found, r)
+			}
+		}
+		if len(found) > 1 {
+			for _, r := range found {
+				if r.Column != nil {
+					return Resolved{}, Refuse(ErrUnsupportedUse, r.Entry.Name, col, "ambiguous column")
+				}
+			}
+		}
+		if len(found) > 0 {
+			return found[0], nil
+		}
+	}
+	return Resolved{}, nil
+}
+
+// Protected reports whether any entry of s (not its parents) is protected.
+func (s *Scope) Protected() bool {
+	for _, e := range s.Entries {
+		if e.Table != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -49,6 +49,7 @@ type Refusal struct {
 	Detail string // what was found, such as "ORDER BY"
 }
 
+// Error names the reason, the table and column, and what was found.
 func (e *Refusal) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Reason.Error())
@@ -397,3 +398,68 @@ func FinishResults(items []Item) ([]Result, []string) {
 
 // NewItem returns an item with no references.
 func NewItem() Item { return Item{Result: Result{RowKey: NoRef, FullIndex: NoRef}} }
+
+// Finish records the results of items and, when protected values need
+// columns the statement does not select, appends them at the position
+// insertAt returns (the end of the select or RETURNING list).
+func (a *Analysis) Finish(items []Item, insertAt func() (int, bool)) error {
+	results, hidden := FinishResults(items)
+	a.Results = results
+	if len(hidden) == 0 {
+		return nil
+	}
+	pos, ok := insertAt()
+	if !ok {
+		return Refuse(ErrUnparsable, "", "", "end of the select list")
+	}
+	a.Edits = append(a.Edits, Edit{Start: pos, End: pos, Pieces: []Piece{Text(", " + strings.Join(hidden, ", ") + " ")}})
+	a.Hidden = len(hidden)
+	return nil
+}
+
+// Assignable checks a write to column name of t (INSERT column list, SET,
+// DO UPDATE): blind-index columns are the driver's to write and the row key
+// of a table with protected columns cannot change. It returns the protected
+// column, or nil for an ordinary one.
+func (t *Table) Assignable(name string, insert bool) (*Column, error) {
+	if _, ok := t.IndexColumns[name]; ok {
+		return nil, Refuse(ErrUnsupportedStatement, t.Name, name, "the driver writes blind-index columns")
+	}
+	if !insert && name == t.RowKey {
+		return nil, Refuse(ErrUnsupportedStatement, t.Name, name, "the row key cannot change")
+	}
+	return t.Columns[name], nil
+}
+
+// SealSlots returns the slot that seals v for col (bound with rowKey) and
+// the slots of its blind indexes, in col.Indexes order.
+func SealSlots(col *Column, v Value, rowKey *Value) (Slot, []Slot) {
+	seal := Slot{Value: v, Op: OpSeal, Table: col.Table, Column: col.Name, RowKey: rowKey}
+	idx := make([]Slot, len(col.Indexes))
+	for i, ix := range col.Indexes {
+		idx[i] = Slot{Value: v, Op: OpIndex, Table: col.Table, Column: col.Name, Transform: ix.Transform}
+	}
+	return seal, idx
+}
+
+// LikeSlot returns the slot that answers "col LIKE v" through col's last4
+// index: v must be a bound pattern (checked when bound) or a literal
+// '%digits'. The slot's Value is set.
+func LikeSlot(col *Column, v Value) (Slot, error) {
+	idx := col.IndexFor("last4")
+	if idx == nil {
+		return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE (only a suffix LIKE '%1234' with a last4 index is supported)")
+	}
+	if v.Null {
+		return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE NULL")
+	}
+	slot := Slot{Value: v, Op: OpLikeLast4, Table: col.Table, Column: col.Name, Transform: idx.Transform}
+	if v.Arg < 0 {
+		suffix, ok := SuffixPattern(v.Literal)
+		if !ok {
+			return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE pattern other than '%digits'")
+		}
+		slot.Value, slot.Op = LiteralValue(suffix), OpIndex
+	}
+	return slot, nil
+}
