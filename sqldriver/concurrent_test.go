@@ -1,12 +1,15 @@
 package sqldriver_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gmfield/gmfield/masking"
 )
 
 // TestConcurrentRolesAndWrites runs 16 goroutines that write rows and read
@@ -17,9 +20,12 @@ func TestConcurrentRolesAndWrites(t *testing.T) {
 		_, db := b.open(t, newConfig(t, testConfig))
 		b.schema(t, db)
 		db.SetMaxOpenConns(8)
-		sel, err := db.PrepareContext(as("admin"), `SELECT phone, name FROM citizen WHERE phone = ?`)
+		sel, err := db.PrepareContext(as("admin"), `SELECT phone, name FROM citizen WHERE id = ?`)
 		require.NoError(t, err)
 		defer sel.Close()
+		search, err := db.PrepareContext(as("admin"), `SELECT id FROM citizen WHERE phone = ?`)
+		require.NoError(t, err)
+		defer search.Close()
 		roles := []string{"admin", "clerk", "auditor", "analyst", "default"}
 		const workers, perWorker = 16, 12
 		var wg sync.WaitGroup
@@ -38,9 +44,17 @@ func TestConcurrentRolesAndWrites(t *testing.T) {
 					}
 					role := roles[(w+i)%len(roles)]
 					var p, n *string
-					if err := sel.QueryRowContext(as(role), phone).Scan(&p, &n); err != nil {
+					if err := sel.QueryRowContext(as(role), id).Scan(&p, &n); err != nil {
 						errs <- fmt.Errorf("%s: %w", role, err)
 						return
+					}
+					var found int
+					err := search.QueryRowContext(as(role), phone).Scan(&found)
+					switch {
+					case role == "default" && !errors.Is(err, masking.ErrDenied):
+						errs <- fmt.Errorf("default role searched: %v", err)
+					case role != "default" && (err != nil || found != id):
+						errs <- fmt.Errorf("%s search: %d, %v", role, found, err)
 					}
 					var want string
 					switch role {

@@ -93,6 +93,9 @@ func (c *Conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if !p.Protected {
 		return ex.ExecContext(ctx, query, args)
 	}
+	if err := c.s.authorize(principalOf(ctx), p); err != nil {
+		return nil, err
+	}
 	bound, err := c.s.bind(ctx, p, args)
 	if err != nil {
 		return nil, err
@@ -155,12 +158,12 @@ func (c *Conn) CheckNamedValue(nv *driver.NamedValue) error {
 // query binds args, decides each protected result column for the caller,
 // runs the statement and wraps its rows.
 func (s *schema) query(ctx context.Context, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Rows, error)) (driver.Rows, error) {
-	bound, err := s.bind(ctx, p, args)
-	if err != nil {
+	pr := principalOf(ctx)
+	if err := s.authorize(pr, p); err != nil {
 		return nil, err
 	}
-	pr := principalOf(ctx)
-	if err := s.precheck(pr, p); err != nil {
+	bound, err := s.bind(ctx, p, args)
+	if err != nil {
 		return nil, err
 	}
 	rows, err := run(bound)

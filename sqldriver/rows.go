@@ -19,15 +19,24 @@ func principalOf(ctx context.Context) masking.Principal {
 	return pr
 }
 
-// precheck fails a query before it runs if the caller is denied a
-// protected column it names explicitly.
-func (s *schema) precheck(pr masking.Principal, p *sqlplan.Plan) error {
+// authorize fails a statement before it runs if the caller is denied a
+// protected column it reads by name (or reads the blind index of), or
+// searches a protected column without being allowed at least hash on it:
+// a search is an oracle for the value, so callers whose action is null or
+// deny may not use one.
+func (s *schema) authorize(pr masking.Principal, p *sqlplan.Plan) error {
 	for _, r := range p.Results {
-		if r.Column == "" {
-			continue
+		col := r.Column
+		if col == "" {
+			col = r.IndexOf
 		}
-		if s.policy.Decide(pr, r.Table, r.Column) == masking.ActionDeny {
-			return fmt.Errorf("%w: %s.%s", masking.ErrDenied, r.Table, r.Column)
+		if col != "" && s.policy.Decide(pr, r.Table, col) == masking.ActionDeny {
+			return fmt.Errorf("%w: %s.%s", masking.ErrDenied, r.Table, col)
+		}
+	}
+	for _, sl := range p.Slots {
+		if sl.Search && s.policy.Decide(pr, sl.Table, sl.Column) < masking.ActionHash {
+			return fmt.Errorf("%w: search on %s.%s", masking.ErrDenied, sl.Table, sl.Column)
 		}
 	}
 	return nil
@@ -35,10 +44,11 @@ func (s *schema) precheck(pr masking.Principal, p *sqlplan.Plan) error {
 
 // outCol is what Rows does with one visible result column.
 type outCol struct {
-	pc     *protCol // nil: passed through
-	action masking.Action
-	rowKey int // inner column index of the row key, or -1
-	index  int // inner column index of the full index, or -1
+	pc      *protCol // nil: passed through
+	isIndex bool     // the column is pc's blind index, not its value
+	action  masking.Action
+	rowKey  int // inner column index of the row key, or -1
+	index   int // inner column index of the full index, or -1
 }
 
 // Rows wraps the inner rows of a statement that returns protected columns.
@@ -131,8 +141,11 @@ func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol,
 	}
 	for i, r := range items {
 		if !r.Star {
-			if r.Column != "" {
+			switch {
+			case r.Column != "":
 				out[start[i]] = outCol{pc: s.col(r.Table, r.Column), rowKey: abs(r.RowKey), index: abs(r.FullIndex)}
+			case r.IndexOf != "":
+				out[start[i]] = outCol{pc: s.col(r.Table, r.IndexOf), isIndex: true, rowKey: -1, index: -1}
 			}
 			continue
 		}
@@ -157,15 +170,25 @@ func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol,
 		}
 		for j, l := range lower {
 			var pc *protCol
+			isIndex := false
 			for _, t := range r.StarTables {
-				if c := s.col(t, l); c != nil {
+				c := s.col(t, l)
+				idx := false
+				if ic := s.cat.Table(t).IndexColumns[l]; c == nil && ic != nil {
+					c, idx = s.col(t, ic.Name), true
+				}
+				if c != nil {
 					if pc != nil {
 						return nil, sqlplan.Refuse(sqlplan.ErrUnsupportedUse, t, l, "ambiguous column in *; name the columns")
 					}
-					pc = c
+					pc, isIndex = c, idx
 				}
 			}
 			if pc == nil {
+				continue
+			}
+			if isIndex {
+				out[start[i]+j] = outCol{pc: pc, isIndex: true, rowKey: -1, index: -1}
 				continue
 			}
 			oc := outCol{pc: pc, rowKey: -1, index: -1}
@@ -220,6 +243,13 @@ func (r *Rows) Next(dest []driver.Value) error {
 
 func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	pc := oc.pc
+	if oc.isIndex {
+		// A blind index is shown to callers allowed hash or more.
+		if oc.action >= masking.ActionHash {
+			return stored, nil
+		}
+		return nil, nil
+	}
 	switch oc.action {
 	case masking.ActionNull:
 		return nil, nil
@@ -327,7 +357,7 @@ var (
 // ColumnTypeScanType implements driver.RowsColumnTypeScanType: string (or
 // []byte for binary columns) for protected columns.
 func (r *Rows) ColumnTypeScanType(i int) reflect.Type {
-	if pc := r.out[i].pc; pc != nil {
+	if pc := r.out[i].pc; pc != nil && !r.out[i].isIndex {
 		if pc.form == FormBinary && r.out[i].action == masking.ActionPlain {
 			return typeBytes
 		}
@@ -350,7 +380,7 @@ func (r *Rows) ColumnTypeDatabaseTypeName(i int) string {
 // ColumnTypeLength implements driver.RowsColumnTypeLength; a protected
 // column's stored length is not its value's, so it reports none.
 func (r *Rows) ColumnTypeLength(i int) (int64, bool) {
-	if r.out[i].pc != nil {
+	if r.out[i].pc != nil && !r.out[i].isIndex {
 		return 0, false
 	}
 	if t, ok := r.inner.(driver.RowsColumnTypeLength); ok {

@@ -53,6 +53,9 @@ func (s *Stmt) Query(args []driver.Value) (driver.Rows, error) {
 func (s *Stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	bound := args
 	if s.plan.Protected {
+		if err := s.conn.s.authorize(principalOf(ctx), s.plan); err != nil {
+			return nil, err
+		}
 		var err error
 		if bound, err = s.conn.s.bind(ctx, s.plan, args); err != nil {
 			return nil, err

@@ -114,8 +114,21 @@ func TestRoundTripAndRoles(t *testing.T) {
 			}
 			rows.Close()
 		}
+		// blind indexes are shown to callers allowed hash or more, and only
+		// they may search: a search is an oracle for the value.
+		var bidx sql.NullString
+		require.NoError(t, db.QueryRowContext(as("clerk"), `SELECT phone_bidx FROM citizen WHERE id = 1`).Scan(&bidx))
+		assert.Len(t, bidx.String, 32)
+		require.NoError(t, db.QueryRowContext(as("intruder"), `SELECT phone_bidx FROM citizen WHERE id = 1`).Scan(&bidx))
+		assert.False(t, bidx.Valid, "null role: the index reads NULL")
+		_, err := db.QueryContext(as("intruder"), `SELECT id FROM citizen WHERE phone = ?`, people[0].phone)
+		assert.ErrorIs(t, err, masking.ErrDenied)
+		_, err = db.ExecContext(as("intruder"), `DELETE FROM citizen WHERE phone LIKE '%8000'`)
+		assert.ErrorIs(t, err, masking.ErrDenied)
+		_, err = db.QueryContext(as("guard"), `SELECT id_no_bidx FROM citizen`)
+		assert.ErrorIs(t, err, masking.ErrDenied)
 		// deny fails the query before it runs.
-		_, err := db.QueryContext(as("guard"), `SELECT id_no FROM citizen`)
+		_, err = db.QueryContext(as("guard"), `SELECT id_no FROM citizen`)
 		assert.ErrorIs(t, err, masking.ErrDenied)
 		_, err = db.QueryContext(as("guard"), `SELECT * FROM citizen`)
 		assert.ErrorIs(t, err, masking.ErrDenied)
@@ -309,16 +322,22 @@ func TestTransactionsAndPrepared(t *testing.T) {
 		st, err := db.PrepareContext(ctx, `SELECT phone, name FROM citizen WHERE phone = ?`)
 		require.NoError(t, err)
 		defer st.Close()
+		_, err = st.QueryContext(as("default"), "13500000023")
+		assert.ErrorIs(t, err, masking.ErrDenied, "a role without hash or more may not search")
 		for role, want := range map[string][2]any{
 			"admin":   {"13500000023", "测试"},
 			"clerk":   {"135****0023", "测*"},
-			"default": {nil, nil},
+			"analyst": {"", nil},
 		} {
 			var p, n sql.NullString
 			require.NoError(t, st.QueryRowContext(as(role), "13500000023").Scan(&p, &n), role)
 			got := [2]any{nil, nil}
 			if p.Valid {
 				got[0] = p.String
+			}
+			if role == "analyst" {
+				assert.Len(t, p.String, 32, "a pseudonym")
+				got[0] = ""
 			}
 			if n.Valid {
 				got[1] = n.String
@@ -363,6 +382,20 @@ func TestJoinsAliasesStar(t *testing.T) {
 		assert.Equal(t, people[1].idNo, byName["id_no"])
 		assert.Equal(t, people[1].name, byName["name"])
 		assert.Len(t, byName["phone_bidx"], 32)
+
+		rows, err = db.QueryContext(as("nobody"), `SELECT * FROM citizen WHERE id = ?`, 2)
+		require.NoError(t, err)
+		require.True(t, rows.Next())
+		require.NoError(t, rows.Scan(ptrs...))
+		rows.Close()
+		for i, c := range cols {
+			switch strings.ToLower(c) {
+			case "id", "city":
+				assert.NotNil(t, vals[i], c)
+			default:
+				assert.Nil(t, vals[i], "%s is NULL for the null role, blind indexes too", c)
+			}
+		}
 
 		// a column name shadowed by an alias stays protected.
 		var n string

@@ -429,7 +429,7 @@ func (a *analyzer) where(n ast.ExprNode, s *sqlplan.Scope) error {
 				if !ok {
 					return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "IN with an expression")
 				}
-				a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform})
+				a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
 			}
 			if !a.rename(cn, idx.Column) {
 				return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
@@ -460,7 +460,7 @@ func (a *analyzer) search(c sqlplan.Resolved, cn *ast.ColumnNameExpr, val ast.Ex
 	if !ok {
 		return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, op+" with an expression")
 	}
-	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform})
+	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
 	if !a.rename(cn, idx.Column) {
 		return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}

@@ -119,6 +119,7 @@ func (a *analyzer) targets(fields []*ast.SelectField, s *sqlplan.Scope, mode int
 		t.Entry, t.Ref, t.Table, t.Key = c.Entry, c.Entry.Ref, c.Entry.Table, c.Key
 		if c.Index {
 			t.Index = cn.Name.Name.L
+			t.IndexOf, t.Result.Table = c.Entry.Table.IndexColumns[t.Index].Name, c.Entry.Table.Name
 		}
 		if c.Column == nil {
 			continue

@@ -89,7 +89,7 @@ func (a *analyzer) where(n *pg.Node, s *sqlplan.Scope) error {
 					if !ok {
 						return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "IN with an expression")
 					}
-					a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform})
+					a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
 				}
 				if !a.rename(e.Lexpr.GetColumnRef(), idx.Column) {
 					return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
@@ -122,7 +122,7 @@ func (a *analyzer) search(c sqlplan.Resolved, cr *pg.ColumnRef, val *pg.Node, op
 	if !ok {
 		return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, op+" with an expression")
 	}
-	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform})
+	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
 	if !a.rename(cr, idx.Column) {
 		return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}
@@ -301,6 +301,7 @@ func (a *analyzer) targets(list []*pg.Node, s *sqlplan.Scope, mode int) ([]sqlpl
 		t.Key = c.Key
 		if c.Index {
 			t.Index = strings.ToLower(cr.Fields[len(cr.Fields)-1].GetString_().GetSval())
+			t.IndexOf, t.Result.Table = c.Entry.Table.IndexColumns[t.Index].Name, c.Entry.Table.Name
 		}
 		if c.Column == nil {
 			continue

@@ -191,6 +191,9 @@ type Slot struct {
 	Column    string
 	Transform string // OpIndex
 	RowKey    *Value // OpSeal on a table with a row key
+	// Search marks an index slot that searches (WHERE, IN, LIKE) rather
+	// than writes: the caller must be allowed at least hash on the column.
+	Search bool
 }
 
 // Piece is part of an edit's replacement: text, or a placeholder.
@@ -223,8 +226,11 @@ type Result struct {
 	StarTables []string
 	// Table and Column name the protected column the item reads ("" if none).
 	Table, Column string
-	RowKey        ColumnRef // where the row key of the item's row is
-	FullIndex     ColumnRef // where the full blind index is (hash action)
+	// IndexOf names the protected column whose blind index the item reads
+	// ("" if none); it is shown only to callers allowed hash or more.
+	IndexOf   string
+	RowKey    ColumnRef // where the row key of the item's row is
+	FullIndex ColumnRef // where the full blind index is (hash action)
 }
 
 // Analysis is what a dialect analyzer finds in one statement.
@@ -352,7 +358,7 @@ func (it *Item) Protected() bool { return it.Column != "" || (it.Star && len(it.
 func FinishResults(items []Item) ([]Result, []string) {
 	protected := false
 	for i := range items {
-		protected = protected || items[i].Protected()
+		protected = protected || items[i].Protected() || items[i].IndexOf != ""
 	}
 	if !protected {
 		return nil, nil
@@ -453,7 +459,7 @@ func LikeSlot(col *Column, v Value) (Slot, error) {
 	if v.Null {
 		return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE NULL")
 	}
-	slot := Slot{Value: v, Op: OpLikeLast4, Table: col.Table, Column: col.Name, Transform: idx.Transform}
+	slot := Slot{Value: v, Op: OpLikeLast4, Table: col.Table, Column: col.Name, Transform: idx.Transform, Search: true}
 	if v.Arg < 0 {
 		suffix, ok := SuffixPattern(v.Literal)
 		if !ok {
