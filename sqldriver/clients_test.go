@@ -80,6 +80,19 @@ func TestGORM(t *testing.T) {
 		require.NoError(t, admin.First(&c, 2).Error)
 		assert.Equal(t, "13700001111", c.Phone)
 
+		// Save writes every field of a loaded record (UPDATE … WHERE id).
+		c.Name = "李四四"
+		require.NoError(t, admin.Save(&c).Error)
+		var again Citizen
+		require.NoError(t, admin.Where("phone = ?", "13700001111").First(&again).Error)
+		assert.Equal(t, "李四四", again.Name)
+		require.NoError(t, admin.CreateInBatches([]Citizen{{ID: 10, Phone: "13000000010"}, {ID: 11, Phone: "13000000011"}, {ID: 12, Phone: "13000000012"}}, 2).Error)
+		var batch []Citizen
+		require.NoError(t, admin.Where("phone IN ?", []string{"13000000010", "13000000012"}).Order("id").Find(&batch).Error)
+		require.Len(t, batch, 2)
+		assert.Equal(t, int64(12), batch[1].ID)
+		require.NoError(t, admin.Where("id >= ?", 10).Delete(&Citizen{}).Error)
+
 		err = admin.Order("phone").Find(&same).Error
 		assert.ErrorIs(t, err, sqldriver.ErrUnsupportedUse)
 
