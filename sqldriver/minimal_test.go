@@ -56,10 +56,11 @@ func (s minimalStmt) Query(args []driver.Value) (driver.Rows, error) {
 func TestMinimalInnerDriver(t *testing.T) {
 	cfg := newConfig(t, testConfig)
 	cfg.Dialect = pgdialect.SQLite
-	sql.Register("gmfield-test-minimal", &minimalDriver{})
-	require.NoError(t, sqldriver.Register("gmfield-test-wrapped-minimal", "gmfield-test-minimal", cfg))
+	inner, wrapped := "gmfield-test-minimal-"+suffix(), "gmfield-test-wrapped-"+suffix()
+	sql.Register(inner, &minimalDriver{})
+	require.NoError(t, sqldriver.Register(wrapped, inner, cfg))
 	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := sql.Open("gmfield-test-wrapped-minimal", path)
+	db, err := sql.Open(wrapped, path)
 	require.NoError(t, err)
 	defer db.Close()
 	tdb := tdb{DB: db, ph: same}
@@ -76,7 +77,7 @@ func TestMinimalInnerDriver(t *testing.T) {
 	_, err = db.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
 	assert.Error(t, err, "options the inner driver cannot honour are refused")
 
-	raw, err := sql.Open("gmfield-test-minimal", path)
+	raw, err := sql.Open(inner, path)
 	require.NoError(t, err)
 	defer raw.Close()
 	require.NoError(t, raw.QueryRow(`SELECT phone FROM citizen`).Scan(&phone))
