@@ -87,7 +87,7 @@ func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.
 		}
 	}
 	return &Rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
-		keys: &keySource{ctx, s}}, nil
+		keys: &keySource{ctx: ctx, s: s}}, nil
 }
 
 // layout maps each visible column to its protected column, expanding a
@@ -323,13 +323,27 @@ func (r *Rows) openFailed(pc *protCol, err error) (driver.Value, error) {
 	return nil, fmt.Errorf("%w: %s.%s: %w", ErrOpen, pc.table, pc.column, err)
 }
 
-// keySource finds DEKs by id with the query's context.
+// keySource finds DEKs by id with the query's context, remembering the
+// few it used for the rest of the result set (a column's values usually
+// share one DEK).
 type keySource struct {
-	ctx context.Context
-	s   *schema
+	ctx  context.Context
+	s    *schema
+	used []*crypto.Key
 }
 
-func (k *keySource) Key(id string) (*crypto.Key, error) { return k.s.kr.KeyContext(k.ctx, id) }
+func (k *keySource) Key(id string) (*crypto.Key, error) {
+	for _, key := range k.used {
+		if key.ID() == id {
+			return key, nil
+		}
+	}
+	key, err := k.s.kr.KeyContext(k.ctx, id)
+	if err == nil && len(k.used) < 8 {
+		k.used = append(k.used, key)
+	}
+	return key, err
+}
 
 // HasNextResultSet implements driver.RowsNextResultSet.
 func (r *Rows) HasNextResultSet() bool {
