@@ -72,7 +72,8 @@ type Config struct {
 	// Dialect analyzes the SQL: pgdialect.SQLite, pgdialect.PostgreSQL or
 	// mysqldialect.MySQL. Nil means: chosen from the wrapped driver's type.
 	Dialect sqlplan.Dialect
-	// Scope chooses how DEKs are shared among columns (default PerColumn).
+	// Scope chooses how DEKs are shared among columns (default PerColumn);
+	// with PerTenantColumn each write takes its tenant from WithTenant.
 	Scope keyring.Scope
 	// PlanCacheSize bounds the number of cached statement plans (default 1024).
 	PlanCacheSize int
@@ -89,6 +90,9 @@ var (
 	// ErrBadValue reports a value bound for a protected column that the
 	// driver cannot seal (an unsupported Go type) or a bad LIKE pattern.
 	ErrBadValue = errors.New("gmfield/sqldriver: bad value for a protected column")
+	// ErrNoTenant reports a write under key_scope: tenant whose context
+	// carries no tenant (see WithTenant).
+	ErrNoTenant = errors.New("gmfield/sqldriver: no tenant in the context")
 	// ErrNamedArgs reports named arguments in a statement on a protected
 	// table; the driver binds by position.
 	ErrNamedArgs = errors.New("gmfield/sqldriver: named arguments are not supported on protected tables")

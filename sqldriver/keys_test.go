@@ -51,3 +51,36 @@ func TestRotationAndShredding(t *testing.T) {
 		assert.Equal(t, "old key", note.String)
 	})
 }
+
+// TestTenantKeys seals each tenant's values under its own DEKs
+// (key_scope: tenant): shredding one tenant leaves the others readable.
+func TestTenantKeys(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		cfg := newConfig(t, "key_scope: tenant\n"+testConfig)
+		_, db := b.open(t, cfg)
+		b.schema(t, db)
+		admin := as("admin")
+		for id, tenant := range map[int]string{1: "beijing", 2: "shanghai"} {
+			_, err := db.ExecContext(sqldriver.WithTenant(admin, tenant), `INSERT INTO citizen (id, phone) VALUES (?, ?)`, id, "1380000000"+string(rune('0'+id)))
+			require.NoError(t, err)
+		}
+		_, err := db.ExecContext(admin, `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 3, "13800000003")
+		assert.ErrorIs(t, err, sqldriver.ErrNoTenant)
+
+		recs, err := cfg.Keyring.List(admin)
+		require.NoError(t, err)
+		destroyed := 0
+		for _, r := range recs {
+			if r.Keyspace == "tenant/beijing/citizen.phone" {
+				require.NoError(t, cfg.Keyring.Destroy(admin, r.ID))
+				destroyed++
+			}
+		}
+		require.Equal(t, 1, destroyed)
+		var phone string
+		err = db.QueryRowContext(admin, `SELECT phone FROM citizen WHERE id = 1`).Scan(&phone)
+		assert.ErrorIs(t, err, keyring.ErrKeyDestroyed)
+		require.NoError(t, db.QueryRowContext(admin, `SELECT phone FROM citizen WHERE id = 2`).Scan(&phone))
+		assert.Equal(t, "13800000002", phone)
+	})
+}

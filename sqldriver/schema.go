@@ -25,6 +25,7 @@ type schema struct {
 	kr      *keyring.Keyring
 	policy  *masking.Policy
 	cols    map[string]*protCol // by "table.column"
+	scope   keyring.Scope
 	plans   *lru.Cache[string, planResult]
 }
 
@@ -36,7 +37,7 @@ type planResult struct {
 // protCol is the runtime state of one protected column.
 type protCol struct {
 	table, column string
-	keyspace      string
+	keyspace      string // "" under keyring.PerTenantColumn: from the context
 	form          Form
 	onError       OnError
 	indexes       map[string]*crypto.Index // by transform
@@ -61,14 +62,16 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[string]*protCol{}, plans: plans}
+	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[string]*protCol{}, plans: plans, scope: cfg.Scope}
 	for _, tc := range cfg.Tables {
 		table := strings.ToLower(tc.Name)
 		for _, cc := range tc.Columns {
 			name := strings.ToLower(cc.Name)
-			ks, err := cfg.Scope.Keyspace("", table, name)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s.%s: %v", ErrInvalidConfig, table, name, err)
+			var ks string
+			if cfg.Scope != keyring.PerTenantColumn {
+				if ks, err = cfg.Scope.Keyspace("", table, name); err != nil {
+					return nil, fmt.Errorf("%w: %s.%s: %v", ErrInvalidConfig, table, name, err)
+				}
 			}
 			pc := &protCol{table: table, column: name, keyspace: ks, form: cc.Form, onError: cc.OnError,
 				indexes: map[string]*crypto.Index{}, rule: cfg.Policy.Rule(table, name)}
@@ -149,7 +152,14 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 				}
 				loc.RowKey = rk
 			}
-			key, err := s.kr.Current(ctx, pc.keyspace)
+			ks := pc.keyspace
+			if ks == "" {
+				tenant, _ := ctx.Value(tenantKey{}).(string)
+				if ks, err = s.scope.Keyspace(tenant, pc.table, pc.column); err != nil {
+					return nil, fmt.Errorf("%w: %s.%s: %v", ErrNoTenant, pc.table, pc.column, err)
+				}
+			}
+			key, err := s.kr.Current(ctx, ks)
 			if err != nil {
 				return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
 			}
@@ -253,4 +263,14 @@ func rowKeyString(v driver.Value) (string, error) {
 		return "", errors.New("NULL row key")
 	}
 	return "", fmt.Errorf("unsupported row key type %T", v)
+}
+
+type tenantKey struct{}
+
+// WithTenant returns a copy of ctx whose writes are sealed under tenant's
+// DEKs, for key_scope: tenant (keyring.PerTenantColumn). Destroying a
+// tenant's DEKs shreds that tenant's values only. Reads need no tenant:
+// each value names its DEK.
+func WithTenant(ctx context.Context, tenant string) context.Context {
+	return context.WithValue(ctx, tenantKey{}, tenant)
 }
