@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/gmfield/gmfield/masking"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
 // Open opens dsn with the driver registered as driverName, wrapped by
@@ -42,4 +43,20 @@ func WithRoles(ctx context.Context, id string, roles ...string) context.Context 
 // WithPrincipal returns a copy of ctx carrying p (roles and grants).
 func WithPrincipal(ctx context.Context, p masking.Principal) context.Context {
 	return masking.NewContext(ctx, p)
+}
+
+// Analyze returns the plan of query under cfg, for cfg.Dialect: the
+// statement the driver would send, what it binds to each placeholder and
+// which result columns it decrypts; or the refusal (wrapping ErrRefused).
+// Tests of an application can run their SQL through it, and so does
+// `gmfield plan`.
+func Analyze(cfg *Config, query string) (*sqlplan.Plan, error) {
+	if cfg.Dialect == nil {
+		return nil, fmt.Errorf("%w: Analyze needs Config.Dialect", ErrInvalidConfig)
+	}
+	cat, err := cfg.catalog()
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Dialect.Analyze(cat, query)
 }

@@ -10,6 +10,7 @@
 //	gmfield mask --type keep_first_last --param first=2 --param last=2 -
 //	gmfield mask --list
 //	gmfield detect 11010519491231002X
+//	gmfield plan --config gmfield.yaml --dialect postgres 'SELECT name FROM citizen WHERE phone = $1'
 package main
 
 import (
@@ -53,6 +54,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newMaskCmd(), newDetectCmd(), newKeyringCmd(), newKeysCmd(), newEncryptCmd(), newDecryptCmd(), newIndexCmd())
+	root.AddCommand(newMaskCmd(), newDetectCmd(), newKeyringCmd(), newKeysCmd(), newEncryptCmd(), newDecryptCmd(), newIndexCmd(), newPlanCmd())
 	return root
 }
