@@ -62,6 +62,9 @@ type Rows struct {
 	buf     []driver.Value
 	scratch []byte
 	keys    crypto.KeySource
+	// rkAt and rk memoize the current row's row key text (its column).
+	rkAt int
+	rk   string
 }
 
 func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.Plan, inner driver.Rows) (driver.Rows, error) {
@@ -226,6 +229,7 @@ func (r *Rows) Next(dest []driver.Value) error {
 	if err := r.inner.Next(r.buf); err != nil {
 		return err
 	}
+	r.rkAt = -1
 	for i := range dest {
 		oc := &r.out[i]
 		if oc.pc == nil {
@@ -275,11 +279,14 @@ func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	}
 	loc := crypto.Location{Table: pc.table, Column: pc.column}
 	if oc.rowKey >= 0 {
-		rk, err := rowKeyString(r.buf[oc.rowKey])
-		if err != nil {
-			return r.openFailed(pc, err)
+		if r.rkAt != oc.rowKey {
+			rk, err := rowKeyString(r.buf[oc.rowKey])
+			if err != nil {
+				return r.openFailed(pc, err)
+			}
+			r.rkAt, r.rk = oc.rowKey, rk
 		}
-		loc.RowKey = rk
+		loc.RowKey = r.rk
 	}
 	var b []byte
 	switch x := stored.(type) {

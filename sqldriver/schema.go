@@ -24,10 +24,13 @@ type schema struct {
 	dialect sqlplan.Dialect
 	kr      *keyring.Keyring
 	policy  *masking.Policy
-	cols    map[string]*protCol // by "table.column"
+	cols    map[colKey]*protCol
 	scope   keyring.Scope
 	plans   *lru.Cache[string, planResult]
 }
+
+// colKey names a protected column (lower case).
+type colKey struct{ table, column string }
 
 type planResult struct {
 	plan *sqlplan.Plan
@@ -62,7 +65,7 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[string]*protCol{}, plans: plans, scope: cfg.Scope}
+	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, plans: plans, scope: cfg.Scope}
 	for _, tc := range cfg.Tables {
 		table := strings.ToLower(tc.Name)
 		for _, cc := range tc.Columns {
@@ -88,13 +91,13 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 			if err != nil {
 				return nil, err
 			}
-			s.cols[table+"."+name] = pc
+			s.cols[colKey{table, name}] = pc
 		}
 	}
 	return s, nil
 }
 
-func (s *schema) col(table, column string) *protCol { return s.cols[table+"."+column] }
+func (s *schema) col(table, column string) *protCol { return s.cols[colKey{table, column}] }
 
 // plan returns the cached plan of query.
 func (s *schema) plan(query string) (*sqlplan.Plan, error) {

@@ -61,6 +61,7 @@ func TestRefusals(t *testing.T) {
 		{"SELECT /*!50000 phone, */ id FROM citizen", sqlplan.ErrUnparsable},
 		{"SELECT id FROM citizen WHERE phone = 'unterminated", sqlplan.ErrUnparsable},
 		{"SELECT id FROM citizen; SELECT 1", sqlplan.ErrMultiStatement},
+		{"SELECT phone FROM citizen INTO OUTFILE '/tmp/x'", sqlplan.ErrUnsupportedStatement},
 	}
 	for _, c := range cases {
 		_, err := mysqldialect.MySQL.Analyze(sqlplantest.Catalog(), c.q)

@@ -56,6 +56,9 @@ func (a *analyzer) selectStmt(sel *ast.SelectStmt, s *sqlplan.Scope, mode int) e
 			return err
 		}
 	}
+	if sel.SelectIntoOpt != nil && a.out.Protected {
+		return refuse(sqlplan.ErrUnsupportedStatement, "", "", "SELECT … INTO from a protected table")
+	}
 	if mode != modeTop {
 		return nil
 	}

@@ -114,6 +114,7 @@ func TestRefusals(t *testing.T) {
 		{`UPDATE citizen SET (phone, name) = ($1, $2) WHERE id = 1`, sqlplan.ErrUnsupportedUse},
 		{`SELECT id FROM citizen; SELECT 1`, sqlplan.ErrMultiStatement},
 		{`SELECT FROM WHERE citizen`, sqlplan.ErrUnparsable},
+		{`SELECT phone INTO copy FROM citizen`, sqlplan.ErrUnsupportedStatement},
 	}
 	for _, c := range cases {
 		_, err := pgdialect.PostgreSQL.Analyze(sqlplantest.Catalog(), c.q)

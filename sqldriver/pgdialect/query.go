@@ -213,6 +213,9 @@ func (a *analyzer) selectMode(sel *pg.SelectStmt, s *sqlplan.Scope, mode int) er
 			return err
 		}
 	}
+	if sel.IntoClause != nil && a.out.Protected {
+		return a.refuse(sqlplan.ErrUnsupportedStatement, "", "", "SELECT … INTO from a protected table")
+	}
 	if mode == modeTop {
 		return a.out.Finish(results, func() (int, bool) { return a.fromStart(sel) })
 	}
