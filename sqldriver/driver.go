@@ -33,18 +33,26 @@ func Wrap(inner driver.Connector, cfg *Config) (driver.Connector, error) {
 // sql.Register, it panics if name is taken; it returns an error if
 // innerName is not registered or cfg does not validate.
 func Register(name, innerName string, cfg *Config) error {
-	db, err := sql.Open(innerName, "")
+	inner, err := registered(innerName)
 	if err != nil {
-		return fmt.Errorf("gmfield/sqldriver: %w", err)
+		return err
 	}
-	inner := db.Driver()
-	_ = db.Close()
 	s, err := newSchema(context.Background(), cfg, dialectFor(cfg, inner))
 	if err != nil {
 		return err
 	}
 	sql.Register(name, &Driver{inner: inner, s: s})
 	return nil
+}
+
+// registered returns the driver registered as name.
+func registered(name string) (driver.Driver, error) {
+	db, err := sql.Open(name, "")
+	if err != nil {
+		return nil, fmt.Errorf("gmfield/sqldriver: %w", err)
+	}
+	defer db.Close()
+	return db.Driver(), nil
 }
 
 func dialectFor(cfg *Config, d driver.Driver) sqlplan.Dialect {

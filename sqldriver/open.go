@@ -13,12 +13,10 @@ import (
 // Open opens dsn with the driver registered as driverName, wrapped by
 // cfg: a shortcut for Wrap over that driver's connector.
 func Open(driverName, dsn string, cfg *Config) (*sql.DB, error) {
-	raw, err := sql.Open(driverName, dsn)
+	d, err := registered(driverName)
 	if err != nil {
-		return nil, fmt.Errorf("gmfield/sqldriver: %w", err)
+		return nil, err
 	}
-	d := raw.Driver()
-	_ = raw.Close()
 	var inner driver.Connector
 	if dc, ok := d.(driver.DriverContext); ok {
 		if inner, err = dc.OpenConnector(dsn); err != nil {

@@ -105,14 +105,10 @@ func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol,
 			stars++
 		}
 	}
+	if stars > 1 { // the widths of several * items cannot be told apart
+		return nil, sqlplan.Refuse(sqlplan.ErrUnsupportedUse, "", "", "several * items beside a protected column; name the columns")
+	}
 	if stars > 0 {
-		if stars > 1 {
-			for _, r := range items {
-				if r.Star && len(r.StarTables) > 0 {
-					return nil, sqlplan.Refuse(sqlplan.ErrUnsupportedUse, r.StarTables[0], "", "several * items")
-				}
-			}
-		}
 		for i, r := range items {
 			if r.Star {
 				width[i] = visible - (len(items) - 1)
