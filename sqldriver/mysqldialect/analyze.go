@@ -13,13 +13,12 @@ import (
 )
 
 type analyzer struct {
-	cat     sqlplan.Catalog
-	src     string
-	toks    []token
-	handled map[int]bool
+	sqlplan.Rewriter
+	cat  sqlplan.Catalog
+	src  string
+	toks []token
 	// paramOrd maps each "?" (by offset) to the caller's argument index.
 	paramOrd map[int]int
-	out      sqlplan.Analysis
 }
 
 const (
@@ -36,19 +35,19 @@ func (a *analyzer) statement(n ast.StmtNode) error {
 	s := &sqlplan.Scope{}
 	switch st := n.(type) {
 	case *ast.SelectStmt:
-		a.out.Kind = sqlplan.KindSelect
+		a.Out.Kind = sqlplan.KindSelect
 		return a.selectStmt(st, s, modeTop)
 	case *ast.SetOprStmt:
-		a.out.Kind = sqlplan.KindSelect
+		a.Out.Kind = sqlplan.KindSelect
 		return a.expr(st, s, "UNION")
 	case *ast.InsertStmt:
-		a.out.Kind = sqlplan.KindInsert
+		a.Out.Kind = sqlplan.KindInsert
 		return a.insertStmt(st, s)
 	case *ast.UpdateStmt:
-		a.out.Kind = sqlplan.KindUpdate
+		a.Out.Kind = sqlplan.KindUpdate
 		return a.updateStmt(st, s)
 	case *ast.DeleteStmt:
-		a.out.Kind = sqlplan.KindDelete
+		a.Out.Kind = sqlplan.KindDelete
 		return a.deleteStmt(st, s)
 	case *ast.CreateTableStmt:
 		if st.Select == nil {
@@ -179,7 +178,7 @@ func (a *analyzer) fromNode(n ast.ResultSetNode, s *sqlplan.Scope) error {
 func (a *analyzer) addTable(tn *ast.TableName, alias string, s *sqlplan.Scope) *sqlplan.Entry {
 	e := s.AddTable(a.cat, tn.Name.L, alias, tn.Schema.L != "")
 	if e.Table != nil {
-		a.out.Protected = true
+		a.Out.Protected = true
 	}
 	return e
 }
@@ -209,7 +208,7 @@ func (a *analyzer) expr(n ast.Node, s *sqlplan.Scope, what string) error {
 			return false
 		case *ast.TableName:
 			if a.cat.Table(v.Name.L) != nil {
-				a.out.Protected = true
+				a.Out.Protected = true
 			}
 		}
 		return true
@@ -279,78 +278,52 @@ func (a *analyzer) lastName(e *ast.ColumnNameExpr) int {
 	return i
 }
 
-type value struct {
-	v          sqlplan.Value
-	start, end int
-}
-
 // valueOf returns the value of a placeholder or literal expression.
-func (a *analyzer) valueOf(e ast.ExprNode) (value, bool) {
+func (a *analyzer) valueOf(e ast.ExprNode) (sqlplan.Spot, bool) {
 	switch x := e.(type) {
 	case *driver.ParamMarkerExpr:
 		i := a.tokenAt(x.Offset)
 		if i < 0 || a.toks[i].kind != tkParam {
-			return value{}, false
+			return sqlplan.Spot{}, false
 		}
-		return value{v: sqlplan.ArgValue(a.paramOrd[x.Offset]), start: x.Offset, end: x.Offset + 1}, true
+		return sqlplan.Spot{Value: sqlplan.ArgValue(a.paramOrd[x.Offset]), Start: x.Offset, End: x.Offset + 1}, true
 	case *driver.ValueExpr:
 		i := a.tokenAt(x.OriginTextPosition())
 		if i < 0 {
-			return value{}, false
+			return sqlplan.Spot{}, false
 		}
 		t := a.toks[i]
 		var v sqlplan.Value
 		switch x.Kind() {
 		case driver.KindNull:
 			if t.kind != tkWord || !strings.EqualFold(a.src[t.start:t.end], "null") {
-				return value{}, false
+				return sqlplan.Spot{}, false
 			}
 			v = sqlplan.NullValue()
 		case driver.KindString, driver.KindBytes:
 			if t.kind != tkString {
-				return value{}, false
+				return sqlplan.Spot{}, false
 			}
 			v = sqlplan.LiteralValue(x.GetString())
 		case driver.KindInt64:
 			if t.kind != tkNumber {
-				return value{}, false
+				return sqlplan.Spot{}, false
 			}
 			v = sqlplan.LiteralValue(strconv.FormatInt(x.GetInt64(), 10))
 		case driver.KindUint64:
 			if t.kind != tkNumber {
-				return value{}, false
+				return sqlplan.Spot{}, false
 			}
 			v = sqlplan.LiteralValue(strconv.FormatUint(x.GetUint64(), 10))
 		default:
-			return value{}, false
+			return sqlplan.Spot{}, false
 		}
 		if i+1 < len(a.toks) && a.toks[i+1].kind == tkString && t.kind == tkString {
-			return value{}, false // 'a' 'b' concatenation
+			return sqlplan.Spot{}, false // 'a' 'b' concatenation
 		}
-		return value{v: v, start: t.start, end: t.end}, true
+		return sqlplan.Spot{Value: v, Start: t.start, End: t.end}, true
 	}
-	return value{}, false
-}
-
-// assignValue seals a value assigned to a protected column and returns the
-// blind-index slots to write beside it.
-func (a *analyzer) assignValue(col *sqlplan.Column, v value, rowKey *sqlplan.Value) []sqlplan.Slot {
-	seal, idx := sqlplan.SealSlots(col, v.v, rowKey)
-	a.replace(v, seal)
-	return idx
-}
-
-// replace turns the value's text into one placeholder bound by slot.
-func (a *analyzer) replace(v value, slot sqlplan.Slot) {
-	slot.Value = v.v
-	if v.v.Arg >= 0 {
-		a.handled[v.start] = true
-	}
-	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: v.start, End: v.end, Pieces: []sqlplan.Piece{sqlplan.SlotPiece(slot)}})
-}
-
-func (a *analyzer) insertAt(pos int, pieces ...sqlplan.Piece) {
-	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: pos, End: pos, Pieces: pieces})
+	return sqlplan.Spot{}, false
 }
 
 func (a *analyzer) rename(e *ast.ColumnNameExpr, name string) bool {
@@ -358,7 +331,7 @@ func (a *analyzer) rename(e *ast.ColumnNameExpr, name string) bool {
 	if i < 0 {
 		return false
 	}
-	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: a.toks[i].start, End: a.toks[i].end, Pieces: []sqlplan.Piece{sqlplan.Text(name)}})
+	a.ReplaceText(a.toks[i].start, a.toks[i].end, name)
 	return true
 }
 
@@ -429,7 +402,7 @@ func (a *analyzer) where(n ast.ExprNode, s *sqlplan.Scope) error {
 				if !ok {
 					return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "IN with an expression")
 				}
-				a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
+				a.Replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
 			}
 			if !a.rename(cn, idx.Column) {
 				return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
@@ -460,7 +433,7 @@ func (a *analyzer) search(c sqlplan.Resolved, cn *ast.ColumnNameExpr, val ast.Ex
 	if !ok {
 		return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, op+" with an expression")
 	}
-	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
+	a.Replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
 	if !a.rename(cn, idx.Column) {
 		return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}
@@ -472,7 +445,7 @@ func (a *analyzer) likeLast4(c sqlplan.Resolved, cn *ast.ColumnNameExpr, x *ast.
 	if !ok {
 		return refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "LIKE with an expression")
 	}
-	slot, err := sqlplan.LikeSlot(c.Column, v.v)
+	slot, err := sqlplan.LikeSlot(c.Column, v.Value)
 	if err != nil {
 		return err
 	}
@@ -481,9 +454,9 @@ func (a *analyzer) likeLast4(c sqlplan.Resolved, cn *ast.ColumnNameExpr, x *ast.
 		return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "LIKE position")
 	}
 	like := a.toks[name+1]
-	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: like.start, End: like.end, Pieces: []sqlplan.Piece{sqlplan.Text("=")}})
-	v.v = slot.Value
-	a.replace(v, slot)
+	a.ReplaceText(like.start, like.end, "=")
+	v.Value = slot.Value
+	a.Replace(v, slot)
 	if !a.rename(cn, c.Column.IndexFor("last4").Column) {
 		return refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}

@@ -56,17 +56,17 @@ func (dialect) Analyze(cat sqlplan.Catalog, sql string) (*sqlplan.Plan, error) {
 	if !ok {
 		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "unterminated string or comment, or an executable comment")
 	}
-	a := &analyzer{cat: cat, src: sql, toks: toks, handled: map[int]bool{}, paramOrd: map[int]int{}}
+	a := &analyzer{cat: cat, src: sql, toks: toks, paramOrd: map[int]int{}}
 	for _, t := range toks {
 		if t.kind == tkParam {
 			a.paramOrd[t.start] = len(a.paramOrd)
 		}
 	}
-	a.out.Source = sql
+	a.Out.Source = sql
 	if err := a.statement(stmts[0]); err != nil {
 		return nil, err
 	}
-	if !a.out.Protected {
+	if !a.Out.Protected {
 		return sqlplan.PassThrough(sql), nil
 	}
 	n := 0
@@ -74,16 +74,16 @@ func (dialect) Analyze(cat sqlplan.Catalog, sql string) (*sqlplan.Plan, error) {
 		if t.kind != tkParam {
 			continue
 		}
-		if !a.handled[t.start] {
-			a.out.Params = append(a.out.Params, sqlplan.Param{Start: t.start, End: t.end, Arg: n})
+		if !a.Handled(t.start) {
+			a.Out.Params = append(a.Out.Params, sqlplan.Param{Start: t.start, End: t.end, Arg: n})
 		}
 		n++
 	}
-	a.out.NumInput = n
+	a.Out.NumInput = n
 	if got := countParams(stmts[0]); got != n {
 		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "placeholders")
 	}
-	plan, err := sqlplan.Build(&a.out, sqlplan.Question)
+	plan, err := sqlplan.Build(&a.Out, sqlplan.Question)
 	if err != nil {
 		return nil, err
 	}

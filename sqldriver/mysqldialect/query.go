@@ -56,13 +56,13 @@ func (a *analyzer) selectStmt(sel *ast.SelectStmt, s *sqlplan.Scope, mode int) e
 			return err
 		}
 	}
-	if sel.SelectIntoOpt != nil && a.out.Protected {
+	if sel.SelectIntoOpt != nil && a.Out.Protected {
 		return refuse(sqlplan.ErrUnsupportedStatement, "", "", "SELECT … INTO from a protected table")
 	}
 	if mode != modeTop {
 		return nil
 	}
-	return a.out.Finish(items, func() (int, bool) { return a.fromStart(fields) })
+	return a.Out.Finish(items, func() (int, bool) { return a.fromStart(fields) })
 }
 
 func (a *analyzer) byItems(list []*ast.ByItem, s *sqlplan.Scope, items []sqlplan.Item, names map[string]*sqlplan.Item, what string) error {
@@ -259,16 +259,16 @@ func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, rows [][]ast.Ex
 					return refuse(sqlplan.ErrRowKeyRequired, t.Name, t.RowKey, "INSERT without the row key column")
 				}
 				kv, ok := a.valueOf(items[keyPos])
-				if !ok || kv.v.Null {
+				if !ok || kv.Value.Null {
 					return refuse(sqlplan.ErrRowKeyRequired, t.Name, t.RowKey, "row key must be a placeholder or a literal")
 				}
-				rowKey = &kv.v
+				rowKey = &kv.Value
 			}
 			v, ok := a.valueOf(item)
 			if !ok {
 				return refuse(sqlplan.ErrUnsupportedUse, t.Name, col.Name, "value is not a placeholder or a literal")
 			}
-			extra = append(extra, a.assignValue(col, v, rowKey)...)
+			extra = append(extra, a.Assign(col, v, rowKey)...)
 		}
 		if len(extra) == 0 {
 			continue
@@ -281,7 +281,7 @@ func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, rows [][]ast.Ex
 		for _, sl := range extra {
 			pieces = append(pieces, sqlplan.Text(", "), sqlplan.SlotPiece(sl))
 		}
-		a.insertAt(pos, pieces...)
+		a.InsertAt(pos, pieces...)
 	}
 	if len(indexCols) == 0 {
 		return nil
@@ -293,7 +293,7 @@ func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, rows [][]ast.Ex
 			if pos < 0 {
 				break
 			}
-			a.insertAt(pos, sqlplan.Text(", "+strings.Join(indexCols, ", ")))
+			a.InsertAt(pos, sqlplan.Text(", "+strings.Join(indexCols, ", ")))
 			return nil
 		}
 	}
@@ -336,7 +336,7 @@ func (a *analyzer) onDuplicate(t *sqlplan.Table, list []*ast.Assignment, s *sqlp
 			b.WriteString(", " + ix.Column + " = VALUES(" + ix.Column + ")")
 		}
 		if b.Len() > 0 {
-			a.insertAt(end+1, sqlplan.Text(b.String()))
+			a.InsertAt(end+1, sqlplan.Text(b.String()))
 		}
 	}
 	return nil
@@ -389,11 +389,11 @@ func (a *analyzer) updateStmt(up *ast.UpdateStmt, s *sqlplan.Scope) error {
 			return refuse(sqlplan.ErrRowKeyRequired, t.Name, t.RowKey, "UPDATE of a protected column needs WHERE "+t.RowKey+" = …")
 		}
 		var pieces []sqlplan.Piece
-		for i, sl := range a.assignValue(col, v, rowKey) {
+		for i, sl := range a.Assign(col, v, rowKey) {
 			pieces = append(pieces, sqlplan.Text(", "+col.Indexes[i].Column+" = "), sqlplan.SlotPiece(sl))
 		}
 		if len(pieces) > 0 {
-			a.insertAt(v.end, pieces...)
+			a.InsertAt(v.End, pieces...)
 		}
 	}
 	if err := a.where(up.Where, s); err != nil {
@@ -430,8 +430,8 @@ func (a *analyzer) rowKeyOf(where ast.ExprNode, s *sqlplan.Scope, e *sqlplan.Ent
 			if err != nil || c.Entry == nil || c.Entry.Ref != e.Ref || !c.Key {
 				continue
 			}
-			if v, ok := a.valueOf(side[1]); ok && !v.v.Null {
-				return &v.v
+			if v, ok := a.valueOf(side[1]); ok && !v.Value.Null {
+				return &v.Value
 			}
 		}
 	}

@@ -12,11 +12,10 @@ import (
 )
 
 type analyzer struct {
-	cat     sqlplan.Catalog
-	src     string
-	toks    []*pg.ScanToken
-	handled map[int]bool // placeholders (by start) moved into edits
-	out     sqlplan.Analysis
+	sqlplan.Rewriter
+	cat  sqlplan.Catalog
+	src  string
+	toks []*pg.ScanToken
 }
 
 func (a *analyzer) refuse(reason error, table, col, detail string) error {
@@ -27,16 +26,16 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	s := &sqlplan.Scope{}
 	switch {
 	case raw.Stmt.GetSelectStmt() != nil:
-		a.out.Kind = sqlplan.KindSelect
+		a.Out.Kind = sqlplan.KindSelect
 		return a.selectStmt(raw.Stmt.GetSelectStmt(), s, true)
 	case raw.Stmt.GetInsertStmt() != nil:
-		a.out.Kind = sqlplan.KindInsert
+		a.Out.Kind = sqlplan.KindInsert
 		return a.insertStmt(raw.Stmt.GetInsertStmt(), s)
 	case raw.Stmt.GetUpdateStmt() != nil:
-		a.out.Kind = sqlplan.KindUpdate
+		a.Out.Kind = sqlplan.KindUpdate
 		return a.updateStmt(raw.Stmt.GetUpdateStmt(), s)
 	case raw.Stmt.GetDeleteStmt() != nil:
-		a.out.Kind = sqlplan.KindDelete
+		a.Out.Kind = sqlplan.KindDelete
 		return a.deleteStmt(raw.Stmt.GetDeleteStmt(), s)
 	}
 	// Schema changes that neither read nor write values pass (CREATE TABLE,
@@ -192,7 +191,7 @@ func (a *analyzer) addRange(rv *pg.RangeVar, s *sqlplan.Scope) *sqlplan.Entry {
 	}
 	e := s.AddTable(a.cat, strings.ToLower(rv.Relname), alias, rv.Schemaname != "")
 	if e.Table != nil {
-		a.out.Protected = true
+		a.Out.Protected = true
 	}
 	return e
 }
@@ -237,7 +236,7 @@ func (a *analyzer) expr(n *pg.Node, s *sqlplan.Scope, what string) error {
 			return false
 		case *pg.RangeVar:
 			if a.cat.Table(v.Relname) != nil {
-				a.out.Protected = true
+				a.Out.Protected = true
 			}
 		}
 		return true
@@ -288,27 +287,21 @@ func (a *analyzer) lastName(cr *pg.ColumnRef) (int, int, bool) {
 	return int(a.toks[j].Start), int(a.toks[j].End), true
 }
 
-// value is a placeholder or literal found at a value position.
-type value struct {
-	v          sqlplan.Value
-	start, end int
-}
-
 // valueOf returns the value of n if it is a placeholder or a literal.
-func (a *analyzer) valueOf(n *pg.Node) (value, bool) {
+func (a *analyzer) valueOf(n *pg.Node) (sqlplan.Spot, bool) {
 	switch {
 	case n.GetParamRef() != nil:
 		p := n.GetParamRef()
 		i := a.tokenAt(p.Location)
 		if i < 0 || a.toks[i].Token != pg.Token_PARAM {
-			return value{}, false
+			return sqlplan.Spot{}, false
 		}
-		return value{v: sqlplan.ArgValue(int(p.Number) - 1), start: int(a.toks[i].Start), end: int(a.toks[i].End)}, true
+		return sqlplan.Spot{Value: sqlplan.ArgValue(int(p.Number) - 1), Start: int(a.toks[i].Start), End: int(a.toks[i].End)}, true
 	case n.GetAConst() != nil:
 		c := n.GetAConst()
 		i := a.tokenAt(c.Location)
 		if i < 0 {
-			return value{}, false
+			return sqlplan.Spot{}, false
 		}
 		start, end := int(a.toks[i].Start), int(a.toks[i].End)
 		if a.toks[i].Token == pg.Token_Op && a.src[start:end] == "-" && i+1 < len(a.toks) {
@@ -320,7 +313,7 @@ func (a *analyzer) valueOf(n *pg.Node) (value, bool) {
 			v = sqlplan.NullValue()
 		case c.GetSval() != nil:
 			if a.toks[i].Token != pg.Token_SCONST && a.toks[i].Token != pg.Token_USCONST {
-				return value{}, false // a typed literal such as DATE '…'
+				return sqlplan.Spot{}, false // a typed literal such as DATE '…'
 			}
 			v = sqlplan.LiteralValue(c.GetSval().Sval)
 		case c.GetIval() != nil:
@@ -330,32 +323,11 @@ func (a *analyzer) valueOf(n *pg.Node) (value, bool) {
 		case c.GetBoolval() != nil:
 			v = sqlplan.LiteralValue(strconv.FormatBool(c.GetBoolval().Boolval))
 		default:
-			return value{}, false
+			return sqlplan.Spot{}, false
 		}
-		return value{v: v, start: start, end: end}, true
+		return sqlplan.Spot{Value: v, Start: start, End: end}, true
 	}
-	return value{}, false
-}
-
-// assignValue seals a value assigned to a protected column and returns the
-// blind-index slots to write beside it.
-func (a *analyzer) assignValue(col *sqlplan.Column, v value, rowKey *sqlplan.Value) []sqlplan.Slot {
-	seal, idx := sqlplan.SealSlots(col, v.v, rowKey)
-	a.replace(v, seal)
-	return idx
-}
-
-// replace turns the value's text into one placeholder bound by slot.
-func (a *analyzer) replace(v value, slot sqlplan.Slot) {
-	slot.Value = v.v
-	if v.v.Arg >= 0 {
-		a.handled[v.start] = true
-	}
-	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: v.start, End: v.end, Pieces: []sqlplan.Piece{sqlplan.SlotPiece(slot)}})
-}
-
-func (a *analyzer) insertAt(pos int, pieces ...sqlplan.Piece) {
-	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: pos, End: pos, Pieces: pieces})
+	return sqlplan.Spot{}, false
 }
 
 func (a *analyzer) rename(cr *pg.ColumnRef, name string) bool {
@@ -363,6 +335,6 @@ func (a *analyzer) rename(cr *pg.ColumnRef, name string) bool {
 	if !ok {
 		return false
 	}
-	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: start, End: end, Pieces: []sqlplan.Piece{sqlplan.Text(name)}})
+	a.ReplaceText(start, end, name)
 	return true
 }

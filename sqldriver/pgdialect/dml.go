@@ -108,17 +108,17 @@ func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, sel *pg.SelectS
 					return a.refuse(sqlplan.ErrRowKeyRequired, t.Name, t.RowKey, "INSERT without the row key column")
 				}
 				kv, ok := a.valueOf(items[keyPos])
-				if !ok || kv.v.Null {
+				if !ok || kv.Value.Null {
 					return a.refuse(sqlplan.ErrRowKeyRequired, t.Name, t.RowKey, "row key must be a placeholder or a literal")
 				}
-				rowKey = &kv.v
+				rowKey = &kv.Value
 			}
 			v, ok := a.valueOf(item)
 			if !ok {
 				return a.refuse(sqlplan.ErrUnsupportedUse, t.Name, col.Name, "value is not a placeholder or a literal")
 			}
-			extra = append(extra, a.assignValue(col, v, rowKey)...)
-			lastEnd = max(lastEnd, v.end)
+			extra = append(extra, a.Assign(col, v, rowKey)...)
+			lastEnd = max(lastEnd, v.End)
 		}
 		if len(extra) == 0 {
 			continue
@@ -131,7 +131,7 @@ func (a *analyzer) insertValues(t *sqlplan.Table, cols []string, sel *pg.SelectS
 		for _, sl := range extra {
 			pieces = append(pieces, sqlplan.Text(", "), sqlplan.SlotPiece(sl))
 		}
-		a.insertAt(pos, pieces...)
+		a.InsertAt(pos, pieces...)
 	}
 	if len(indexCols) > 0 {
 		return a.appendColumns(indexCols)
@@ -153,7 +153,7 @@ func (a *analyzer) appendColumns(names []string) error {
 				if pos < 0 {
 					return a.refuse(sqlplan.ErrUnparsable, "", "", "column list")
 				}
-				a.insertAt(pos, sqlplan.Text(", "+strings.Join(names, ", ")))
+				a.InsertAt(pos, sqlplan.Text(", "+strings.Join(names, ", ")))
 				return nil
 			case pg.Token_VALUES, pg.Token_SELECT, pg.Token_DEFAULT:
 				return a.refuse(sqlplan.ErrUnparsable, "", "", "column list")
@@ -204,7 +204,7 @@ func (a *analyzer) doUpdate(t *sqlplan.Table, e *sqlplan.Entry, oc *pg.OnConflic
 			b.WriteString(", " + ix.Column + " = excluded." + ix.Column)
 		}
 		if b.Len() > 0 {
-			a.insertAt(end, sqlplan.Text(b.String()))
+			a.InsertAt(end, sqlplan.Text(b.String()))
 		}
 	}
 	return a.where(oc.WhereClause, us)
@@ -253,11 +253,11 @@ func (a *analyzer) updateStmt(up *pg.UpdateStmt, s *sqlplan.Scope) error {
 			return a.refuse(sqlplan.ErrRowKeyRequired, t.Name, t.RowKey, "UPDATE of a protected column needs WHERE "+t.RowKey+" = …")
 		}
 		var pieces []sqlplan.Piece
-		for i, sl := range a.assignValue(col, v, rowKey) {
+		for i, sl := range a.Assign(col, v, rowKey) {
 			pieces = append(pieces, sqlplan.Text(", "+col.Indexes[i].Column+" = "), sqlplan.SlotPiece(sl))
 		}
 		if len(pieces) > 0 {
-			a.insertAt(v.end, pieces...)
+			a.InsertAt(v.End, pieces...)
 		}
 	}
 	if err := a.where(up.WhereClause, s); err != nil {
@@ -295,8 +295,8 @@ func (a *analyzer) rowKeyOf(where *pg.Node, s *sqlplan.Scope, e *sqlplan.Entry) 
 		if err != nil || c.Entry == nil || c.Entry.Ref != e.Ref || !c.Key {
 			continue
 		}
-		if v, ok := a.valueOf(side[1]); ok && !v.v.Null {
-			return &v.v
+		if v, ok := a.valueOf(side[1]); ok && !v.Value.Null {
+			return &v.Value
 		}
 	}
 	return nil

@@ -58,12 +58,12 @@ func (d Dialect) Analyze(cat sqlplan.Catalog, sql string) (*sqlplan.Plan, error)
 	if err != nil {
 		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", firstLine(err.Error()))
 	}
-	a := &analyzer{cat: cat, src: src, toks: scan.Tokens, handled: map[int]bool{}}
-	a.out.Source = src
+	a := &analyzer{cat: cat, src: src, toks: scan.Tokens}
+	a.Out.Source = src
 	if err := a.statement(tree.Stmts[0]); err != nil {
 		return nil, err
 	}
-	if !a.out.Protected {
+	if !a.Out.Protected {
 		return sqlplan.PassThrough(sql), nil
 	}
 	maxArg := -1
@@ -76,20 +76,20 @@ func (d Dialect) Analyze(cat sqlplan.Catalog, sql string) (*sqlplan.Plan, error)
 			return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "placeholder "+src[t.Start:t.End])
 		}
 		maxArg = max(maxArg, n-1)
-		if !a.handled[int(t.Start)] {
-			a.out.Params = append(a.out.Params, sqlplan.Param{Start: int(t.Start), End: int(t.End), Arg: n - 1})
+		if !a.Handled(int(t.Start)) {
+			a.Out.Params = append(a.Out.Params, sqlplan.Param{Start: int(t.Start), End: int(t.End), Arg: n - 1})
 		}
 	}
 	if d.sqlite {
-		a.out.NumInput = numInput
+		a.Out.NumInput = numInput
 	} else {
-		a.out.NumInput = maxArg + 1
+		a.Out.NumInput = maxArg + 1
 	}
 	ph := sqlplan.Dollar
 	if d.sqlite {
 		ph = sqlplan.Question
 	}
-	plan, err := sqlplan.Build(&a.out, ph)
+	plan, err := sqlplan.Build(&a.Out, ph)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func (a *analyzer) where(n *pg.Node, s *sqlplan.Scope) error {
 					if !ok {
 						return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "IN with an expression")
 					}
-					a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
+					a.Replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
 				}
 				if !a.rename(e.Lexpr.GetColumnRef(), idx.Column) {
 					return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
@@ -122,7 +122,7 @@ func (a *analyzer) search(c sqlplan.Resolved, cr *pg.ColumnRef, val *pg.Node, op
 	if !ok {
 		return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, op+" with an expression")
 	}
-	a.replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
+	a.Replace(v, sqlplan.Slot{Op: sqlplan.OpIndex, Table: c.Column.Table, Column: c.Column.Name, Transform: idx.Transform, Search: true})
 	if !a.rename(cr, idx.Column) {
 		return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}
@@ -135,7 +135,7 @@ func (a *analyzer) likeLast4(c sqlplan.Resolved, e *pg.A_Expr) error {
 	if !ok {
 		return a.refuse(sqlplan.ErrUnsupportedUse, c.Column.Table, c.Column.Name, "LIKE with an expression")
 	}
-	slot, err := sqlplan.LikeSlot(c.Column, v.v)
+	slot, err := sqlplan.LikeSlot(c.Column, v.Value)
 	if err != nil {
 		return err
 	}
@@ -143,9 +143,9 @@ func (a *analyzer) likeLast4(c sqlplan.Resolved, e *pg.A_Expr) error {
 	if i < 0 || a.toks[i].Token != pg.Token_LIKE {
 		return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "LIKE position")
 	}
-	a.out.Edits = append(a.out.Edits, sqlplan.Edit{Start: int(a.toks[i].Start), End: int(a.toks[i].End), Pieces: []sqlplan.Piece{sqlplan.Text("=")}})
-	v.v = slot.Value
-	a.replace(v, slot)
+	a.ReplaceText(int(a.toks[i].Start), int(a.toks[i].End), "=")
+	v.Value = slot.Value
+	a.Replace(v, slot)
 	if !a.rename(e.Lexpr.GetColumnRef(), c.Column.IndexFor("last4").Column) {
 		return a.refuse(sqlplan.ErrUnparsable, c.Column.Table, c.Column.Name, "column position")
 	}
@@ -213,11 +213,11 @@ func (a *analyzer) selectMode(sel *pg.SelectStmt, s *sqlplan.Scope, mode int) er
 			return err
 		}
 	}
-	if sel.IntoClause != nil && a.out.Protected {
+	if sel.IntoClause != nil && a.Out.Protected {
 		return a.refuse(sqlplan.ErrUnsupportedStatement, "", "", "SELECT … INTO from a protected table")
 	}
 	if mode == modeTop {
-		return a.out.Finish(results, func() (int, bool) { return a.fromStart(sel) })
+		return a.Out.Finish(results, func() (int, bool) { return a.fromStart(sel) })
 	}
 	return nil
 }
@@ -368,5 +368,5 @@ func (a *analyzer) returning(list []*pg.Node, s *sqlplan.Scope) error {
 	if err != nil {
 		return err
 	}
-	return a.out.Finish(results, a.stmtEnd)
+	return a.Out.Finish(results, a.stmtEnd)
 }

@@ -469,3 +469,48 @@ func LikeSlot(col *Column, v Value) (Slot, error) {
 	}
 	return slot, nil
 }
+
+// Spot is a placeholder or literal of the source text: its value and span.
+type Spot struct {
+	Value      Value
+	Start, End int
+}
+
+// Rewriter collects an analyzer's findings and edits.
+type Rewriter struct {
+	Out     Analysis
+	handled map[int]bool // caller's placeholders (by start) moved into edits
+}
+
+// Handled reports whether the placeholder starting at pos was replaced.
+func (w *Rewriter) Handled(pos int) bool { return w.handled[pos] }
+
+// Replace turns the spot's text into one placeholder bound by slot.
+func (w *Rewriter) Replace(sp Spot, slot Slot) {
+	slot.Value = sp.Value
+	if sp.Value.Arg >= 0 {
+		if w.handled == nil {
+			w.handled = map[int]bool{}
+		}
+		w.handled[sp.Start] = true
+	}
+	w.Out.Edits = append(w.Out.Edits, Edit{Start: sp.Start, End: sp.End, Pieces: []Piece{SlotPiece(slot)}})
+}
+
+// ReplaceText replaces Source[start:end] with text.
+func (w *Rewriter) ReplaceText(start, end int, text string) {
+	w.Out.Edits = append(w.Out.Edits, Edit{Start: start, End: end, Pieces: []Piece{Text(text)}})
+}
+
+// InsertAt inserts pieces at pos.
+func (w *Rewriter) InsertAt(pos int, pieces ...Piece) {
+	w.Out.Edits = append(w.Out.Edits, Edit{Start: pos, End: pos, Pieces: pieces})
+}
+
+// Assign seals the spot's value for col (bound with rowKey) in place and
+// returns the slots of col's blind indexes, to be written beside it.
+func (w *Rewriter) Assign(col *Column, sp Spot, rowKey *Value) []Slot {
+	seal, idx := SealSlots(col, sp.Value, rowKey)
+	w.Replace(sp, seal)
+	return idx
+}
