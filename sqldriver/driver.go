@@ -45,6 +45,20 @@ func Register(name, innerName string, cfg *Config) error {
 	return nil
 }
 
+// DialectNamed returns the dialect called name: "sqlite", "postgres" (or
+// "postgresql"), "mysql" (or "mariadb").
+func DialectNamed(name string) (sqlplan.Dialect, bool) {
+	switch name {
+	case "sqlite":
+		return pgdialect.SQLite, true
+	case "postgres", "postgresql":
+		return pgdialect.PostgreSQL, true
+	case "mysql", "mariadb":
+		return mysqldialect.MySQL, true
+	}
+	return nil, false
+}
+
 // registered returns the driver registered as name.
 func registered(name string) (driver.Driver, error) {
 	db, err := sql.Open(name, "")

@@ -17,8 +17,6 @@ import (
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/masking"
-	"github.com/gmfield/gmfield/sqldriver/mysqldialect"
-	"github.com/gmfield/gmfield/sqldriver/pgdialect"
 )
 
 // ConfigError is a mistake in a configuration file, with its line.
@@ -92,16 +90,11 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 	err := pairs(doc.Content[0], func(k, v *yaml.Node) error {
 		switch k.Value {
 		case "dialect":
-			switch v.Value {
-			case "sqlite":
-				cfg.Dialect = pgdialect.SQLite
-			case "postgres", "postgresql":
-				cfg.Dialect = pgdialect.PostgreSQL
-			case "mysql", "mariadb":
-				cfg.Dialect = mysqldialect.MySQL
-			default:
+			d, ok := DialectNamed(v.Value)
+			if !ok {
 				return lineErr(v, "dialect must be sqlite, postgres or mysql")
 			}
+			cfg.Dialect = d
 		case "keyring":
 			keyringNode = v
 		case "key_scope":

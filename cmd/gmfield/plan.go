@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gmfield/gmfield/sqldriver"
-	"github.com/gmfield/gmfield/sqldriver/mysqldialect"
-	"github.com/gmfield/gmfield/sqldriver/pgdialect"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -41,19 +39,15 @@ prints its reason and exits with status 1.
 			if err != nil {
 				return err
 			}
-			switch dialect {
-			case "":
-				if cfg.Dialect == nil {
-					return usageError{errors.New("plan: give --dialect (the configuration names none)")}
+			if dialect != "" {
+				d, ok := sqldriver.DialectNamed(dialect)
+				if !ok {
+					return usageError{fmt.Errorf("plan: unknown dialect %q (sqlite, postgres, mysql)", dialect)}
 				}
-			case "sqlite":
-				cfg.Dialect = pgdialect.SQLite
-			case "postgres", "postgresql":
-				cfg.Dialect = pgdialect.PostgreSQL
-			case "mysql", "mariadb":
-				cfg.Dialect = mysqldialect.MySQL
-			default:
-				return usageError{fmt.Errorf("plan: unknown dialect %q", dialect)}
+				cfg.Dialect = d
+			}
+			if cfg.Dialect == nil {
+				return usageError{errors.New("plan: give --dialect (the configuration names none)")}
 			}
 			p, err := sqldriver.Analyze(cfg, query)
 			if err != nil {
