@@ -417,6 +417,8 @@ func TestReturningAndColumnTypes(t *testing.T) {
 		assert.False(t, hasLen, "ciphertext length is not reported")
 		nullable, ok := types[0].Nullable()
 		assert.True(t, ok && nullable)
+		assert.NotEmpty(t, types[1].DatabaseTypeName(), "unprotected column types are forwarded")
+		assert.NotEmpty(t, types[0].DatabaseTypeName())
 		rows.Close()
 		if !b.returning {
 			return
