@@ -62,12 +62,18 @@ type backend struct {
 	ph func(string) string
 }
 
-func newConfig(t testing.TB, doc string) *sqldriver.Config {
+// keyDir returns a fresh directory holding an SM4 key ring in ./keys.
+func keyDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	_, err := local.Init(context.Background(), filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"})
 	require.NoError(t, err)
-	cfg, err := sqldriver.ParseConfig([]byte(doc), dir)
+	return dir
+}
+
+func newConfig(t testing.TB, doc string) *sqldriver.Config {
+	t.Helper()
+	cfg, err := sqldriver.ParseConfig([]byte(doc), keyDir(t))
 	require.NoError(t, err)
 	return cfg
 }

@@ -14,17 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"modernc.org/sqlite"
 
-	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/sqldriver"
 )
-
-func keyDir(t testing.TB) string {
-	t.Helper()
-	dir := t.TempDir()
-	_, err := local.Init(context.Background(), filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"})
-	require.NoError(t, err)
-	return dir
-}
 
 func TestConfigErrorsNameTheLine(t *testing.T) {
 	dir := keyDir(t)

@@ -2,7 +2,11 @@
 // analyzers' tests and fuzz targets share.
 package sqlplantest
 
-import "github.com/gmfield/gmfield/sqldriver/sqlplan"
+import (
+	"testing"
+
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
 
 // Catalog returns a catalog with one protected table:
 //
@@ -37,4 +41,29 @@ var Seeds = []string{
 	"SELECT id FROM citizen; SELECT 2",
 	"INSERT INTO citizen (id, phone) VALUES (1, '1') ON CONFLICT (id) DO UPDATE SET phone = excluded.phone",
 	"INSERT INTO citizen (id, phone) VALUES (1, '1') ON DUPLICATE KEY UPDATE phone = VALUES(phone)",
+}
+
+// CheckPlan fails t if the plan of q breaks an invariant every dialect
+// keeps: a statement passed through is unchanged, every slot that seals or
+// indexes names its column, and no slot binds an argument the caller does
+// not give. Fuzz targets call it on whatever Analyze returns.
+func CheckPlan(t testing.TB, q string, p *sqlplan.Plan, err error) {
+	t.Helper()
+	if err != nil {
+		return
+	}
+	if !p.Protected {
+		if p.SQL != q {
+			t.Fatalf("pass-through changed the statement: %q", p.SQL)
+		}
+		return
+	}
+	for _, s := range p.Slots {
+		if s.Op != sqlplan.OpPass && (s.Table == "" || s.Column == "") {
+			t.Fatalf("slot without a column: %+v", s)
+		}
+		if s.Value.Arg >= p.NumInput {
+			t.Fatalf("slot binds argument %d of %d", s.Value.Arg, p.NumInput)
+		}
+	}
 }
