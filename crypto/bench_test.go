@@ -38,7 +38,7 @@ func BenchmarkEnvelopeOverhead(b *testing.B) {
 		}
 	})
 	b.Run("gmfield", func(b *testing.B) {
-		k, err := NewKey("citizen.id_no:1", SM4GCM, secret)
+		k, err := NewKey("citizen.id_no:1", "", SM4GCM, secret)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -150,7 +150,7 @@ func BenchmarkNewKey(b *testing.B) {
 	secret := make([]byte, KeySize)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := NewKey("k", SM4GCM, secret); err != nil {
+		if _, err := NewKey("k", "", SM4GCM, secret); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,8 +1,11 @@
 package crypto
 
 import (
+	"unicode"
+
 	"bytes"
 	"fmt"
+	"golang.org/x/text/unicode/norm"
 	"sync"
 	"testing"
 
@@ -139,4 +142,18 @@ func TestIndexConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestUnicodeTablesPinned fails when an upgrade of Go or golang.org/x/text
+// changes the Unicode tables that blind-index normalization uses
+// (docs/format.md §5): a different table could change stored indexes, so
+// such an upgrade is a format change that must be made on purpose.
+func TestUnicodeTablesPinned(t *testing.T) {
+	assert.Equal(t, "15.0.0", norm.Version, "golang.org/x/text/unicode/norm (NFKC)")
+	assert.Equal(t, "15.0.0", unicode.Version, "Go's unicode package (White_Space, case mappings)")
+	// Digits keep ASCII 0-9 only: other scripts' digits that NFKC leaves
+	// alone are dropped.
+	out, err := TransformDigits.Normalize(nil, []byte("١٢٣ 45 ٤"))
+	require.NoError(t, err)
+	assert.Equal(t, "45", string(out))
 }

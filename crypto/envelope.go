@@ -10,17 +10,24 @@ import (
 )
 
 const (
-	// Version1 is the envelope format version this package writes: byte 0
-	// of every binary envelope.
+	// Version2 is the envelope format version this package writes: byte 0
+	// of every binary envelope (docs/format.md §1).
+	Version2 byte = 0x02
+	// Version1 is the first envelope version, still read where that is
+	// safe (docs/format.md §4.1) and never written.
 	Version1 byte = 0x01
-	// TextPrefix starts the text form of a version 1 envelope; the standard
+	// TextPrefix starts the text form of a version 2 envelope; the standard
 	// padded base64 of the binary envelope follows it.
-	TextPrefix = "gmf1:"
+	TextPrefix = "gmf2:"
+	// TextPrefixV1 starts the text form of a version 1 envelope.
+	TextPrefixV1 = "gmf1:"
 	// MaxPlaintextSize is the largest value Seal accepts (64 MiB).
 	MaxPlaintextSize = 64 << 20
 
-	// aadLabel opens the associated data of every version 1 envelope.
-	aadLabel = "gmfield:aad:v1"
+	// aadLabel opens the associated data of every version 2 envelope;
+	// aadLabelV1 that of version 1.
+	aadLabel   = "gmfield:aad:v2"
+	aadLabelV1 = "gmfield:aad:v1"
 	// fixedHeaderLen is version, algorithm and key id length.
 	fixedHeaderLen = 3
 	// minBinaryLen is the shortest well-formed envelope: a 1-byte key id
@@ -32,14 +39,22 @@ var b64 = base64.StdEncoding.Strict()
 
 // Location names where a value is stored. It is bound into the associated
 // data of the envelope, so a value opens only at the Location it was sealed
-// for. Table and Column must be non-empty UTF-8; callers that treat SQL
-// identifiers case-insensitively pass them in one canonical case (the
-// sqldriver uses lower case). RowKey is optional: an empty RowKey binds no
-// row, and a value sealed with one opens only with the same one.
+// for (docs/format.md §3).
+//
+// Keyspace is the keyspace the place maps to under the deployment's key
+// scope: a Key seals and opens only Locations of its own keyspace (key
+// rings compute it; see keyring.Scope). Schema is the schema or database
+// the table declares, or empty. Table and Column must be non-empty UTF-8;
+// callers that treat SQL identifiers case-insensitively pass them in one
+// canonical case (the sqldriver uses lower case). RowKey is optional: an
+// empty RowKey binds no row, and a value sealed with one opens only with
+// the same one.
 type Location struct {
-	Table  string
-	Column string
-	RowKey string
+	Keyspace string
+	Schema   string
+	Table    string
+	Column   string
+	RowKey   string
 }
 
 func (l Location) validate() error {
@@ -49,11 +64,21 @@ func (l Location) validate() error {
 	return nil
 }
 
-// appendAAD appends the associated data of docs/format.md §3:
-// label ‖ header ‖ LP(table) ‖ LP(column) ‖ LP(row key).
+// appendAAD appends the associated data of docs/format.md §3 for an
+// envelope of the header's version:
+//
+//	v2: label ‖ header ‖ LP(keyspace) ‖ LP(schema) ‖ LP(table) ‖ LP(column) ‖ LP(row key)
+//	v1: label ‖ header ‖ LP(table) ‖ LP(column) ‖ LP(row key)
 func appendAAD(dst, header []byte, loc Location) []byte {
-	dst = append(dst, aadLabel...)
-	dst = append(dst, header...)
+	if header[0] == Version1 {
+		dst = append(dst, aadLabelV1...)
+		dst = append(dst, header...)
+	} else {
+		dst = append(dst, aadLabel...)
+		dst = append(dst, header...)
+		dst = appendLP(dst, loc.Keyspace)
+		dst = appendLP(dst, loc.Schema)
+	}
 	dst = appendLP(dst, loc.Table)
 	dst = appendLP(dst, loc.Column)
 	return appendLP(dst, loc.RowKey)
@@ -128,10 +153,16 @@ func (k *Key) sealText(dst []byte, loc Location, plaintext, nonce []byte) ([]byt
 	return dst, nil
 }
 
+// appendText appends the text form of the binary envelope bin: the prefix
+// of its version and the base64.
 func appendText(dst, bin []byte) []byte {
-	ret, out := sliceForAppend(dst, len(TextPrefix)+b64.EncodedLen(len(bin)))
-	copy(out, TextPrefix)
-	b64.Encode(out[len(TextPrefix):], bin)
+	prefix := TextPrefix
+	if len(bin) > 0 && bin[0] == Version1 {
+		prefix = TextPrefixV1
+	}
+	ret, out := sliceForAppend(dst, len(prefix)+b64.EncodedLen(len(bin)))
+	copy(out, prefix)
+	b64.Encode(out[len(prefix):], bin)
 	return ret
 }
 
@@ -142,12 +173,15 @@ func (k *Key) seal(dst, aadBuf []byte, loc Location, plaintext, nonce []byte) (o
 	if err := loc.validate(); err != nil {
 		return nil, aadBuf, err
 	}
+	if loc.Keyspace != k.keyspace {
+		return nil, aadBuf, fmt.Errorf("%w: key %s belongs to keyspace %q, %s.%s maps to %q", ErrKeyMismatch, k.id, k.keyspace, loc.Table, loc.Column, loc.Keyspace)
+	}
 	if len(plaintext) > MaxPlaintextSize {
 		return nil, aadBuf, fmt.Errorf("%w: %s.%s: %d bytes, limit %d", ErrTooLarge, loc.Table, loc.Column, len(plaintext), MaxPlaintextSize)
 	}
 	hdrLen := fixedHeaderLen + len(k.id)
 	ret, env := sliceForAppend(dst, BinaryLen(len(k.id), len(plaintext)))
-	env[0] = Version1
+	env[0] = Version2
 	env[1] = byte(k.alg)
 	env[2] = byte(len(k.id))
 	copy(env[fixedHeaderLen:], k.id)
@@ -180,7 +214,7 @@ func sliceForAppend(in []byte, n int) (head, tail []byte) {
 // Envelope is a parsed binary envelope. Its Nonce and Ciphertext alias the
 // bytes it was parsed from.
 type Envelope struct {
-	// Version is the format version (Version1).
+	// Version is the format version (Version2, or Version1).
 	Version byte
 	// Algorithm is the AEAD that sealed the value.
 	Algorithm Algorithm
@@ -203,7 +237,7 @@ func Parse(b []byte) (Envelope, error) {
 	if len(b) < 1 {
 		return e, fmt.Errorf("%w: empty", ErrMalformed)
 	}
-	if b[0] != Version1 {
+	if b[0] != Version2 && b[0] != Version1 {
 		return e, fmt.Errorf("%w: version 0x%02x", ErrUnsupportedVersion, b[0])
 	}
 	if len(b) < minBinaryLen {
@@ -225,10 +259,8 @@ func Parse(b []byte) (Envelope, error) {
 		return e, fmt.Errorf("%w: ciphertext longer than the limit", ErrMalformed)
 	}
 	id := b[fixedHeaderLen:hdrLen]
-	for i, c := range id {
-		if !keyIDByte(c) {
-			return e, fmt.Errorf("%w: key id has an invalid byte at offset %d", ErrMalformed, i)
-		}
+	if err := checkKeyID(id); err != nil {
+		return e, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	e.Version = b[0]
 	e.Algorithm = alg
@@ -239,13 +271,16 @@ func Parse(b []byte) (Envelope, error) {
 	return e, nil
 }
 
-// IsText reports whether s starts with TextPrefix, that is whether it looks
-// like the text form of an envelope. It does not validate the rest.
-func IsText(s []byte) bool { return bytes.HasPrefix(s, []byte(TextPrefix)) }
+// IsText reports whether s starts with TextPrefix or TextPrefixV1, that is
+// whether it looks like the text form of an envelope. It does not validate
+// the rest.
+func IsText(s []byte) bool {
+	return bytes.HasPrefix(s, []byte(TextPrefix)) || bytes.HasPrefix(s, []byte(TextPrefixV1))
+}
 
-// ParseText decodes the text form of an envelope (TextPrefix and canonical
-// padded base64, nothing else: no white space, no line breaks) and parses
-// the binary envelope inside it.
+// ParseText decodes the text form of an envelope (its version's prefix and
+// canonical padded base64, nothing else: no white space, no line breaks)
+// and parses the binary envelope inside it.
 func ParseText(s []byte) (Envelope, error) {
 	bin, err := decodeText(nil, s)
 	if err != nil {
@@ -255,8 +290,15 @@ func ParseText(s []byte) (Envelope, error) {
 }
 
 // decodeText appends the binary envelope inside the text form s to dst.
+// The prefix must agree with the version byte it decodes to.
 func decodeText(dst, s []byte) ([]byte, error) {
-	if !IsText(s) {
+	var version byte
+	switch {
+	case bytes.HasPrefix(s, []byte(TextPrefix)):
+		version = Version2
+	case bytes.HasPrefix(s, []byte(TextPrefixV1)):
+		version = Version1
+	default:
 		return nil, fmt.Errorf("%w: missing %q prefix", ErrMalformed, TextPrefix)
 	}
 	body := s[len(TextPrefix):]
@@ -273,13 +315,17 @@ func decodeText(dst, s []byte) ([]byte, error) {
 	if b64.EncodedLen(m) != len(body) {
 		return nil, fmt.Errorf("%w: text form is not canonical base64", ErrMalformed)
 	}
+	if m > 0 && out[0] != version {
+		return nil, fmt.Errorf("%w: text prefix does not match version 0x%02x", ErrMalformed, out[0])
+	}
 	return ret[:len(dst)+m], nil
 }
 
 // Open authenticates and decrypts the binary envelope b sealed for loc,
-// finding its key in keys, and appends the plaintext to dst. A value that
-// was altered, or sealed for another Location, returns an error wrapping
-// ErrAuthentication.
+// finding its key in keys, and appends the plaintext to dst. A value whose
+// key belongs to another keyspace than loc's returns an error wrapping
+// ErrKeyMismatch, without decrypting; a value that was altered, or sealed
+// for another Location, an error wrapping ErrAuthentication.
 func Open(dst []byte, keys KeySource, loc Location, b []byte) ([]byte, error) {
 	if err := loc.validate(); err != nil {
 		return nil, err
@@ -321,7 +367,7 @@ func (e Envelope) Open(dst []byte, keys KeySource, loc Location) ([]byte, error)
 	if err := loc.validate(); err != nil {
 		return nil, err
 	}
-	if e.Version != Version1 || e.header == nil {
+	if (e.Version != Version2 && e.Version != Version1) || e.header == nil || e.header[0] != e.Version {
 		return nil, fmt.Errorf("%w: envelope was not produced by Parse", ErrMalformed)
 	}
 	sc := getScratch()
@@ -338,8 +384,14 @@ func (e Envelope) open(dst, aadBuf []byte, keys KeySource, loc Location) (out, a
 	if k == nil || k.id != e.KeyID {
 		return nil, aadBuf, fmt.Errorf("%s.%s: key %s: %w", loc.Table, loc.Column, e.KeyID, ErrKeyNotFound)
 	}
+	if k.keyspace != loc.Keyspace {
+		return nil, aadBuf, fmt.Errorf("%s.%s: %w: key %s belongs to keyspace %q, the value's place to %q", loc.Table, loc.Column, ErrKeyMismatch, e.KeyID, k.keyspace, loc.Keyspace)
+	}
 	if k.alg != e.Algorithm {
 		return nil, aadBuf, fmt.Errorf("%w: key %s is %s, envelope is %s", ErrAuthentication, e.KeyID, k.alg, e.Algorithm)
+	}
+	if e.Version == Version1 && loc.Schema != "" {
+		return nil, aadBuf, fmt.Errorf("%w: %s.%s: a version 1 value binds no schema and cannot open where schema %q is declared", ErrUnsupportedVersion, loc.Table, loc.Column, loc.Schema)
 	}
 	aad = appendAAD(aadBuf[:0], e.header, loc)
 	out, err = k.aead.Open(dst, e.Nonce, e.Ciphertext, aad)

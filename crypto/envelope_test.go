@@ -14,7 +14,7 @@ import (
 
 func testKey(t testing.TB, id string) *Key {
 	t.Helper()
-	k, err := NewKey(id, SM4GCM, bytes.Repeat([]byte{0x42}, KeySize))
+	k, err := NewKey(id, "", SM4GCM, bytes.Repeat([]byte{0x42}, KeySize))
 	require.NoError(t, err)
 	return k
 }
@@ -101,7 +101,7 @@ func TestOpenElsewhereIsRejected(t *testing.T) {
 		assert.ErrorIs(t, err, ErrAuthentication, name)
 	}
 	// Same id, other key material.
-	other, err := NewKey("dek-1", SM4GCM, bytes.Repeat([]byte{0x43}, KeySize))
+	other, err := NewKey("dek-1", "", SM4GCM, bytes.Repeat([]byte{0x43}, KeySize))
 	require.NoError(t, err)
 	_, err = Open(nil, other, phoneLoc, bin)
 	assert.ErrorIs(t, err, ErrAuthentication)
@@ -127,13 +127,17 @@ func TestMalformedInput(t *testing.T) {
 		{"nil", nil, ErrMalformed},
 		{"one byte", []byte{1}, ErrMalformed},
 		{"version 0", append([]byte{0}, bin[1:]...), ErrUnsupportedVersion},
-		{"version 2", append([]byte{2}, bin[1:]...), ErrUnsupportedVersion},
-		{"AES reserved", append([]byte{1, 2}, bin[2:]...), ErrUnsupportedAlgorithm},
-		{"algorithm 0", append([]byte{1, 0}, bin[2:]...), ErrUnsupportedAlgorithm},
-		{"key id length 0", append([]byte{1, 1, 0}, bin[3:]...), ErrMalformed},
-		{"key id length 65", append([]byte{1, 1, 65}, bytes.Repeat([]byte("a"), 100)...), ErrMalformed},
-		{"key id byte", append([]byte{1, 1, 5, 'd', 'e', 'k', ' ', '1'}, bin[8:]...), ErrMalformed},
-		{"key id longer than data", []byte{1, 1, 60, 'a', 'b'}, ErrMalformed},
+		{"version 3", append([]byte{3}, bin[1:]...), ErrUnsupportedVersion},
+		{"downgraded to version 1", append([]byte{1}, bin[1:]...), ErrAuthentication},
+		{"AES reserved", append([]byte{2, 2}, bin[2:]...), ErrUnsupportedAlgorithm},
+		{"algorithm 0", append([]byte{2, 0}, bin[2:]...), ErrUnsupportedAlgorithm},
+		{"key id length 0", append([]byte{2, 1, 0}, bin[3:]...), ErrMalformed},
+		{"key id length 65", append([]byte{2, 1, 65}, bytes.Repeat([]byte("a"), 100)...), ErrMalformed},
+		{"key id byte", append([]byte{2, 1, 5, 'd', 'e', 'k', ' ', '1'}, bin[8:]...), ErrMalformed},
+		{"key id upper case", append([]byte{2, 1, 5, 'D', 'e', 'k', '-', '1'}, bin[8:]...), ErrMalformed},
+		{"key id reserved", append(append([]byte{2, 1, 10}, "index-root"...), bin[8:]...), ErrMalformed},
+		{"key id ..", append([]byte{2, 1, 2, '.', '.'}, bin[8:]...), ErrMalformed},
+		{"key id longer than data", []byte{2, 1, 60, 'a', 'b'}, ErrMalformed},
 		{"no tag", bin[:3+5+NonceSize+TagSize-1], ErrMalformed},
 		{"truncated by one", bin[:len(bin)-1], ErrAuthentication},
 		{"extended by one", append(bytes.Clone(bin), 0), ErrAuthentication},
@@ -154,8 +158,9 @@ func TestMalformedInput(t *testing.T) {
 		{"empty", "", ErrMalformed},
 		{"prefix only", TextPrefix, ErrMalformed},
 		{"no prefix", body, ErrMalformed},
-		{"other prefix", "gmf2:" + body, ErrMalformed},
-		{"upper-case prefix", "GMF1:" + body, ErrMalformed},
+		{"other prefix", "gmf3:" + body, ErrMalformed},
+		{"version 1 prefix on a version 2 value", TextPrefixV1 + body, ErrMalformed},
+		{"upper-case prefix", "GMF2:" + body, ErrMalformed},
 		{"line break", TextPrefix + body[:8] + "\n" + body[8:], ErrMalformed},
 		{"CRLF at end", TextPrefix + body + "\r\n", ErrMalformed},
 		{"space", " " + TextPrefix + body, ErrMalformed},
@@ -183,15 +188,15 @@ func TestInvalidArguments(t *testing.T) {
 	_, err := k.Seal(nil, phoneLoc, make([]byte, MaxPlaintextSize+1))
 	assert.ErrorIs(t, err, ErrTooLarge)
 
-	for _, id := range []string{"", strings.Repeat("a", 65), "a b", "a/b", "密钥", "a\x00"} {
-		_, err := NewKey(id, SM4GCM, make([]byte, KeySize))
+	for _, id := range []string{"", strings.Repeat("a", 65), "a b", "a/b", "密钥", "a\x00", ".", "..", ".hidden", "-x", "Dek-1", "index-root", "index-root-0123", "index-rootx"} {
+		_, err := NewKey(id, "", SM4GCM, make([]byte, KeySize))
 		assert.ErrorIs(t, err, ErrInvalidKey, "id %q", id)
 	}
 	for _, n := range []int{0, 15, 17, 32} {
-		_, err := NewKey("k", SM4GCM, make([]byte, n))
+		_, err := NewKey("k", "", SM4GCM, make([]byte, n))
 		assert.ErrorIs(t, err, ErrInvalidKey, "size %d", n)
 	}
-	_, err = NewKey("k", AES256GCM, make([]byte, 32))
+	_, err = NewKey("k", "", AES256GCM, make([]byte, 32))
 	assert.ErrorIs(t, err, ErrUnsupportedAlgorithm)
 	_, err = Envelope{}.Open(nil, k, phoneLoc)
 	assert.ErrorIs(t, err, ErrMalformed)
@@ -225,7 +230,7 @@ func TestParseExposesHeader(t *testing.T) {
 	require.NoError(t, err)
 	e, err := ParseText(txt)
 	require.NoError(t, err)
-	assert.Equal(t, Version1, e.Version)
+	assert.Equal(t, Version2, e.Version)
 	assert.Equal(t, SM4GCM, e.Algorithm)
 	assert.Equal(t, "SM4-GCM", e.Algorithm.String())
 	assert.Equal(t, "citizen.phone:3", e.KeyID)
@@ -263,4 +268,63 @@ func TestConcurrentSealOpen(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// TestKeyspaceBinding: a DEK seals and opens only the values of its own
+// keyspace, and the keyspace and schema are bound into the AAD.
+func TestKeyspaceBinding(t *testing.T) {
+	secret := bytes.Repeat([]byte{0x42}, KeySize)
+	phone, err := NewKey("k1", "citizen.phone", SM4GCM, secret)
+	require.NoError(t, err)
+	at := Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone", RowKey: "7"}
+	txt, err := phone.SealText(nil, at, []byte("13800138000"))
+	require.NoError(t, err)
+
+	// Sealing for a place of another keyspace is refused.
+	_, err = phone.SealText(nil, Location{Keyspace: "other.col", Table: "other", Column: "col"}, []byte("x"))
+	assert.ErrorIs(t, err, ErrKeyMismatch)
+	_, err = phone.SealText(nil, Location{Table: "citizen", Column: "phone"}, []byte("x"))
+	assert.ErrorIs(t, err, ErrKeyMismatch, "a keyspace is never optional for a key that has one")
+
+	// The leaked citizen.phone DEK forges a value for other.col: the
+	// reader at other.col finds the DEK by id and refuses it before
+	// decrypting, whatever the AAD says.
+	forger, err := NewKey("k1", "other.col", SM4GCM, secret)
+	require.NoError(t, err)
+	other := Location{Keyspace: "other.col", Table: "other", Column: "col", RowKey: "7"}
+	forged, err := forger.SealText(nil, other, []byte("13800000000"))
+	require.NoError(t, err)
+	_, err = OpenText(nil, phone, other, forged)
+	assert.ErrorIs(t, err, ErrKeyMismatch)
+	assert.NotErrorIs(t, err, ErrAuthentication)
+	assert.Contains(t, err.Error(), "other.col")
+
+	// Read through a place that maps to another keyspace.
+	_, err = OpenText(nil, phone, Location{Keyspace: "tenant/b/citizen.phone", Table: "citizen", Column: "phone", RowKey: "7"}, txt)
+	assert.ErrorIs(t, err, ErrKeyMismatch)
+
+	// The keyspace is in the AAD: a DEK record edited to claim another
+	// keyspace (with the reader's place mapping to it) does not open.
+	relabelled, err := NewKey("k1", "citizen.mobile", SM4GCM, secret)
+	require.NoError(t, err)
+	_, err = OpenText(nil, relabelled, Location{Keyspace: "citizen.mobile", Table: "citizen", Column: "phone", RowKey: "7"}, txt)
+	assert.ErrorIs(t, err, ErrAuthentication)
+
+	// The schema is bound: a value copied to the same table in another
+	// schema does not open there.
+	pub := Location{Keyspace: "public.citizen.phone", Schema: "public", Table: "citizen", Column: "phone", RowKey: "7"}
+	k2, err := NewKey("k2", "public.citizen.phone", SM4GCM, secret)
+	require.NoError(t, err)
+	sealed, err := k2.Seal(nil, pub, []byte("13800138000"))
+	require.NoError(t, err)
+	moved := pub
+	moved.Schema = "other"
+	_, err = Open(nil, k2, moved, sealed)
+	assert.ErrorIs(t, err, ErrAuthentication)
+	moved.Schema = ""
+	_, err = Open(nil, k2, moved, sealed)
+	assert.ErrorIs(t, err, ErrAuthentication)
+	got, err := Open(nil, k2, pub, sealed)
+	require.NoError(t, err)
+	assert.Equal(t, "13800138000", string(got))
 }

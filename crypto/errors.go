@@ -26,6 +26,11 @@ var (
 	// ErrInvalidKey reports key material of the wrong size or form, or an
 	// invalid key id.
 	ErrInvalidKey = errors.New("gmfield/crypto: invalid key")
+	// ErrKeyMismatch reports a DEK used outside its keyspace: a value whose
+	// envelope names a DEK of another keyspace than the one its Location
+	// maps to, or a seal with a DEK of another keyspace. Readers refuse it
+	// before decrypting (docs/format.md §4 step 4).
+	ErrKeyMismatch = errors.New("gmfield/crypto: key belongs to another keyspace")
 	// ErrInvalidLocation reports a Location with an empty
 	// table or column name.
 	ErrInvalidLocation = errors.New("gmfield/crypto: invalid location")

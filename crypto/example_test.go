@@ -10,11 +10,11 @@ import (
 
 func Example() {
 	// In production the key comes from a keyring; never hard-code one.
-	key, err := crypto.NewKey("citizen.phone:1", crypto.SM4GCM, bytes.Repeat([]byte{0x42}, crypto.KeySize))
+	key, err := crypto.NewKey("k0123456789abcdef", "citizen.phone", crypto.SM4GCM, bytes.Repeat([]byte{0x42}, crypto.KeySize))
 	if err != nil {
 		panic(err)
 	}
-	loc := crypto.Location{Table: "citizen", Column: "phone", RowKey: "1001"}
+	loc := crypto.Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone", RowKey: "1001"}
 
 	stored, err := key.SealText(nil, loc, []byte("13800138000"))
 	if err != nil {
@@ -29,16 +29,21 @@ func Example() {
 	fmt.Println(string(plain))
 
 	// The same value copied to another row does not open.
-	_, err = crypto.OpenText(nil, key, crypto.Location{Table: "citizen", Column: "phone", RowKey: "1002"}, stored)
+	_, err = crypto.OpenText(nil, key, crypto.Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone", RowKey: "1002"}, stored)
 	fmt.Println(errors.Is(err, crypto.ErrAuthentication))
+
+	// The DEK of citizen.phone opens nothing of another keyspace.
+	_, err = crypto.OpenText(nil, key, crypto.Location{Keyspace: "citizen.id_no", Table: "citizen", Column: "id_no", RowKey: "1001"}, stored)
+	fmt.Println(errors.Is(err, crypto.ErrKeyMismatch))
 	// Output:
-	// gmf1: 81
+	// gmf2: 85
 	// 13800138000
+	// true
 	// true
 }
 
 func ExampleParseText() {
-	key, _ := crypto.NewKey("k-2026-11", crypto.SM4GCM, make([]byte, crypto.KeySize))
+	key, _ := crypto.NewKey("k-2026-11", "", crypto.SM4GCM, make([]byte, crypto.KeySize))
 	stored, _ := key.SealText(nil, crypto.Location{Table: "citizen", Column: "name"}, []byte("张三"))
 
 	e, err := crypto.ParseText(stored)
@@ -46,7 +51,7 @@ func ExampleParseText() {
 		panic(err)
 	}
 	fmt.Println(e.Version, e.Algorithm, e.KeyID)
-	// Output: 1 SM4-GCM k-2026-11
+	// Output: 2 SM4-GCM k-2026-11
 }
 
 func ExampleIndex() {

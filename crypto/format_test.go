@@ -1,8 +1,10 @@
 package crypto
 
 import (
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"os/exec"
@@ -13,15 +15,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*-vectors.json from the inputs in format_test.go")
+var update = flag.Bool("update", false, "rewrite testdata/*-vectors*.json from the inputs in format_test.go")
 
-// formatVector is one case of testdata/format-vectors.json; docs/format.md
-// documents every field.
+// formatVector is one case of testdata/format-vectors.json (and of the
+// version 1 file); docs/format.md §6 documents every field.
 type formatVector struct {
 	Comment   string `json:"comment"`
 	DEKHex    string `json:"dek_hex"`
 	DEKID     string `json:"dek_id"`
+	Keyspace  string `json:"keyspace"`
 	NonceHex  string `json:"nonce_hex"`
+	Schema    string `json:"schema"`
 	Table     string `json:"table"`
 	Column    string `json:"column"`
 	RowKey    string `json:"row_key"`
@@ -29,6 +33,35 @@ type formatVector struct {
 	AADHex    string `json:"aad_hex"`
 	BinaryHex string `json:"binary_hex"`
 	Text      string `json:"text"`
+}
+
+func (v formatVector) loc() Location {
+	return Location{Keyspace: v.Keyspace, Schema: v.Schema, Table: v.Table, Column: v.Column, RowKey: v.RowKey}
+}
+
+// negativeVector is one case of testdata/negative-vectors.json: a stored
+// value that must not open at the place given, and why.
+type negativeVector struct {
+	Comment     string `json:"comment"`
+	DEKHex      string `json:"dek_hex"`
+	DEKID       string `json:"dek_id"`
+	DEKKeyspace string `json:"dek_keyspace"`
+	Keyspace    string `json:"keyspace"`
+	Schema      string `json:"schema"`
+	Table       string `json:"table"`
+	Column      string `json:"column"`
+	RowKey      string `json:"row_key"`
+	Input       string `json:"input,omitempty"`
+	InputHex    string `json:"input_hex,omitempty"`
+	Error       string `json:"error"`
+}
+
+// negativeErrors maps the vectors' error names to the sentinels.
+var negativeErrors = map[string]error{
+	"malformed":           ErrMalformed,
+	"unsupported-version": ErrUnsupportedVersion,
+	"key-mismatch":        ErrKeyMismatch,
+	"authentication":      ErrAuthentication,
 }
 
 // indexVector is one case of testdata/index-vectors.json.
@@ -46,22 +79,27 @@ type indexVector struct {
 	IndexHex   string `json:"index_hex"`
 }
 
+const (
+	vecDEK1 = "0123456789abcdeffedcba9876543210"
+	vecDEK2 = "8f1e2d3c4b5a69788796a5b4c3d2e1f0"
+)
+
 func formatInputs() []formatVector {
-	const dek1 = "0123456789abcdeffedcba9876543210"
-	const dek2 = "8f1e2d3c4b5a69788796a5b4c3d2e1f0"
 	long := strings.Repeat("0123456789abcdef", 256)
 	id64 := strings.Repeat("k", 32) + strings.Repeat("9", 32)
 	return []formatVector{
-		{Comment: "ASCII mobile number, no row key", DEKHex: dek1, DEKID: "citizen.phone:1", NonceHex: "000102030405060708090a0b", Table: "citizen", Column: "phone", Plaintext: "13800138000"},
-		{Comment: "resident ID with a row key", DEKHex: dek1, DEKID: "citizen.phone:1", NonceHex: "0f0e0d0c0b0a090807060504", Table: "citizen", Column: "id_no", RowKey: "42", Plaintext: "11010519491231002X"},
-		{Comment: "Chinese name with a row key", DEKHex: dek2, DEKID: "k-2026-11", NonceHex: "a1a2a3a4a5a6a7a8a9aaabac", Table: "citizen", Column: "name", RowKey: "1", Plaintext: "张三"},
-		{Comment: "Chinese address, no row key", DEKHex: dek2, DEKID: "k-2026-11", NonceHex: "5f5e5d5c5b5a595857565554", Table: "citizen", Column: "address", Plaintext: "北京市海淀区中关村大街27号"},
-		{Comment: "empty plaintext: only the tag", DEKHex: dek1, DEKID: "citizen.phone:1", NonceHex: "ffffffffffffffffffffffff", Table: "citizen", Column: "remark", Plaintext: ""},
-		{Comment: "4 KiB value", DEKHex: dek2, DEKID: "bulk_1", NonceHex: "000000000000000000000001", Table: "document", Column: "body", RowKey: "doc-0001", Plaintext: long},
-		{Comment: "64-byte key id, e-mail address", DEKHex: dek1, DEKID: id64, NonceHex: "1234567890abcdef12345678", Table: "citizen", Column: "email", Plaintext: "zhangsan@example.gov.cn"},
-		{Comment: "same value and nonce as case 1 but another column: the AAD differs, so the tag differs", DEKHex: dek1, DEKID: "citizen.phone:1", NonceHex: "000102030405060708090a0b", Table: "citizen", Column: "mobile", Plaintext: "13800138000"},
-		{Comment: "non-ASCII row key and full-width digits left as given", DEKHex: dek2, DEKID: "k-2026-11", NonceHex: "00000000ffffffff00000000", Table: "户籍", Column: "电话", RowKey: "用户-0001", Plaintext: "１３８００１３８０００"},
-		{Comment: "value with a NUL byte and an emoji", DEKHex: dek1, DEKID: "citizen.phone:1", NonceHex: "0a0b0c0d0e0f000102030405", Table: "t", Column: "c", RowKey: "0", Plaintext: "a\x00b 👍"},
+		{Comment: "ASCII mobile number, no row key", DEKHex: vecDEK1, DEKID: "k0123456789abcdef", Keyspace: "citizen.phone", NonceHex: "000102030405060708090a0b", Table: "citizen", Column: "phone", Plaintext: "13800138000"},
+		{Comment: "resident ID with a row key", DEKHex: vecDEK2, DEKID: "k00000000000000a1", Keyspace: "citizen.id_no", NonceHex: "0f0e0d0c0b0a090807060504", Table: "citizen", Column: "id_no", RowKey: "42", Plaintext: "11010519491231002X"},
+		{Comment: "Chinese name with a row key", DEKHex: vecDEK2, DEKID: "k-2026-11", Keyspace: "citizen.name", NonceHex: "a1a2a3a4a5a6a7a8a9aaabac", Table: "citizen", Column: "name", RowKey: "1", Plaintext: "张三"},
+		{Comment: "Chinese address in a table that declares schema public", DEKHex: vecDEK2, DEKID: "k-2026-12", Keyspace: "public.citizen.address", NonceHex: "5f5e5d5c5b5a595857565554", Schema: "public", Table: "citizen", Column: "address", Plaintext: "北京市海淀区中关村大街27号"},
+		{Comment: "empty plaintext: only the tag", DEKHex: vecDEK1, DEKID: "k0123456789abcd00", Keyspace: "citizen.remark", NonceHex: "ffffffffffffffffffffffff", Table: "citizen", Column: "remark", Plaintext: ""},
+		{Comment: "4 KiB value under a table keyspace", DEKHex: vecDEK2, DEKID: "bulk_1", Keyspace: "document.*", NonceHex: "000000000000000000000001", Table: "document", Column: "body", RowKey: "doc-0001", Plaintext: long},
+		{Comment: "64-byte key id, e-mail address", DEKHex: vecDEK1, DEKID: id64, Keyspace: "citizen.email", NonceHex: "1234567890abcdef12345678", Table: "citizen", Column: "email", Plaintext: "zhangsan@example.gov.cn"},
+		{Comment: "table keyspace citizen.*, column phone", DEKHex: vecDEK1, DEKID: "k0000000000000007", Keyspace: "citizen.*", NonceHex: "000102030405060708090a0b", Table: "citizen", Column: "phone", Plaintext: "13800138000"},
+		{Comment: "same DEK, keyspace, value and nonce as the case before, column mobile: the AAD differs, so the tag differs", DEKHex: vecDEK1, DEKID: "k0000000000000007", Keyspace: "citizen.*", NonceHex: "000102030405060708090a0b", Table: "citizen", Column: "mobile", Plaintext: "13800138000"},
+		{Comment: "tenant keyspace with a row key", DEKHex: vecDEK2, DEKID: "k00000000000acme1", Keyspace: "tenant/acme/citizen.phone", NonceHex: "0a0a0a0a0b0b0b0b0c0c0c0c", Table: "citizen", Column: "phone", RowKey: "7", Plaintext: "13912345678"},
+		{Comment: "a key outside a key ring (empty keyspace); non-ASCII table, column and row key; full-width digits left as given", DEKHex: vecDEK2, DEKID: "k-2026-11", Keyspace: "", NonceHex: "00000000ffffffff00000000", Table: "户籍", Column: "电话", RowKey: "用户-0001", Plaintext: "１３８００１３８０００"},
+		{Comment: "value with a NUL byte and an emoji", DEKHex: vecDEK1, DEKID: "k0123456789abcdef", Keyspace: "t.c", NonceHex: "0a0b0c0d0e0f000102030405", Table: "t", Column: "c", RowKey: "0", Plaintext: "a\x00b 👍"},
 	}
 }
 
@@ -81,19 +119,24 @@ func indexInputs() []indexVector {
 	}
 }
 
+func vectorKey(t testing.TB, v formatVector) *Key {
+	t.Helper()
+	key, err := NewKey(v.DEKID, v.Keyspace, SM4GCM, unhex(t, v.DEKHex))
+	require.NoError(t, err)
+	return key
+}
+
 func TestFormatVectors(t *testing.T) {
 	path := "testdata/format-vectors.json"
 	if *update {
 		var out []formatVector
 		for _, v := range formatInputs() {
-			key, err := NewKey(v.DEKID, SM4GCM, unhex(t, v.DEKHex))
-			require.NoError(t, err)
-			loc := Location{Table: v.Table, Column: v.Column, RowKey: v.RowKey}
-			bin, _, err := key.seal(nil, nil, loc, []byte(v.Plaintext), unhex(t, v.NonceHex))
+			key := vectorKey(t, v)
+			bin, _, err := key.seal(nil, nil, v.loc(), []byte(v.Plaintext), unhex(t, v.NonceHex))
 			require.NoError(t, err)
 			e, err := Parse(bin)
 			require.NoError(t, err)
-			v.AADHex = hex.EncodeToString(appendAAD(nil, e.header, loc))
+			v.AADHex = hex.EncodeToString(appendAAD(nil, e.header, v.loc()))
 			v.BinaryHex = hex.EncodeToString(bin)
 			v.Text = string(appendText(nil, bin))
 			out = append(out, v)
@@ -102,11 +145,10 @@ func TestFormatVectors(t *testing.T) {
 	}
 	var vs []formatVector
 	loadJSON(t, path, &vs)
-	require.GreaterOrEqual(t, len(vs), 8)
+	require.GreaterOrEqual(t, len(vs), 12)
 	for i, v := range vs {
-		key, err := NewKey(v.DEKID, SM4GCM, unhex(t, v.DEKHex))
-		require.NoError(t, err, "case %d", i)
-		loc := Location{Table: v.Table, Column: v.Column, RowKey: v.RowKey}
+		key := vectorKey(t, v)
+		loc := v.loc()
 		nonce := unhex(t, v.NonceHex)
 
 		bin, _, err := key.seal(nil, nil, loc, []byte(v.Plaintext), nonce)
@@ -115,9 +157,11 @@ func TestFormatVectors(t *testing.T) {
 		text, err := key.sealText(nil, loc, []byte(v.Plaintext), nonce)
 		require.NoError(t, err)
 		assert.Equal(t, v.Text, string(text), "case %d: text form", i)
+		assert.True(t, strings.HasPrefix(v.Text, TextPrefix), "case %d: gmf2", i)
 
 		e, err := Parse(unhex(t, v.BinaryHex))
 		require.NoError(t, err)
+		assert.Equal(t, Version2, e.Version)
 		assert.Equal(t, v.DEKID, e.KeyID)
 		assert.Equal(t, v.NonceHex, hex.EncodeToString(e.Nonce))
 		assert.Equal(t, v.AADHex, hex.EncodeToString(appendAAD(nil, e.header, loc)), "case %d: AAD", i)
@@ -129,6 +173,175 @@ func TestFormatVectors(t *testing.T) {
 		require.NoError(t, err, "case %d", i)
 		assert.Equal(t, v.Plaintext, string(pt))
 	}
+	// The worked example of docs/format.md §4.2.
+	assert.True(t, strings.HasPrefix(vs[0].AADHex, "676d6669656c643a6161643a7632"+"0201116b30313233343536373839616263646566"+"0000000d636974697a656e2e70686f6e65"+"00000000"))
+	// Two columns under one table keyspace, same nonce: different tags.
+	assert.NotEqual(t, vs[7].BinaryHex, vs[8].BinaryHex)
+}
+
+// TestFormatVectorsV1 opens the values earlier releases wrote (version 1,
+// "gmf1:"): they stay readable where no schema is declared, under the
+// keyspace check (docs/format.md §4.1).
+func TestFormatVectorsV1(t *testing.T) {
+	path := "testdata/format-vectors-v1.json"
+	if *update {
+		var vs []formatVector
+		loadJSON(t, path, &vs)
+		for i := range vs {
+			v := &vs[i]
+			require.Empty(t, v.Schema)
+			if v.Keyspace == "" && v.Table == "citizen" {
+				v.Keyspace = "citizen." + v.Column
+			}
+			key := vectorKey(t, *v)
+			bin := sealV1(t, key, v.loc(), []byte(v.Plaintext), unhex(t, v.NonceHex))
+			require.Equal(t, v.BinaryHex, hex.EncodeToString(bin), "version 1 bytes must not change")
+			v.AADHex = hex.EncodeToString(appendAAD(nil, bin[:fixedHeaderLen+len(v.DEKID)], v.loc()))
+		}
+		writeJSON(t, path, vs)
+	}
+	var vs []formatVector
+	loadJSON(t, path, &vs)
+	require.GreaterOrEqual(t, len(vs), 8)
+	for i, v := range vs {
+		key := vectorKey(t, v)
+		loc := v.loc()
+		bin := sealV1(t, key, loc, []byte(v.Plaintext), unhex(t, v.NonceHex))
+		assert.Equal(t, v.BinaryHex, hex.EncodeToString(bin), "case %d", i)
+		assert.Equal(t, v.Text, string(appendText(nil, bin)), "case %d", i)
+		assert.True(t, strings.HasPrefix(v.Text, TextPrefixV1))
+		e, err := Parse(bin)
+		require.NoError(t, err)
+		assert.Equal(t, Version1, e.Version)
+		assert.Equal(t, v.AADHex, hex.EncodeToString(appendAAD(nil, e.header, loc)), "case %d: AAD", i)
+		pt, err := OpenText(nil, key, loc, []byte(v.Text))
+		require.NoError(t, err, "case %d", i)
+		assert.Equal(t, v.Plaintext, string(pt))
+
+		// Not where a schema is declared, and not through a DEK of another keyspace.
+		withSchema := loc
+		withSchema.Schema = "public"
+		_, err = OpenText(nil, key, withSchema, []byte(v.Text))
+		assert.ErrorIs(t, err, ErrUnsupportedVersion, "case %d", i)
+		elsewhere := loc
+		elsewhere.Keyspace = "other.col"
+		_, err = OpenText(nil, key, elsewhere, []byte(v.Text))
+		assert.ErrorIs(t, err, ErrKeyMismatch, "case %d", i)
+	}
+}
+
+// negativeInputs builds the negative vectors: each value is stored text
+// or bytes that a reader must refuse, for the reason given.
+func negativeInputs(t testing.TB) []negativeVector {
+	phone := formatVector{DEKHex: vecDEK1, DEKID: "k0123456789abcdef", Keyspace: "citizen.phone", NonceHex: "000102030405060708090a0b", Table: "citizen", Column: "phone", RowKey: "7", Plaintext: "13800138000"}
+	key := vectorKey(t, phone)
+	bin, _, err := key.seal(nil, nil, phone.loc(), []byte(phone.Plaintext), unhex(t, phone.NonceHex))
+	require.NoError(t, err)
+	text := string(appendText(nil, bin))
+	body := text[len(TextPrefix):]
+	at := func(c negativeVector) negativeVector {
+		c.DEKHex, c.DEKID = vecDEK1, phone.DEKID
+		if c.DEKKeyspace == "" {
+			c.DEKKeyspace = phone.Keyspace
+		}
+		if c.Keyspace == "" {
+			c.Keyspace = phone.Keyspace
+		}
+		if c.Table == "" {
+			c.Table, c.Column = phone.Table, phone.Column
+		}
+		if c.RowKey == "" {
+			c.RowKey = phone.RowKey
+		}
+		return c
+	}
+	flip := func(b []byte, i int) []byte {
+		c := append([]byte(nil), b...)
+		c[i] ^= 0x01
+		return c
+	}
+	// A well-formed value under a key id that breaks the rules, sealed
+	// with the same DEK: the reader must reject the id before any lookup.
+	badID := func(id string) string {
+		h := append([]byte{Version2, byte(SM4GCM), byte(len(id))}, id...)
+		nonce := unhex(t, phone.NonceHex)
+		env := append(append([]byte(nil), h...), nonce...)
+		env = key.aead.Seal(env, nonce, []byte(phone.Plaintext), appendAAD(nil, h, phone.loc()))
+		return string(appendText(nil, env))
+	}
+	// The same DEK, leaked, used by an attacker to seal a value for
+	// another place and keyspace.
+	forger, err := NewKey(phone.DEKID, "other.col", SM4GCM, unhex(t, vecDEK1))
+	require.NoError(t, err)
+	forged, _, err := forger.seal(nil, nil, Location{Keyspace: "other.col", Table: "other", Column: "col", RowKey: "7"}, []byte("13800138000"), unhex(t, phone.NonceHex))
+	require.NoError(t, err)
+	v1 := sealV1(t, key, phone.loc(), []byte(phone.Plaintext), unhex(t, phone.NonceHex))
+	downgraded := append([]byte{Version1}, bin[1:]...)
+	// The last character before "=" carries two padding bits, zero in the
+	// canonical form; set the lower one.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	require.True(t, strings.HasSuffix(body, "=") && !strings.HasSuffix(body, "=="))
+	last := strings.IndexByte(alphabet, body[len(body)-2])
+	require.Zero(t, last&3)
+	nonZeroPad := body[:len(body)-2] + string(alphabet[last|1]) + "="
+	return []negativeVector{
+		at(negativeVector{Comment: "prefix of an unknown version", Input: "gmf3:" + body, Error: "malformed"}),
+		at(negativeVector{Comment: "upper-case prefix", Input: "GMF2:" + body, Error: "malformed"}),
+		at(negativeVector{Comment: "gmf1: prefix on a version 2 body", Input: TextPrefixV1 + body, Error: "malformed"}),
+		at(negativeVector{Comment: "non-zero padding bits", Input: TextPrefix + nonZeroPad, Error: "malformed"}),
+		at(negativeVector{Comment: "padding removed", Input: TextPrefix + strings.TrimRight(body, "="), Error: "malformed"}),
+		at(negativeVector{Comment: "line break inside", Input: TextPrefix + body[:8] + "\n" + body[8:], Error: "malformed"}),
+		at(negativeVector{Comment: "URL-safe alphabet", Input: TextPrefix + strings.NewReplacer("+", "-", "/", "_").Replace(body) + "-_", Error: "malformed"}),
+		at(negativeVector{Comment: "key id in upper case", Input: badID("K0123456789ABCDEF"), Error: "malformed"}),
+		at(negativeVector{Comment: "reserved key id index-root", Input: badID("index-root"), Error: "malformed"}),
+		at(negativeVector{Comment: "key id ..", Input: badID(".."), Error: "malformed"}),
+		at(negativeVector{Comment: "shorter than a header, nonce and tag", InputHex: hex.EncodeToString(bin[:3+len(phone.DEKID)+NonceSize+TagSize-1]), Error: "malformed"}),
+		at(negativeVector{Comment: "version byte 0x03", InputHex: hex.EncodeToString(append([]byte{3}, bin[1:]...)), Error: "unsupported-version"}),
+		at(negativeVector{Comment: "a version 1 value where a schema is declared", Input: string(appendText(nil, v1)), Schema: "public", Error: "unsupported-version"}),
+		at(negativeVector{Comment: "the value read at another place, whose keyspace is not the DEK's", Input: text, Keyspace: "citizen.id_no", Table: "citizen", Column: "id_no", Error: "key-mismatch"}),
+		at(negativeVector{Comment: "a forged value: the leaked citizen.phone DEK sealed a value for other.col; the reader at other.col finds a DEK of keyspace citizen.phone", Input: string(appendText(nil, forged)), Keyspace: "other.col", Table: "other", Column: "col", Error: "key-mismatch"}),
+		at(negativeVector{Comment: "a version 1 value read at another keyspace", Input: string(appendText(nil, v1)), Keyspace: "citizen.id_no", Table: "citizen", Column: "id_no", Error: "key-mismatch"}),
+		at(negativeVector{Comment: "the value read in another schema", Input: text, Schema: "other", Error: "authentication"}),
+		at(negativeVector{Comment: "the value read at another row", Input: text, RowKey: "8", Error: "authentication"}),
+		at(negativeVector{Comment: "the DEK record claims another keyspace and the reader's place maps to it too", Input: text, DEKKeyspace: "citizen.mobile", Keyspace: "citizen.mobile", Error: "authentication"}),
+		at(negativeVector{Comment: "version byte downgraded to 1", InputHex: hex.EncodeToString(downgraded), Error: "authentication"}),
+		at(negativeVector{Comment: "last tag bit flipped", InputHex: hex.EncodeToString(flip(bin, len(bin)-1)), Error: "authentication"}),
+		at(negativeVector{Comment: "first ciphertext bit flipped", InputHex: hex.EncodeToString(flip(bin, 3+len(phone.DEKID)+NonceSize)), Error: "authentication"}),
+		at(negativeVector{Comment: "nonce bit flipped", InputHex: hex.EncodeToString(flip(bin, 3+len(phone.DEKID))), Error: "authentication"}),
+	}
+}
+
+func TestNegativeVectors(t *testing.T) {
+	path := "testdata/negative-vectors.json"
+	if *update {
+		writeJSON(t, path, negativeInputs(t))
+	}
+	var vs []negativeVector
+	loadJSON(t, path, &vs)
+	require.GreaterOrEqual(t, len(vs), 20)
+	seen := map[string]bool{}
+	for i, v := range vs {
+		want := negativeErrors[v.Error]
+		require.NotNil(t, want, "case %d: unknown error %q", i, v.Error)
+		seen[v.Error] = true
+		key, err := NewKey(v.DEKID, v.DEKKeyspace, SM4GCM, unhex(t, v.DEKHex))
+		require.NoError(t, err)
+		loc := Location{Keyspace: v.Keyspace, Schema: v.Schema, Table: v.Table, Column: v.Column, RowKey: v.RowKey}
+		var pt []byte
+		if v.InputHex != "" {
+			pt, err = Open(nil, key, loc, unhex(t, v.InputHex))
+		} else {
+			pt, err = OpenText(nil, key, loc, []byte(v.Input))
+		}
+		assert.Nil(t, pt, "case %d", i)
+		assert.ErrorIs(t, err, want, "case %d (%s): %v", i, v.Comment, err)
+		for name, other := range negativeErrors {
+			if name != v.Error {
+				assert.False(t, errors.Is(err, other), "case %d (%s): also %s", i, v.Comment, name)
+			}
+		}
+	}
+	assert.Len(t, seen, len(negativeErrors), "every error class has a vector")
 }
 
 func TestIndexVectors(t *testing.T) {
@@ -182,7 +395,8 @@ func writeJSON(t *testing.T, path string, v any) {
 	require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
 }
 
-// TestFormatVectorsIndependently opens every format vector and recomputes
+// TestFormatVectorsIndependently opens every format vector (both
+// versions), refuses every negative vector for its reason, and recomputes
 // every index vector with Python's cryptography package (OpenSSL), from
 // docs/format.md alone: testdata/verify_vectors.py shares no code with Go.
 func TestFormatVectorsIndependently(t *testing.T) {
@@ -193,8 +407,24 @@ func TestFormatVectorsIndependently(t *testing.T) {
 	if err := exec.Command(py, "-c", "import cryptography.hazmat.primitives.ciphers.aead").Run(); err != nil {
 		t.Skip("python3 has no cryptography package: independent check skipped")
 	}
-	out, err := exec.Command(py, "testdata/verify_vectors.py", "testdata/format-vectors.json", "testdata/index-vectors.json").CombinedOutput()
+	out, err := exec.Command(py, "testdata/verify_vectors.py", "testdata/format-vectors.json", "testdata/index-vectors.json",
+		"testdata/format-vectors-v1.json", "testdata/negative-vectors.json").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "all vectors verified")
 	t.Logf("%s", out)
+}
+
+// The base64 of the negative vectors is checked by encoding/base64 too,
+// so that a vector meant to be non-canonical really is.
+func TestNegativeVectorsAreNonCanonical(t *testing.T) {
+	var vs []negativeVector
+	loadJSON(t, "testdata/negative-vectors.json", &vs)
+	for _, v := range vs {
+		if !strings.Contains(v.Comment, "padding bits") {
+			continue
+		}
+		body := v.Input[len(TextPrefix):]
+		_, err := base64.StdEncoding.Strict().DecodeString(body)
+		assert.Error(t, err, "strict base64 refuses non-zero padding bits")
+	}
 }

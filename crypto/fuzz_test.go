@@ -12,13 +12,17 @@ import (
 // fuzzSeeds returns the binary and text forms of every format vector, and
 // a few hand-made edge cases, as the seed corpus.
 func fuzzSeeds(f *testing.F) (bins, texts [][]byte) {
-	b, err := os.ReadFile("testdata/format-vectors.json")
-	if err != nil {
-		f.Fatal(err)
-	}
 	var vs []formatVector
-	if err := json.Unmarshal(b, &vs); err != nil {
-		f.Fatal(err)
+	for _, name := range []string{"testdata/format-vectors.json", "testdata/format-vectors-v1.json"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var more []formatVector
+		if err := json.Unmarshal(b, &more); err != nil {
+			f.Fatal(err)
+		}
+		vs = append(vs, more...)
 	}
 	for _, v := range vs {
 		bin, err := hex.DecodeString(v.BinaryHex)
@@ -28,8 +32,8 @@ func fuzzSeeds(f *testing.F) (bins, texts [][]byte) {
 		bins = append(bins, bin)
 		texts = append(texts, []byte(v.Text))
 	}
-	bins = append(bins, nil, []byte{1}, []byte{1, 1, 1, 'k'}, bytes.Repeat([]byte{1}, 40), []byte{1, 1, 255})
-	texts = append(texts, nil, []byte(TextPrefix), []byte(TextPrefix+"AQEB"), []byte(TextPrefix+"AQ==\n"), []byte("gmf1:===="))
+	bins = append(bins, nil, []byte{1}, []byte{2, 1, 1, 'k'}, bytes.Repeat([]byte{2}, 40), []byte{2, 1, 255})
+	texts = append(texts, nil, []byte(TextPrefix), []byte(TextPrefix+"AgEB"), []byte(TextPrefix+"Ag==\n"), []byte("gmf1:===="), []byte(TextPrefixV1+"AgEB"))
 	return bins, texts
 }
 

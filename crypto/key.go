@@ -1,7 +1,9 @@
 package crypto
 
 import (
+	"bytes"
 	"crypto/cipher"
+	"errors"
 	"fmt"
 
 	"github.com/emmansun/gmsm/sm4"
@@ -47,19 +49,26 @@ const (
 	MaxSealsPerKey uint64 = 1 << 32
 )
 
-// Key is a data-encryption key (DEK) with its id, ready to seal and open
-// values. It holds one cipher.AEAD, built once, so sealing does not pay for
-// key set-up. A Key is safe for concurrent use.
+// Key is a data-encryption key (DEK) with its id and keyspace, ready to
+// seal and open values. It holds one cipher.AEAD, built once, so sealing
+// does not pay for key set-up. A Key is safe for concurrent use.
+//
+// A Key seals and opens only values whose Location names its keyspace:
+// a DEK of one keyspace can neither open nor forge the values of another.
 type Key struct {
-	id   string
-	alg  Algorithm
-	aead cipher.AEAD
+	id       string
+	keyspace string
+	alg      Algorithm
+	aead     cipher.AEAD
 }
 
-// NewKey returns a Key named id for the algorithm alg built from secret,
-// which is not retained. The id must be 1 to MaxKeyIDLen bytes of
-// A–Z a–z 0–9 and ". _ - :"; the secret must be KeySize bytes for SM4GCM.
-func NewKey(id string, alg Algorithm, secret []byte) (*Key, error) {
+// NewKey returns a Key named id, belonging to keyspace, for the algorithm
+// alg, built from secret, which is not retained. The id must follow
+// ValidateKeyID; the secret must be KeySize bytes for SM4GCM. Key rings
+// pass the keyspace of the DEK's record; a key used outside a key ring may
+// have the empty keyspace, and then seals and opens only Locations whose
+// Keyspace is empty.
+func NewKey(id, keyspace string, alg Algorithm, secret []byte) (*Key, error) {
 	if err := ValidateKeyID(id); err != nil {
 		return nil, err
 	}
@@ -77,11 +86,14 @@ func NewKey(id string, alg Algorithm, secret []byte) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: key %s: %v", ErrInvalidKey, id, err)
 	}
-	return &Key{id: id, alg: alg, aead: aead}, nil
+	return &Key{id: id, keyspace: keyspace, alg: alg, aead: aead}, nil
 }
 
 // ID returns the key's id, as written into every envelope it seals.
 func (k *Key) ID() string { return k.id }
+
+// Keyspace returns the keyspace the key belongs to.
+func (k *Key) Keyspace() string { return k.keyspace }
 
 // Algorithm returns the key's algorithm.
 func (k *Key) Algorithm() Algorithm { return k.alg }
@@ -101,21 +113,41 @@ type KeySource interface {
 	Key(id string) (*Key, error)
 }
 
-// ValidateKeyID reports whether id can name a key in an envelope: 1 to
-// MaxKeyIDLen bytes, each one of A–Z a–z 0–9 . _ - :.
+// ReservedKeyIDPrefix starts the ids of the key ring's blind-index root
+// keys (docs/format.md §8.2). No envelope may name such an id.
+const ReservedKeyIDPrefix = "index-root"
+
+// ValidateKeyID reports whether id can name a key in an envelope
+// (docs/format.md §1.1): 1 to MaxKeyIDLen bytes, each one of a–z 0–9
+// . _ - :, starting with a letter or a digit, and not starting with
+// ReservedKeyIDPrefix. Lower case only, so that two ids never differ by
+// case alone; the first byte rule keeps ".", ".." and hidden-file names out.
 func ValidateKeyID(id string) error {
-	if len(id) == 0 || len(id) > MaxKeyIDLen {
-		return fmt.Errorf("%w: key id must be 1 to %d bytes, got %d", ErrInvalidKey, MaxKeyIDLen, len(id))
+	if err := checkKeyID([]byte(id)); err != nil {
+		return fmt.Errorf("%w: %s", ErrInvalidKey, err)
 	}
-	for i := 0; i < len(id); i++ {
-		if !keyIDByte(id[i]) {
-			return fmt.Errorf("%w: key id has a byte outside A-Z a-z 0-9 . _ - : at offset %d", ErrInvalidKey, i)
+	return nil
+}
+
+// checkKeyID is ValidateKeyID without the wrapping, for Parse.
+func checkKeyID(id []byte) error {
+	if len(id) == 0 || len(id) > MaxKeyIDLen {
+		return fmt.Errorf("key id must be 1 to %d bytes, got %d", MaxKeyIDLen, len(id))
+	}
+	if c := id[0]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+		return errors.New("key id must start with a-z or 0-9")
+	}
+	for i, c := range id {
+		if !keyIDByte(c) {
+			return fmt.Errorf("key id has a byte outside a-z 0-9 . _ - : at offset %d", i)
 		}
+	}
+	if bytes.HasPrefix(id, []byte(ReservedKeyIDPrefix)) {
+		return fmt.Errorf("key id %q is reserved", ReservedKeyIDPrefix)
 	}
 	return nil
 }
 
 func keyIDByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '.' || c == '_' || c == '-' || c == ':'
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ':'
 }

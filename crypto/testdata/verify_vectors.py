@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""Independent check of gmfield's envelope and blind-index vectors.
+"""Independent check of gmfield's envelope, blind-index and key-directory vectors.
 
-Implements docs/format.md with Python's `cryptography` package (OpenSSL) and
+Implements docs/format.md with Python's `cryptography` package (OpenSSL), the
+`openssl` command line for SM2 (which Python's package does not expose), and
 the standard library only; it shares no code with the Go implementation.
-Usage: verify_vectors.py format-vectors.json index-vectors.json
+
+Usage: verify_vectors.py format-vectors.json index-vectors.json [format-vectors-v1.json negative-vectors.json]
        verify_vectors.py --keyring keyring-vector.json
 """
 import base64
 import json
+import os
+import re
 import struct
+import subprocess
 import sys
+import tempfile
 import unicodedata
 
 from cryptography.hazmat.primitives import hashes, hmac
@@ -22,39 +28,85 @@ WHITE_SPACE = set(
     + [chr(c) for c in range(0x2000, 0x200B)]
     + ["\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
 )
+B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+KEY_ID = re.compile(r"[a-z0-9][a-z0-9._:-]{0,63}")
+
+
+class Malformed(Exception):
+    pass
+
+
+class UnsupportedVersion(Exception):
+    pass
+
+
+class KeyMismatch(Exception):
+    pass
+
+
+class Authentication(Exception):
+    pass
+
+
+ERRORS = {"malformed": Malformed, "unsupported-version": UnsupportedVersion, "key-mismatch": KeyMismatch, "authentication": Authentication}
 
 
 def lp(b: bytes) -> bytes:
     return struct.pack(">I", len(b)) + b
 
 
+def decode_text(text: str) -> bytes:
+    """Section 2: prefix, canonical base64, prefix agrees with the version byte."""
+    prefix, body = text[:5], text[5:]
+    if prefix not in ("gmf1:", "gmf2:"):
+        raise Malformed("prefix")
+    if len(body) % 4 != 0 or not B64.fullmatch(body):
+        raise Malformed("not canonical base64")
+    env = base64.b64decode(body, validate=True)
+    if base64.b64encode(env).decode() != body:
+        raise Malformed("non-zero padding bits")
+    if env and prefix != "gmf%d:" % env[0]:
+        raise Malformed("prefix does not match the version byte")
+    return env
+
+
 def parse(env: bytes):
-    assert env[0] == 0x01, "version"
-    assert env[1] == 0x01, "algorithm SM4-GCM"
+    """Section 4 step 2."""
+    if len(env) < 1:
+        raise Malformed("empty")
+    if env[0] not in (1, 2):
+        raise UnsupportedVersion(env[0])
+    if len(env) < 3 + 1 + 12 + 16:
+        raise Malformed("too short")
+    if env[1] != 0x01:
+        raise Malformed("algorithm")
     n = env[2]
-    assert 1 <= n <= 64
+    if not 1 <= n <= 64 or len(env) < 3 + n + 12 + 16:
+        raise Malformed("key id length")
+    key_id = env[3 : 3 + n].decode("ascii", errors="replace")
+    if not KEY_ID.fullmatch(key_id) or key_id.startswith("index-root"):
+        raise Malformed("key id")
     header = env[: 3 + n]
-    key_id = env[3 : 3 + n].decode("ascii")
     nonce = env[3 + n : 15 + n]
     body = env[15 + n :]
-    assert len(body) >= 16
-    return header, key_id, nonce, body[:-16], body[-16:]
+    return env[0], header, key_id, nonce, body[:-16], body[-16:]
 
 
-def aad(header: bytes, table: str, column: str, row_key: str) -> bytes:
-    return (
-        b"gmfield:aad:v1"
-        + header
-        + lp(table.encode())
-        + lp(column.encode())
-        + lp(row_key.encode())
-    )
+def aad(version, header, keyspace, schema, table, column, row_key) -> bytes:
+    """Section 3."""
+    e = lambda s: s.encode("utf-8")
+    if version == 1:
+        return b"gmfield:aad:v1" + header + lp(e(table)) + lp(e(column)) + lp(e(row_key))
+    return b"gmfield:aad:v2" + header + lp(e(keyspace)) + lp(e(schema)) + lp(e(table)) + lp(e(column)) + lp(e(row_key))
 
 
 def sm4_gcm_open(key, nonce, ad, ct, tag) -> bytes:
     d = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
     d.authenticate_additional_data(ad)
-    return d.update(ct) + d.finalize()
+    try:
+        return d.update(ct) + d.finalize()
+    except Exception as exc:  # InvalidTag
+        raise Authentication(str(exc))
 
 
 def sm4_gcm_seal(key, nonce, ad, pt):
@@ -64,33 +116,59 @@ def sm4_gcm_seal(key, nonce, ad, pt):
     return ct, e.tag
 
 
-def check_format(path):
+def open_value(env: bytes, dek: bytes, dek_id: str, dek_keyspace: str, keyspace, schema, table, column, row_key) -> bytes:
+    """Section 4, steps 2 to 6, with the DEK the key ring found under dek_id."""
+    version, header, key_id, nonce, ct, tag = parse(env)
+    if key_id != dek_id:
+        raise AssertionError("the reader looked up another key")
+    if dek_keyspace != keyspace:
+        raise KeyMismatch(f"DEK of {dek_keyspace!r} read at {keyspace!r}")
+    if version == 1 and schema != "":
+        raise UnsupportedVersion("version 1 opens only where no schema is declared")
+    return sm4_gcm_open(dek, nonce, aad(version, header, keyspace, schema, table, column, row_key), ct, tag)
+
+
+def check_format(path, version):
     cases = json.load(open(path, encoding="utf-8"))
     for i, c in enumerate(cases):
         key = bytes.fromhex(c["dek_hex"])
-        text = c["text"]
-        assert text.startswith("gmf1:"), i
-        env = base64.b64decode(text[5:], validate=True)
+        env = decode_text(c["text"])
+        assert c["text"].startswith("gmf%d:" % version), i
         assert env.hex() == c["binary_hex"], f"case {i}: text and binary differ"
-        header, key_id, nonce, ct, tag = parse(env)
-        assert key_id == c["dek_id"], i
+        v, header, key_id, nonce, ct, tag = parse(env)
+        assert v == version and key_id == c["dek_id"], i
         assert nonce.hex() == c["nonce_hex"], i
-        ad = aad(header, c["table"], c["column"], c["row_key"])
-        assert ad.hex() == c["aad_hex"], f"case {i}: AAD"
-        pt = sm4_gcm_open(key, nonce, ad, ct, tag)
+        place = (c["keyspace"], c["schema"], c["table"], c["column"], c["row_key"])
+        assert aad(v, header, *place).hex() == c["aad_hex"], f"case {i}: AAD"
+        pt = open_value(env, key, c["dek_id"], c["keyspace"], *place)
         assert pt.decode("utf-8") == c["plaintext"], f"case {i}: plaintext"
         # Seal again from the inputs and compare every byte.
-        hdr = bytes([1, 1, len(c["dek_id"])]) + c["dek_id"].encode("ascii")
-        ct2, tag2 = sm4_gcm_seal(key, bytes.fromhex(c["nonce_hex"]), aad(hdr, c["table"], c["column"], c["row_key"]), c["plaintext"].encode())
+        hdr = bytes([version, 1, len(c["dek_id"])]) + c["dek_id"].encode("ascii")
+        ct2, tag2 = sm4_gcm_seal(key, bytes.fromhex(c["nonce_hex"]), aad(version, hdr, *place), c["plaintext"].encode())
         again = hdr + bytes.fromhex(c["nonce_hex"]) + ct2 + tag2
         assert again.hex() == c["binary_hex"], f"case {i}: reseal"
         # A wrong column must fail.
         try:
-            sm4_gcm_open(key, nonce, aad(header, c["table"], c["column"] + "x", c["row_key"]), ct, tag)
-        except Exception:
+            open_value(env, key, c["dek_id"], c["keyspace"], c["keyspace"], c["schema"], c["table"], c["column"] + "x", c["row_key"])
+        except Authentication:
             pass
         else:
             raise AssertionError(f"case {i}: opened under the wrong column")
+    return len(cases)
+
+
+def check_negative(path):
+    cases = json.load(open(path, encoding="utf-8"))
+    for i, c in enumerate(cases):
+        want = ERRORS[c["error"]]
+        try:
+            env = bytes.fromhex(c["input_hex"]) if c.get("input_hex") else decode_text(c["input"])
+            open_value(env, bytes.fromhex(c["dek_hex"]), c["dek_id"], c["dek_keyspace"], c["keyspace"], c["schema"], c["table"], c["column"], c["row_key"])
+        except want:
+            continue
+        except (Malformed, UnsupportedVersion, KeyMismatch, Authentication) as exc:
+            raise AssertionError(f"negative case {i} ({c['comment']}): {type(exc).__name__}, want {c['error']}")
+        raise AssertionError(f"negative case {i} ({c['comment']}): opened")
     return len(cases)
 
 
@@ -130,23 +208,57 @@ def check_index(path):
     return len(cases)
 
 
+def sm3(data: bytes) -> bytes:
+    h = hashes.Hash(hashes.SM3())
+    h.update(data)
+    return h.finalize()
+
+
+def sm2_decrypt(private_pem: str, ciphertext: bytes) -> bytes:
+    """GM/T 0009 ASN.1 SM2 decryption with the openssl command line."""
+    with tempfile.TemporaryDirectory() as d:
+        key, ct = os.path.join(d, "k.pem"), os.path.join(d, "c.bin")
+        open(key, "w").write(private_pem)
+        open(ct, "wb").write(ciphertext)
+        return subprocess.run(["openssl", "pkeyutl", "-decrypt", "-inkey", key, "-in", ct], check=True, capture_output=True).stdout
+
+
 def check_keyring(path):
-    """Unwrap a DEK from a key-directory record with the SM4 master key
-    (format.md section 8), then open a value sealed with it."""
+    """Unwrap a DEK from a key-directory record (format.md section 8) with
+    the KEK, then open a value sealed with it."""
     v = json.load(open(path, encoding="utf-8"))
     rec = v["record"]
-    master = bytes.fromhex(v["master_key_hex"])
+    assert KEY_ID.fullmatch(rec["id"]) and ":" not in rec["id"], "record id"
+    assert re.fullmatch(r"[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62}){1,2}", rec["keyspace"]), "keyspace grammar"
     ad = b"gmfield:dek:v1" + lp(rec["id"].encode()) + lp(rec["keyspace"].encode())
     assert ad.hex() == v["ad_hex"], "DEK associated data"
     wrapped = base64.b64decode(rec["wrapped"], validate=True)
-    assert wrapped[0] == 0x01, "wrap version"
-    dek = sm4_gcm_open(master, wrapped[1:13], ad, wrapped[13:-16], wrapped[-16:])
+    if "master_key_hex" in v:
+        assert rec["kek"].startswith("sm4:")
+        master = bytes.fromhex(v["master_key_hex"])
+        assert wrapped[0] == 0x01, "wrap version"
+        dek = sm4_gcm_open(master, wrapped[1:13], ad, wrapped[13:-16], wrapped[-16:])
+        fp = sm3(b"gmfield:kek-fingerprint:sm4:" + master)[:8].hex()
+    else:
+        assert rec["kek"].startswith("sm2:")
+        msg = sm2_decrypt(v["private_key_pem"], wrapped)
+        assert msg[:32] == sm3(ad), "SM3(AD) prefix"
+        dek = msg[32:]
+        fp = sm3(b"gmfield:kek-fingerprint:sm2:" + v["public_key_pem"].encode())[:8].hex()
+    assert rec["kek"] == rec["kek"][:4] + fp, "KEK fingerprint"
+    assert len(dek) == 16, "DEK length"
     assert dek.hex() == v["dek_hex"], "DEK"
-    env = base64.b64decode(v["text"][5:], validate=True)
-    header, key_id, nonce, ct, tag = parse(env)
+    env = decode_text(v["text"])
+    _, _, key_id, _, _, _ = parse(env)
     assert key_id == rec["id"], "the value names the DEK"
-    pt = sm4_gcm_open(dek, nonce, aad(header, v["table"], v["column"], v["row_key"]), ct, tag)
+    pt = open_value(env, dek, rec["id"], rec["keyspace"], v["keyspace"], v["schema"], v["table"], v["column"], v["row_key"])
     assert pt.decode() == v["plaintext"], "plaintext"
+    try:
+        open_value(env, dek, rec["id"], rec["keyspace"], "other.col", "", "other", "col", v["row_key"])
+    except KeyMismatch:
+        pass
+    else:
+        raise AssertionError("a DEK opened a value of another keyspace")
 
 
 if __name__ == "__main__":
@@ -154,6 +266,8 @@ if __name__ == "__main__":
         check_keyring(sys.argv[2])
         print("keyring vector verified")
         sys.exit(0)
-    nf = check_format(sys.argv[1])
+    nf = check_format(sys.argv[1], 2)
     ni = check_index(sys.argv[2])
-    print(f"all vectors verified: {nf} envelopes, {ni} blind indexes")
+    n1 = check_format(sys.argv[3], 1) if len(sys.argv) > 3 else 0
+    nn = check_negative(sys.argv[4]) if len(sys.argv) > 4 else 0
+    print(f"all vectors verified: {nf} version 2 envelopes, {n1} version 1 envelopes, {nn} negative cases, {ni} blind indexes")
