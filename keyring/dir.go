@@ -38,9 +38,16 @@ func OpenDir(path string) (*Dir, error) {
 // Path returns the directory's path.
 func (d *Dir) Path() string { return d.path }
 
+// file returns the path of record id: keys/ID.json. Ids are lower case,
+// start with a letter or digit and hold no ":" (docs/format.md §8.4), so
+// they are portable file names that no two records share, even on a
+// case-insensitive file system.
 func (d *Dir) file(id string) (string, error) {
-	if err := crypto.ValidateKeyID(id); err != nil {
+	if err := validRecordID(id); err != nil {
 		return "", err
+	}
+	if strings.ContainsRune(id, ':') {
+		return "", fmt.Errorf("%w: key id %q: a key directory takes no \":\" in ids", crypto.ErrInvalidKey, id)
 	}
 	return filepath.Join(d.path, "keys", id+".json"), nil
 }
@@ -101,7 +108,7 @@ func (d *Dir) List(_ context.Context) ([]Record, error) {
 			continue // an interrupted write; the record it replaced is intact
 		}
 		id, ok := strings.CutSuffix(name, ".json")
-		if !ok || !e.Type().IsRegular() {
+		if !ok || !e.Type().IsRegular() || validRecordID(id) != nil {
 			return nil, fmt.Errorf("%w: unexpected file keys/%s", ErrCorrupt, name)
 		}
 		r, err := d.read(filepath.Join(d.path, "keys", name), id)

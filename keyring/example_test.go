@@ -22,8 +22,9 @@ func Example() {
 	kek, _ := local.NewSM4(bytes.Repeat([]byte{0x42}, 16)) // from a file or $GMFIELD_MASTER_KEY in production
 	k := keyring.New(store, kek)
 
-	loc := crypto.Location{Table: "citizen", Column: "phone", RowKey: "1001"}
-	key, _ := k.Current(ctx, keyring.ColumnKeyspace("citizen", "phone"))
+	// The place of a value, with the keyspace it maps to: "citizen.phone".
+	loc, _ := keyring.PerColumn.Locate("", crypto.Location{Table: "citizen", Column: "phone", RowKey: "1001"})
+	key, _ := k.Current(ctx, loc.Keyspace)
 	stored, _ := key.SealText(nil, loc, []byte("13800138000"))
 
 	// Rotation keeps old values readable: the value names its DEK.

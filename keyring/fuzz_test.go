@@ -1,6 +1,9 @@
 package keyring_test
 
 import (
+	"strings"
+
+	"github.com/gmfield/gmfield/crypto"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,6 +46,37 @@ func FuzzDirRecord(f *testing.F) {
 			}
 		default:
 			t.Fatalf("unknown state %q read back", r.State)
+		}
+	})
+}
+
+// FuzzKeyspace: every keyspace that validates is the one name of exactly
+// one place, which maps back to it (no two places share a keyspace).
+func FuzzKeyspace(f *testing.F) {
+	for _, s := range []string{"citizen.phone", "public.citizen.phone", "citizen.*", "s.t.*", "tenant/acme/citizen.phone",
+		"tenant/a.b/s.t.c", "a.b.c.d", "tenant/x/t.*", "gmfield:index-root", "a..b", ".a", "a."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ks string) {
+		if keyring.ValidateKeyspace(ks) != nil {
+			return
+		}
+		scope, tenant, rest := keyring.PerColumn, "", ks
+		if after, ok := strings.CutPrefix(ks, "tenant/"); ok {
+			scope = keyring.PerTenantColumn
+			tenant, rest, _ = strings.Cut(after, "/")
+		}
+		parts := strings.Split(rest, ".")
+		if parts[len(parts)-1] == "*" {
+			scope, parts[len(parts)-1] = keyring.PerTable, "x"
+		}
+		loc := crypto.Location{Table: parts[len(parts)-2], Column: parts[len(parts)-1]}
+		if len(parts) == 3 {
+			loc.Schema = parts[0]
+		}
+		got, err := scope.Keyspace(tenant, loc)
+		if err != nil || got != ks {
+			t.Fatalf("%q parses to a place that maps to %q (%v)", ks, got, err)
 		}
 	})
 }

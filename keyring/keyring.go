@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +41,9 @@ type Keyring struct {
 	// (about 60 ns on a VM) off the hit path.
 	clocked bool
 
-	mu   sync.RWMutex
-	byID map[string]*cached
+	mu    sync.RWMutex
+	byID  map[string]*cached
+	roots map[string]*cachedRoot // blind-index roots of tenant keyspaces
 	// active maps keyspaces to their current DEK; copy-on-write under
 	// the rotate mutex, so the sealing path reads it without locking.
 	active atomic.Pointer[map[string]*activeKey]
@@ -118,7 +120,7 @@ func New(store Store, kek Provider, opts ...Option) *Keyring {
 		store: store,
 		ttl:   DefaultTTL, size: DefaultCacheSize, maxSeals: crypto.MaxSealsPerKey, reserve: DefaultReserve,
 		now:  time.Now,
-		byID: map[string]*cached{},
+		byID: map[string]*cached{}, roots: map[string]*cachedRoot{},
 	}
 	k.active.Store(&map[string]*activeKey{})
 	k.kek.Store(&providerBox{kek})
@@ -136,7 +138,11 @@ func (k *Keyring) Key(id string) (*crypto.Key, error) {
 
 // KeyContext returns the DEK with the given id: from the cache without
 // allocating, or from the store and the provider (one unwrap however many
-// goroutines miss at once). A destroyed DEK returns ErrKeyDestroyed.
+// goroutines miss at once; each waits only as long as its own ctx allows).
+// A destroyed DEK returns ErrKeyDestroyed; an id that is not a key id (the
+// reserved ids of the blind-index roots among them) ErrKeyNotFound. The
+// returned key belongs to the keyspace its record names, and opens only
+// values of that keyspace.
 func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error) {
 	k.mu.RLock()
 	c := k.byID[id]
@@ -144,10 +150,16 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 	if c != nil && k.fresh(c) {
 		return c.key, nil
 	}
-	v, err, _ := k.loads.Do(id, func() (any, error) {
+	if err := crypto.ValidateKeyID(id); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyNotFound, err)
+	}
+	v, err := k.load(ctx, id, func(ctx context.Context) (any, error) {
 		rec, err := k.store.Get(ctx, id)
 		if err != nil {
 			return nil, err
+		}
+		if rec.ID != id || reserved(rec.Keyspace) {
+			return nil, fmt.Errorf("%w: key %s: the record is not a DEK of that id", ErrCorrupt, id)
 		}
 		key, err := k.unwrap(rec)
 		if err != nil {
@@ -162,6 +174,28 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 	return v.(*crypto.Key), nil
 }
 
+// loadTimeout bounds a shared load, which runs detached from the
+// cancellation of the caller that started it.
+const loadTimeout = time.Minute
+
+// load runs f once for all concurrent callers of key. f runs with a
+// context that keeps ctx's values but not its cancellation, so one
+// caller giving up does not fail the others; each caller waits as long
+// as its own ctx allows.
+func (k *Keyring) load(ctx context.Context, key string, f func(context.Context) (any, error)) (any, error) {
+	ch := k.loads.DoChan(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		return f(lctx)
+	})
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (k *Keyring) unwrap(rec Record) (*crypto.Key, error) {
 	if rec.State == StateDestroyed {
 		return nil, fmt.Errorf("key %s: %w", rec.ID, ErrKeyDestroyed)
@@ -171,7 +205,7 @@ func (k *Keyring) unwrap(rec Record) (*crypto.Key, error) {
 		return nil, fmt.Errorf("key %s: unwrap: %w", rec.ID, err)
 	}
 	defer clear(dek)
-	key, err := crypto.NewKey(rec.ID, crypto.SM4GCM, dek)
+	key, err := crypto.NewKey(rec.ID, rec.Keyspace, crypto.SM4GCM, dek)
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", rec.ID, err)
 	}
@@ -206,8 +240,12 @@ func (k *Keyring) put(id string, key *crypto.Key) {
 // it once per value sealed. When a DEK reaches its seal limit, Current
 // rotates to a new one. The cached path does not allocate.
 func (k *Keyring) Current(ctx context.Context, keyspace string) (*crypto.Key, error) {
-	if reserved(keyspace) {
-		return nil, fmt.Errorf("%w: keyspace %s is reserved", crypto.ErrInvalidInput, keyspace)
+	if a := (*k.active.Load())[keyspace]; a == nil {
+		// Checked once per keyspace and process: the hot path below only
+		// ever holds keyspaces that passed.
+		if err := ValidateKeyspace(keyspace); err != nil {
+			return nil, err
+		}
 	}
 	for range 100 {
 		a := (*k.active.Load())[keyspace]
@@ -339,10 +377,17 @@ func (k *Keyring) activeRecord(ctx context.Context, keyspace string) (rec Record
 	return k.create(ctx, keyspace)
 }
 
-// create makes, wraps and stores a new active DEK for keyspace.
+// create makes, wraps and stores a new active DEK for keyspace (after
+// the blind-index root of a tenant keyspace).
 func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.Key, error) {
-	if keyspace == "" {
-		return Record{}, nil, fmt.Errorf("%w: empty keyspace", crypto.ErrInvalidInput)
+	n, err := parseKeyspace(keyspace)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	if n.scope == PerTenantColumn {
+		if err := k.ensureRoot(ctx, keyspace); err != nil {
+			return Record{}, nil, fmt.Errorf("keyspace %s: %w", keyspace, err)
+		}
 	}
 	var idb [8]byte
 	_, _ = rand.Read(idb[:])
@@ -350,7 +395,7 @@ func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.
 	dek := make([]byte, crypto.KeySize)
 	_, _ = rand.Read(dek)
 	defer clear(dek)
-	key, err := crypto.NewKey(id, crypto.SM4GCM, dek)
+	key, err := crypto.NewKey(id, keyspace, crypto.SM4GCM, dek)
 	if err != nil {
 		return Record{}, nil, err
 	}
@@ -381,8 +426,8 @@ func kekName(p Provider, wrapped []byte) string {
 // Other processes sharing the store switch when their cached active DEK
 // expires (the TTL).
 func (k *Keyring) Rotate(ctx context.Context, keyspace string) (Record, error) {
-	if reserved(keyspace) || keyspace == "" {
-		return Record{}, fmt.Errorf("%w: cannot rotate keyspace %q", crypto.ErrInvalidInput, keyspace)
+	if err := ValidateKeyspace(keyspace); err != nil {
+		return Record{}, fmt.Errorf("cannot rotate: %w", err)
 	}
 	k.rotate.Lock()
 	defer k.rotate.Unlock()
@@ -439,19 +484,21 @@ func (k *Keyring) updateRetry(ctx context.Context, id string, change func(*Recor
 // Destroy erases the wrapped DEK id from the store and the cache: every
 // value it sealed becomes unreadable (ErrKeyDestroyed), on purpose. Other
 // processes keep a cached copy until their TTL ends. If id was the active
-// DEK of its keyspace, the next Current creates a new one.
+// DEK of its keyspace, the next Current creates a new one. When id was the
+// last DEK of a tenant keyspace not yet destroyed, the keyspace's
+// blind-index root is destroyed with it, so its rows can no longer be
+// found by equality search either.
 func (k *Keyring) Destroy(ctx context.Context, id string) error {
 	k.rotate.Lock()
 	defer k.rotate.Unlock()
+	return k.destroyLocked(ctx, id)
+}
+
+func (k *Keyring) destroyLocked(ctx context.Context, id string) error {
 	var keyspace string
 	err := k.updateRetry(ctx, id, func(r *Record) bool {
 		keyspace = r.Keyspace
-		if r.State == StateDestroyed {
-			return false
-		}
-		clear(r.Wrapped)
-		r.State, r.Wrapped, r.Destroyed = StateDestroyed, nil, k.now().UTC()
-		return true
+		return destroyRecord(k.now())(r)
 	})
 	if err != nil {
 		return err
@@ -462,7 +509,84 @@ func (k *Keyring) Destroy(ctx context.Context, id string) error {
 	if a := (*k.active.Load())[keyspace]; a != nil && a.rec.ID == id {
 		k.setActive(keyspace, nil)
 	}
-	return nil
+	if n, err := parseKeyspace(keyspace); err != nil || n.scope != PerTenantColumn {
+		return nil
+	}
+	recs, err := k.store.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Keyspace == keyspace && r.State != StateDestroyed {
+			return nil // the keyspace still has a DEK: its indexes stay
+		}
+	}
+	return k.destroyRoot(ctx, keyspace)
+}
+
+// destroyRecord returns the change that destroys a record: its wrapped
+// key erased, its state destroyed (false if it already was).
+func destroyRecord(now time.Time) func(*Record) bool {
+	return func(r *Record) bool {
+		if r.State == StateDestroyed {
+			return false
+		}
+		clear(r.Wrapped)
+		r.State, r.Wrapped, r.Destroyed = StateDestroyed, nil, now.UTC()
+		return true
+	}
+}
+
+// DestroyTenant destroys every DEK of every keyspace of tenant (key scope
+// tenant) and those keyspaces' blind-index roots: the tenant's values
+// become unreadable and its rows unfindable by equality search. It returns
+// the ids it destroyed, roots included, sorted.
+func (k *Keyring) DestroyTenant(ctx context.Context, tenant string) ([]string, error) {
+	if !validTenant(tenant) {
+		return nil, fmt.Errorf("%w: tenant %q", crypto.ErrInvalidInput, tenant)
+	}
+	k.rotate.Lock()
+	defer k.rotate.Unlock()
+	ofTenant := func(r Record) (ks string, ok bool) {
+		ks = strings.TrimPrefix(r.Keyspace, IndexRootKeyspace+"/")
+		n, err := parseKeyspace(ks)
+		return ks, err == nil && n.tenant == tenant
+	}
+	before, err := k.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	live := map[string]bool{}
+	for _, r := range before {
+		if _, ok := ofTenant(r); ok && r.State != StateDestroyed {
+			live[r.ID] = true
+		}
+	}
+	for _, r := range before {
+		if ks, ok := ofTenant(r); ok && live[r.ID] {
+			if reserved(r.Keyspace) {
+				// A root whose keyspace has no DEK left (or never had one).
+				err = k.destroyRoot(ctx, ks)
+			} else {
+				err = k.destroyLocked(ctx, r.ID)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	after, err := k.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, r := range after {
+		if live[r.ID] && r.State == StateDestroyed {
+			ids = append(ids, r.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // Rewrap rewraps every DEK that is not destroyed under to (a new KEK),
@@ -564,6 +688,3 @@ func (k *Keyring) List(ctx context.Context) ([]Record, error) {
 	})
 	return recs, nil
 }
-
-// ColumnKeyspace is the default keyspace of a column: "table.column".
-func ColumnKeyspace(table, column string) string { return table + "." + column }

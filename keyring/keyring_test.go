@@ -58,13 +58,18 @@ func (f *flaky) Decrypt(c, ad []byte) ([]byte, error) {
 	return f.Provider.Decrypt(c, ad)
 }
 
-var loc = crypto.Location{Table: "citizen", Column: "phone"}
+// loc is where the tests' values live; locOf the same in another keyspace.
+var loc = locOf("citizen.phone")
+
+func locOf(keyspace string) crypto.Location {
+	return crypto.Location{Keyspace: keyspace, Table: "citizen", Column: "phone"}
+}
 
 func seal(t testing.TB, r *keyring.Keyring, keyspace, v string) []byte {
 	t.Helper()
 	k, err := r.Current(ctx, keyspace)
 	require.NoError(t, err)
-	out, err := k.SealText(nil, loc, []byte(v))
+	out, err := k.SealText(nil, locOf(keyspace), []byte(v))
 	require.NoError(t, err)
 	return out
 }
@@ -138,7 +143,7 @@ func TestRotatesItselfAtTheSealLimit(t *testing.T) {
 		k, err := r.Current(ctx, "t.c")
 		require.NoError(t, err)
 		uses[k.ID()]++
-		ct, err := k.SealText(nil, loc, fmt.Appendf(nil, "v%d", i))
+		ct, err := k.SealText(nil, locOf("t.c"), fmt.Appendf(nil, "v%d", i))
 		require.NoError(t, err)
 		cts = append(cts, ct)
 	}
@@ -160,7 +165,7 @@ func TestRotatesItselfAtTheSealLimit(t *testing.T) {
 		assert.LessOrEqual(t, uint64(uses[rec.ID]), rec.Seals, "every seal was reserved")
 	}
 	for i, ct := range cts {
-		pt, err := crypto.OpenText(nil, r2, loc, ct)
+		pt, err := crypto.OpenText(nil, r2, locOf("t.c"), ct)
 		require.NoError(t, err)
 		assert.Equal(t, fmt.Sprintf("v%d", i), string(pt))
 	}
@@ -177,7 +182,7 @@ func TestDestroy(t *testing.T) {
 	_, err = crypto.OpenText(nil, r, loc, doomed)
 	assert.ErrorIs(t, err, keyring.ErrKeyDestroyed)
 	assert.Contains(t, err.Error(), e.KeyID)
-	pt, err := crypto.OpenText(nil, r, loc, kept)
+	pt, err := crypto.OpenText(nil, r, locOf("citizen.id_no"), kept)
 	require.NoError(t, err)
 	assert.Equal(t, "11010519491231002X", string(pt))
 
@@ -304,7 +309,11 @@ func TestRewrapUnderNewKEK(t *testing.T) {
 	// only the old KEK reads nothing.
 	fresh := keyring.New(d, sm2)
 	for v, c := range map[string][]byte{"13800138000": ct, "11010519491231002X": ct2} {
-		pt, err := crypto.OpenText(nil, fresh, loc, c)
+		where := loc
+		if v == "11010519491231002X" {
+			where = locOf("citizen.id_no")
+		}
+		pt, err := crypto.OpenText(nil, fresh, where, c)
 		require.NoError(t, err)
 		assert.Equal(t, v, string(pt))
 	}
@@ -359,8 +368,8 @@ func TestPublicKeyOnlyCanCreateButNotRead(t *testing.T) {
 func TestRotationUnderLoad(t *testing.T) {
 	r, d := newRing(t, sm4Provider(t, 1), keyring.WithReserve(7))
 	type sealed struct {
-		v  string
-		ct []byte
+		v, ks string
+		ct    []byte
 	}
 	var (
 		mu  sync.Mutex
@@ -382,16 +391,16 @@ func TestRotationUnderLoad(t *testing.T) {
 					return
 				}
 				v := fmt.Sprintf("g%d-%d", g, i)
-				ct, err := k.SealText(nil, loc, []byte(v))
+				ct, err := k.SealText(nil, locOf(ks), []byte(v))
 				if !assert.NoError(t, err) {
 					return
 				}
-				pt, err := crypto.OpenText(nil, r, loc, ct)
+				pt, err := crypto.OpenText(nil, r, locOf(ks), ct)
 				if !assert.NoError(t, err) || !assert.Equal(t, v, string(pt)) {
 					return
 				}
 				mu.Lock()
-				all = append(all, sealed{v, ct})
+				all = append(all, sealed{v, ks, ct})
 				mu.Unlock()
 			}
 		})
@@ -413,7 +422,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	reader := keyring.New(d, newKEK)
 	require.Greater(t, len(all), 100)
 	for _, s := range all {
-		pt, err := crypto.OpenText(nil, reader, loc, s.ct)
+		pt, err := crypto.OpenText(nil, reader, locOf(s.ks), s.ct)
 		require.NoError(t, err)
 		require.Equal(t, s.v, string(pt))
 	}

@@ -47,7 +47,9 @@ type Record struct {
 }
 
 // Validate checks a record a Store read back under id: the id matches,
-// the keyspace, creation time and revision are set, and the state is known,
+// the id and keyspace follow docs/format.md §8.1–8.2 and agree (a DEK id
+// with a DEK keyspace, a root's reserved id with its reserved keyspace),
+// the creation time and revision are set, and the state is known,
 // with a wrapped key unless destroyed and none once destroyed. Every Store
 // calls it, so a damaged record is ErrCorrupt wherever it is kept.
 func (r Record) Validate(id string) error {
@@ -57,6 +59,8 @@ func (r Record) Validate(id string) error {
 		return bad("id does not match its name")
 	case r.Keyspace == "":
 		return bad("no keyspace")
+	case checkRecordNames(r.ID, r.Keyspace) != nil:
+		return bad(checkRecordNames(r.ID, r.Keyspace).Error())
 	case r.Created.IsZero():
 		return bad("no creation time")
 	case r.Rev == 0:

@@ -16,76 +16,130 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/keyring-vector.json")
+var update = flag.Bool("update", false, "rewrite testdata/keyring-vector*.json")
 
-// keyringVector is testdata/keyring-vector.json (docs/format.md §8): a
-// local SM4 master key, a DEK record file as the Dir store writes it, and
-// a value sealed with that DEK.
+// keyringVector is testdata/keyring-vector.json or keyring-vector-sm2.json
+// (docs/format.md §8): a key directory's KEK, a DEK record file as the Dir
+// store writes it, and a value sealed with that DEK at a place.
 type keyringVector struct {
-	MasterKeyHex string          `json:"master_key_hex"`
-	Record       json.RawMessage `json:"record"`
-	ADHex        string          `json:"ad_hex"`
-	DEKHex       string          `json:"dek_hex"`
-	Table        string          `json:"table"`
-	Column       string          `json:"column"`
-	RowKey       string          `json:"row_key"`
-	Plaintext    string          `json:"plaintext"`
-	Text         string          `json:"text"`
+	MasterKeyHex  string          `json:"master_key_hex,omitempty"`
+	PrivateKeyPEM string          `json:"private_key_pem,omitempty"`
+	PublicKeyPEM  string          `json:"public_key_pem,omitempty"`
+	Record        json.RawMessage `json:"record"`
+	ADHex         string          `json:"ad_hex"`
+	DEKHex        string          `json:"dek_hex"`
+	Keyspace      string          `json:"keyspace"`
+	Schema        string          `json:"schema"`
+	Table         string          `json:"table"`
+	Column        string          `json:"column"`
+	RowKey        string          `json:"row_key"`
+	Plaintext     string          `json:"plaintext"`
+	Text          string          `json:"text"`
+}
+
+func (v keyringVector) loc() crypto.Location {
+	return crypto.Location{Keyspace: v.Keyspace, Schema: v.Schema, Table: v.Table, Column: v.Column, RowKey: v.RowKey}
+}
+
+// kekFiles returns the KEK files of a vector's key directory and its
+// keyring.json.
+func (v keyringVector) kekFiles() (map[string]string, string) {
+	if v.MasterKeyHex != "" {
+		return map[string]string{"master.key": v.MasterKeyHex + "\n"}, `{"format":"gmfield-keyring/1","kek":{"kind":"sm4","file":"master.key"}}`
+	}
+	return map[string]string{"kek.pem": v.PrivateKeyPEM, "kek.pub.pem": v.PublicKeyPEM}, `{"format":"gmfield-keyring/1","kek":{"kind":"sm2","file":"kek.pem"}}`
 }
 
 func TestKeyringVector(t *testing.T) {
-	path := "testdata/keyring-vector.json"
-	const master = "00112233445566778899aabbccddeeff"
-	if *update {
-		p, err := local.ParseSM4Hex(master)
-		require.NoError(t, err)
-		r, d := newRing(t, p)
-		key, err := r.Current(ctx, "citizen.id_no")
-		require.NoError(t, err)
-		loc := crypto.Location{Table: "citizen", Column: "id_no", RowKey: "1001"}
-		text, err := key.SealText(nil, loc, []byte("11010519491231002X"))
-		require.NoError(t, err)
-		rec, err := os.ReadFile(filepath.Join(d.Path(), "keys", key.ID()+".json"))
-		require.NoError(t, err)
-		var stored keyring.Record
-		require.NoError(t, json.Unmarshal(rec, &stored))
-		dek, err := p.Decrypt(stored.Wrapped, keyring.AssociatedData(stored.ID, stored.Keyspace))
-		require.NoError(t, err)
-		v := keyringVector{MasterKeyHex: master, Record: rec, ADHex: hex.EncodeToString(keyring.AssociatedData(stored.ID, stored.Keyspace)),
-			DEKHex: hex.EncodeToString(dek), Table: loc.Table, Column: loc.Column, RowKey: loc.RowKey, Plaintext: "11010519491231002X", Text: string(text)}
-		b, err := json.MarshalIndent(v, "", "  ")
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
-	}
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var v keyringVector
-	require.NoError(t, json.Unmarshal(b, &v))
+	for _, c := range []struct{ name, path string }{
+		{"sm4", "testdata/keyring-vector.json"},
+		{"sm2", "testdata/keyring-vector-sm2.json"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if *update {
+				writeKeyringVector(t, c.name, c.path)
+			}
+			b, err := os.ReadFile(c.path)
+			require.NoError(t, err)
+			var v keyringVector
+			require.NoError(t, json.Unmarshal(b, &v))
 
-	// Lay the record out as a key directory and open the value through it.
-	dir := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "keys"), 0o700))
-	var rec keyring.Record
-	require.NoError(t, json.Unmarshal(v.Record, &rec))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "keys", rec.ID+".json"), v.Record, 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "master.key"), []byte(v.MasterKeyHex+"\n"), 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, local.ConfigFile), []byte(`{"format":"gmfield-keyring/1","kek":{"kind":"sm4","file":"master.key"}}`), 0o600))
-	k, err := local.Open(dir)
-	require.NoError(t, err)
-	pt, err := crypto.OpenText(nil, k, crypto.Location{Table: v.Table, Column: v.Column, RowKey: v.RowKey}, []byte(v.Text))
-	require.NoError(t, err)
-	assert.Equal(t, v.Plaintext, string(pt))
-	assert.Equal(t, v.ADHex, hex.EncodeToString(keyring.AssociatedData(rec.ID, rec.Keyspace)))
+			// Lay the record out as a key directory and open the value through it.
+			dir := t.TempDir()
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, "keys"), 0o700))
+			var rec keyring.Record
+			require.NoError(t, json.Unmarshal(v.Record, &rec))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "keys", rec.ID+".json"), v.Record, 0o600))
+			files, cfg := v.kekFiles()
+			for name, content := range files {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(dir, local.ConfigFile), []byte(cfg), 0o600))
+			k, err := local.Open(dir)
+			require.NoError(t, err)
+			pt, err := crypto.OpenText(nil, k, v.loc(), []byte(v.Text))
+			require.NoError(t, err)
+			assert.Equal(t, v.Plaintext, string(pt))
+			assert.Equal(t, v.ADHex, hex.EncodeToString(keyring.AssociatedData(rec.ID, rec.Keyspace)))
+			assert.Equal(t, v.Keyspace, rec.Keyspace)
+			// The DEK opens nothing of another keyspace.
+			_, err = crypto.OpenText(nil, k, crypto.Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone", RowKey: v.RowKey}, []byte(v.Text))
+			assert.ErrorIs(t, err, crypto.ErrKeyMismatch)
 
-	// And independently, from docs/format.md alone.
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed: independent check skipped")
+			// And independently, from docs/format.md alone.
+			py, err := exec.LookPath("python3")
+			if err != nil {
+				t.Skip("python3 not installed: independent check skipped")
+			}
+			if err := exec.Command(py, "-c", "import cryptography").Run(); err != nil {
+				t.Skip("python3 has no cryptography package: independent check skipped")
+			}
+			if _, err := exec.LookPath("openssl"); err != nil && c.name == "sm2" {
+				t.Skip("openssl not installed: independent SM2 check skipped")
+			}
+			out, err := exec.Command(py, "../crypto/testdata/verify_vectors.py", "--keyring", c.path).CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			assert.Contains(t, string(out), "keyring vector verified")
+		})
 	}
-	if err := exec.Command(py, "-c", "import cryptography").Run(); err != nil {
-		t.Skip("python3 has no cryptography package: independent check skipped")
+}
+
+func writeKeyringVector(t *testing.T, kind, path string) {
+	v := keyringVector{Keyspace: "citizen.id_no", Table: "citizen", Column: "id_no", RowKey: "1001", Plaintext: "11010519491231002X"}
+	var p keyring.Provider
+	switch kind {
+	case "sm4":
+		v.MasterKeyHex = "00112233445566778899aabbccddeeff"
+		sm4, err := local.ParseSM4Hex(v.MasterKeyHex)
+		require.NoError(t, err)
+		p = sm4
+	case "sm2":
+		priv, err := crypto.GenerateSM2Key()
+		require.NoError(t, err)
+		privPEM, err := priv.MarshalPEM()
+		require.NoError(t, err)
+		pubPEM, err := priv.Public().MarshalPEM()
+		require.NoError(t, err)
+		v.PrivateKeyPEM, v.PublicKeyPEM = string(privPEM), string(pubPEM)
+		v.Keyspace, v.Schema = "public.citizen.id_no", "public"
+		sm2, err := local.NewSM2(priv)
+		require.NoError(t, err)
+		p = sm2
 	}
-	out, err := exec.Command(py, "../crypto/testdata/verify_vectors.py", "--keyring", path).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	assert.Contains(t, string(out), "keyring vector verified")
+	r, d := newRing(t, p)
+	key, err := r.Current(ctx, v.Keyspace)
+	require.NoError(t, err)
+	text, err := key.SealText(nil, v.loc(), []byte(v.Plaintext))
+	require.NoError(t, err)
+	rec, err := os.ReadFile(filepath.Join(d.Path(), "keys", key.ID()+".json"))
+	require.NoError(t, err)
+	var stored keyring.Record
+	require.NoError(t, json.Unmarshal(rec, &stored))
+	ad := keyring.AssociatedData(stored.ID, stored.Keyspace)
+	dek, err := p.Decrypt(stored.Wrapped, ad)
+	require.NoError(t, err)
+	v.Record, v.ADHex, v.DEKHex, v.Text = rec, hex.EncodeToString(ad), hex.EncodeToString(dek), string(text)
+	b, err := json.MarshalIndent(v, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
 }

@@ -6,6 +6,8 @@ package vaultit
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,20 +62,31 @@ func dirStore(t *testing.T) *keyring.Dir {
 	return d
 }
 
-var loc = crypto.Location{Table: "citizen", Column: "phone"}
+// locOf is the place of the tests' values in keyspace "citizen.COLUMN".
+func locOf(keyspace string) crypto.Location {
+	col := strings.TrimPrefix(keyspace, "citizen.")
+	return crypto.Location{Keyspace: keyspace, Table: "citizen", Column: col}
+}
+
+// sealedIn remembers the keyspace each test value was sealed in, so that
+// open reads it back from the same place.
+var sealedIn sync.Map
 
 func sealWith(t *testing.T, k *keyring.Keyring, keyspace, v string) []byte {
 	t.Helper()
 	key, err := k.Current(ctx, keyspace)
 	require.NoError(t, err)
-	ct, err := key.SealText(nil, loc, []byte(v))
+	ct, err := key.SealText(nil, locOf(keyspace), []byte(v))
 	require.NoError(t, err)
+	sealedIn.Store(string(ct), keyspace)
 	return ct
 }
 
 func open(t *testing.T, k *keyring.Keyring, ct []byte) (string, error) {
 	t.Helper()
-	pt, err := crypto.OpenText(nil, k, loc, ct)
+	ks, ok := sealedIn.Load(string(ct))
+	require.True(t, ok, "value not sealed by sealWith")
+	pt, err := crypto.OpenText(nil, k, locOf(ks.(string)), ct)
 	return string(pt), err
 }
 

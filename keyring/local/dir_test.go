@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var loc = crypto.Location{Table: "citizen", Column: "phone"}
+var loc = crypto.Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone"}
 
 func TestInitOpenRotateKEK(t *testing.T) {
 	for _, kind := range []string{"sm4", "sm2"} {

@@ -24,7 +24,7 @@ func ExampleInit() {
 	if err != nil {
 		panic(err)
 	}
-	loc := crypto.Location{Table: "citizen", Column: "id_no"}
+	loc := crypto.Location{Keyspace: "citizen.id_no", Table: "citizen", Column: "id_no"}
 	key, _ := k.Current(ctx, "citizen.id_no")
 	stored, _ := key.SealText(nil, loc, []byte("11010519491231002X"))
 

@@ -29,7 +29,7 @@ func Example() {
 	kek, _ := local.NewSM4(bytes.Repeat([]byte{7}, 16))
 	k := keyring.New(store, kek)
 	key, _ := k.Current(ctx, "citizen.phone")
-	loc := crypto.Location{Table: "citizen", Column: "phone"}
+	loc := crypto.Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone"}
 	stored, _ := key.SealText(nil, loc, []byte("13800138000"))
 	plain, _ := crypto.OpenText(nil, k, loc, stored)
 

@@ -95,7 +95,7 @@ func TestStoreOnEveryDatabase(t *testing.T) {
 			kek, err := local.NewSM4(bytes.Repeat([]byte{3}, 16))
 			require.NoError(t, err)
 			k := keyring.New(s, kek, keyring.WithReserve(2))
-			loc := crypto.Location{Table: "citizen", Column: "phone"}
+			loc := crypto.Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone"}
 			var cts [][]byte
 			for i := range 6 {
 				key, err := k.Current(ctx, "citizen.phone")

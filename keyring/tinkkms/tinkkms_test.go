@@ -40,7 +40,7 @@ func TestTinkAEADAsKEK(t *testing.T) {
 	k := keyring.New(d, p)
 	key, err := k.Current(ctx, "citizen.phone")
 	require.NoError(t, err)
-	loc := crypto.Location{Table: "citizen", Column: "phone"}
+	loc := crypto.Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone"}
 	ct, err := key.SealText(nil, loc, []byte("13800138000"))
 	require.NoError(t, err)
 
