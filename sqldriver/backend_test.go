@@ -49,9 +49,14 @@ roles:
 // backend is a database the suite runs on.
 type backend struct {
 	name string
-	// open returns the raw (unwrapped) and wrapped handles of a fresh,
-	// private database or schema, removed when the test ends.
-	connect func(t testing.TB, cfg *sqldriver.Config) (raw, db *sql.DB)
+	// driver is the inner driver's registered name.
+	driver string
+	// connect returns the raw (unwrapped) handle of a fresh, private
+	// database or schema, removed when the test ends, and the DSN that
+	// opens it.
+	connect func(t testing.TB) (raw *sql.DB, dsn string)
+	// maxConns, when set, bounds both handles' open connections.
+	maxConns int
 	// types of the id, text, short-text (indexed) and binary columns
 	id, text, short, blob string
 	// upsert is the dialect's form of "update email from the new row".
@@ -101,23 +106,21 @@ func dollar(q string) string {
 func same(q string) string { return q }
 
 var sqliteBackend = backend{
-	name: "sqlite", id: "INTEGER", text: "TEXT", short: "TEXT", blob: "BLOB", returning: true, ph: same,
+	name: "sqlite", driver: "sqlite", id: "INTEGER", text: "TEXT", short: "TEXT", blob: "BLOB", returning: true, ph: same,
 	upsert: "ON CONFLICT (k) DO UPDATE SET email = excluded.email",
-	connect: func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+	connect: func(t testing.TB) (*sql.DB, string) {
 		path := filepath.Join(t.TempDir(), "test.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 		raw, err := sql.Open("sqlite", path)
 		require.NoError(t, err)
-		db, err := sqldriver.Open("sqlite", path, cfg)
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close(); raw.Close() })
-		return raw, db
+		t.Cleanup(func() { raw.Close() })
+		return raw, path
 	},
 }
 
 var postgresBackend = backend{
-	name: "postgres", id: "BIGINT", text: "TEXT", short: "TEXT", blob: "BYTEA", returning: true, ph: dollar,
+	name: "postgres", driver: "pgx", id: "BIGINT", text: "TEXT", short: "TEXT", blob: "BYTEA", returning: true, ph: dollar,
 	upsert: "ON CONFLICT (k) DO UPDATE SET email = excluded.email",
-	connect: func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+	connect: func(t testing.TB) (*sql.DB, string) {
 		dsn := os.Getenv("GMFIELD_TEST_PG_DSN")
 		if dsn == "" {
 			t.Skip("GMFIELD_TEST_PG_DSN is not set; scripts/test.sh sets it")
@@ -134,44 +137,26 @@ var postgresBackend = backend{
 		u.RawQuery = q.Encode()
 		raw, err := sql.Open("pgx", u.String())
 		require.NoError(t, err)
-		db, err := sqldriver.Open("pgx", u.String(), cfg)
-		require.NoError(t, err)
 		t.Cleanup(func() {
-			db.Close()
 			raw.Close()
 			_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
 			admin.Close()
 		})
-		return raw, db
+		return raw, u.String()
 	},
 }
 
 // libpqBackend is PostgreSQL through github.com/lib/pq instead of pgx.
 var libpqBackend = func() backend {
 	b := postgresBackend
-	b.name = "libpq"
-	pgx := postgresBackend.connect
-	b.connect = func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
-		raw, _ := pgx(t, cfg)
-		var schema string
-		require.NoError(t, raw.QueryRow("SELECT current_schema()").Scan(&schema))
-		u, err := url.Parse(os.Getenv("GMFIELD_TEST_PG_DSN"))
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		db, err := sqldriver.Open("postgres", u.String(), cfg)
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		return raw, db
-	}
+	b.name, b.driver = "libpq", "postgres"
 	return b
 }()
 
 var mysqlBackend = backend{
-	name: "mysql", id: "BIGINT", text: "LONGTEXT", short: "VARCHAR(64)", blob: "LONGBLOB", ph: same,
+	name: "mysql", driver: "mysql", id: "BIGINT", text: "LONGTEXT", short: "VARCHAR(64)", blob: "LONGBLOB", ph: same,
 	upsert: "ON DUPLICATE KEY UPDATE email = VALUES(email)",
-	connect: func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+	connect: func(t testing.TB) (*sql.DB, string) {
 		dsn := os.Getenv("GMFIELD_TEST_MYSQL_DSN")
 		if dsn == "" {
 			t.Skip("GMFIELD_TEST_MYSQL_DSN is not set; scripts/test.sh sets it")
@@ -190,15 +175,12 @@ var mysqlBackend = backend{
 		mc.Params["charset"] = "utf8mb4"
 		raw, err := sql.Open("mysql", mc.FormatDSN())
 		require.NoError(t, err)
-		db, err := sqldriver.Open("mysql", mc.FormatDSN(), cfg)
-		require.NoError(t, err)
 		t.Cleanup(func() {
-			db.Close()
 			raw.Close()
 			_, _ = admin.Exec("DROP DATABASE " + name)
 			admin.Close()
 		})
-		return raw, db
+		return raw, mc.FormatDSN()
 	},
 }
 
@@ -228,8 +210,27 @@ func each(t *testing.T, f func(t *testing.T, b backend)) {
 // open returns the raw handle and the wrapped one, which takes queries
 // written with "?" and sends them in the backend's placeholder style.
 func (b backend) open(t testing.TB, cfg *sqldriver.Config) (*sql.DB, tdb) {
-	raw, db := b.connect(t, cfg)
-	return raw, tdb{DB: db, ph: b.ph}
+	raw, db, _ := b.openMore(t, cfg)
+	return raw, db
+}
+
+// openMore is open, and also returns a function that wraps the same
+// database with another configuration (another application, say).
+func (b backend) openMore(t testing.TB, cfg *sqldriver.Config) (*sql.DB, tdb, func(*sqldriver.Config) tdb) {
+	raw, dsn := b.connect(t)
+	wrap := func(cfg *sqldriver.Config) tdb {
+		db, err := sqldriver.Open(b.driver, dsn, cfg)
+		require.NoError(t, err)
+		if b.maxConns > 0 {
+			db.SetMaxOpenConns(b.maxConns)
+		}
+		t.Cleanup(func() { db.Close() })
+		return tdb{DB: db, ph: b.ph}
+	}
+	if b.maxConns > 0 {
+		raw.SetMaxOpenConns(b.maxConns)
+	}
+	return raw, wrap(cfg), wrap
 }
 
 type tdb struct {

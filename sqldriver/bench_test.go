@@ -35,15 +35,13 @@ roles:
 //	go test ./sqldriver -run '^$' -bench Driver -benchmem -count 6 | benchstat -col /side -
 func BenchmarkDriver(b *testing.B) {
 	mem := sqliteBackend
-	mem.connect = func(t testing.TB, cfg *sqldriver.Config) (*sql.DB, *sql.DB) {
+	mem.maxConns = 1
+	mem.connect = func(t testing.TB) (*sql.DB, string) {
 		dsn := "file:bench" + suffix() + "?mode=memory&cache=shared"
 		raw, err := sql.Open("sqlite", dsn)
 		require.NoError(t, err)
-		raw.SetMaxOpenConns(1)
-		db, err := sqldriver.Open("sqlite", dsn, cfg)
-		require.NoError(t, err)
-		db.SetMaxOpenConns(1)
-		return raw, db
+		t.Cleanup(func() { raw.Close() })
+		return raw, dsn
 	}
 	benchDriver(b, mem)
 	if os.Getenv("GMFIELD_TEST_PG_DSN") != "" {

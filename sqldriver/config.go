@@ -16,7 +16,7 @@ import (
 type Form int
 
 const (
-	// FormText stores the text form "gmf1:…" (text and varchar columns).
+	// FormText stores the text form "gmf2:…" (text and varchar columns).
 	FormText Form = iota
 	// FormBinary stores the binary envelope (bytea, BLOB, VARBINARY).
 	FormBinary
@@ -48,15 +48,26 @@ type Column struct {
 	OnError OnError
 }
 
-// Table is a table with protected columns. RowKey, when set, names a
-// column whose value is bound into each protected value's AAD: a value
-// copied to another row fails to open. The row key must then be given by
-// every INSERT of a protected column and pinned by "WHERE row_key = …" in
-// every UPDATE of one, and it cannot be updated.
+// Table is a table with protected columns.
+//
+// RowKey, when set, names a column whose value is bound into each
+// protected value's AAD, as the canonical text of RowKeyType (integer by
+// default): a value copied to another row fails to open. The row key must
+// then be given by every INSERT of a protected column and pinned by
+// "WHERE row_key = …" in every UPDATE of one, and it cannot be updated.
+// Without a row key, values can be swapped between rows of a column
+// undetected (Config.Warnings says which tables have none).
+//
+// Schema, when set, is the schema (PostgreSQL) or database (MySQL) the
+// table lives in; it is bound into each value's AAD and names the
+// keyspace, so a value copied to a same-named table elsewhere does not
+// open there. Statements may still name the table unqualified.
 type Table struct {
-	Name    string
-	RowKey  string
-	Columns []Column
+	Name       string
+	Schema     string
+	RowKey     string
+	RowKeyType KeyType
+	Columns    []Column
 }
 
 // Config is what Wrap needs: the keys, the protected tables and the role
@@ -112,6 +123,20 @@ var (
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
+// Warnings returns what in cfg is allowed but weakens the protection it
+// gives, in words for a person: today, each table without a row key,
+// whose values can be swapped between rows undetected. `gmfield plan`
+// prints them.
+func (cfg *Config) Warnings() []string {
+	var out []string
+	for _, t := range cfg.Tables {
+		if t.RowKey == "" {
+			out = append(out, fmt.Sprintf("table %s has no row_key: a protected value copied to another row of the same column opens there (declare a row key; docs/config.md)", strings.ToLower(t.Name)))
+		}
+	}
+	return out
+}
+
 // catalog validates cfg and builds the analyzers' view of it.
 func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
 	bad := func(format string, args ...any) error {
@@ -137,6 +162,12 @@ func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
 		t := &sqlplan.Table{Name: name, RowKey: strings.ToLower(tc.RowKey), Columns: map[string]*sqlplan.Column{}, IndexColumns: map[string]*sqlplan.Column{}}
 		if t.RowKey != "" && !identRE.MatchString(t.RowKey) {
 			return nil, bad("%s.row_key %q: use a plain identifier", name, tc.RowKey)
+		}
+		if err := tc.RowKeyType.validate(); err != nil {
+			return nil, bad("%s.row_key: %v", name, err)
+		}
+		if tc.Schema != "" && !identRE.MatchString(strings.ToLower(tc.Schema)) {
+			return nil, bad("%s.schema %q: use a plain identifier", name, tc.Schema)
 		}
 		if len(tc.Columns) == 0 {
 			return nil, bad("table %s has no protected column", name)

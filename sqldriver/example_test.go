@@ -65,5 +65,5 @@ roles:
 	// Output:
 	// admin 13800138000
 	// clerk 138****8000
-	// gmf1:
+	// gmf2:
 }

@@ -1,12 +1,14 @@
 package sqldriver_test
 
 import (
+	"context"
 	"database/sql"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/sqldriver"
 )
@@ -22,9 +24,9 @@ func TestRotationAndShredding(t *testing.T) {
 		ctx := as("admin")
 		_, err := db.ExecContext(ctx, `INSERT INTO citizen (id, phone, note) VALUES (?, ?, ?)`, 1, "13800000001", "old key")
 		require.NoError(t, err)
-		old, err := cfg.Keyring.Current(ctx, keyring.ColumnKeyspace("citizen", "phone"))
+		old, err := cfg.Keyring.Current(ctx, "citizen.phone")
 		require.NoError(t, err)
-		_, err = cfg.Keyring.Rotate(ctx, keyring.ColumnKeyspace("citizen", "phone"))
+		_, err = cfg.Keyring.Rotate(ctx, "citizen.phone")
 		require.NoError(t, err)
 		_, err = db.ExecContext(ctx, `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 2, "13800000002")
 		require.NoError(t, err)
@@ -52,35 +54,74 @@ func TestRotationAndShredding(t *testing.T) {
 	})
 }
 
-// TestTenantKeys seals each tenant's values under its own DEKs
-// (key_scope: tenant): shredding one tenant leaves the others readable.
+// TestTenantKeys seals each tenant's values under its own DEKs and
+// indexes them under its own blind-index root (key_scope: tenant):
+// statements act for the context's tenant, a tenant reads only its own
+// values, and shredding one tenant makes its values unreadable and its
+// rows unfindable while the others stay readable.
 func TestTenantKeys(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
 		cfg := newConfig(t, "key_scope: tenant\n"+testConfig)
-		_, db := b.open(t, cfg)
+		raw, db := b.open(t, cfg)
 		b.schema(t, db)
 		admin := as("admin")
-		for id, tenant := range map[int]string{1: "beijing", 2: "shanghai"} {
-			_, err := db.ExecContext(sqldriver.WithTenant(admin, tenant), `INSERT INTO citizen (id, phone) VALUES (?, ?)`, id, "1380000000"+string(rune('0'+id)))
+		beijing, shanghai := sqldriver.WithTenant(admin, "beijing"), sqldriver.WithTenant(admin, "shanghai")
+		const phone = "13800000000"
+		for id, ctx := range map[int]context.Context{1: beijing, 2: shanghai} {
+			_, err := db.ExecContext(ctx, `INSERT INTO citizen (id, phone) VALUES (?, ?)`, id, phone)
 			require.NoError(t, err)
 		}
 		_, err := db.ExecContext(admin, `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 3, "13800000003")
 		assert.ErrorIs(t, err, sqldriver.ErrNoTenant)
+		_, err = db.QueryContext(admin, `SELECT phone FROM citizen WHERE id = 1`)
+		assert.ErrorIs(t, err, sqldriver.ErrNoTenant, "decrypting needs the tenant")
+		_, err = db.QueryContext(admin, `SELECT id FROM citizen WHERE phone = ?`, phone)
+		assert.ErrorIs(t, err, sqldriver.ErrNoTenant, "searching needs the tenant")
 
-		recs, err := cfg.Keyring.List(admin)
-		require.NoError(t, err)
-		destroyed := 0
-		for _, r := range recs {
-			if r.Keyspace == "tenant/beijing/citizen.phone" {
-				require.NoError(t, cfg.Keyring.Destroy(admin, r.ID))
-				destroyed++
+		// The same phone has unrelated blind indexes in the two tenants.
+		var b1, b2 string
+		require.NoError(t, raw.QueryRow(`SELECT phone_bidx FROM citizen WHERE id = 1`).Scan(&b1))
+		require.NoError(t, raw.QueryRow(`SELECT phone_bidx FROM citizen WHERE id = 2`).Scan(&b2))
+		assert.NotEqual(t, b1, b2, "blind indexes do not link tenants")
+		// Each tenant finds and reads its own row, and only it.
+		for ctx, want := range map[context.Context]int{beijing: 1, shanghai: 2} {
+			var ids []int
+			rows, err := db.QueryContext(ctx, `SELECT id FROM citizen WHERE phone = ?`, phone)
+			require.NoError(t, err)
+			for rows.Next() {
+				var id int
+				require.NoError(t, rows.Scan(&id))
+				ids = append(ids, id)
 			}
+			require.NoError(t, rows.Err())
+			rows.Close()
+			assert.Equal(t, []int{want}, ids)
 		}
-		require.Equal(t, 1, destroyed)
-		var phone string
-		err = db.QueryRowContext(admin, `SELECT phone FROM citizen WHERE id = 1`).Scan(&phone)
+		var got string
+		require.NoError(t, db.QueryRowContext(beijing, `SELECT phone FROM citizen WHERE id = 1`).Scan(&got))
+		assert.Equal(t, phone, got)
+		err = db.QueryRowContext(beijing, `SELECT phone FROM citizen WHERE id = 2`).Scan(&got)
+		assert.ErrorIs(t, err, sqldriver.ErrOpen)
+		assert.ErrorIs(t, err, crypto.ErrKeyMismatch, "a tenant cannot read another tenant's value")
+
+		// Shred beijing: its DEK and its blind-index root go.
+		ids, err := cfg.Keyring.DestroyTenant(admin, "beijing")
+		require.NoError(t, err)
+		assert.Len(t, ids, 2, "one DEK and one root")
+		err = db.QueryRowContext(beijing, `SELECT phone FROM citizen WHERE id = 1`).Scan(&got)
 		assert.ErrorIs(t, err, keyring.ErrKeyDestroyed)
-		require.NoError(t, db.QueryRowContext(admin, `SELECT phone FROM citizen WHERE id = 2`).Scan(&phone))
-		assert.Equal(t, "13800000002", phone)
+		_, err = db.QueryContext(beijing, `SELECT id FROM citizen WHERE phone = ?`, phone)
+		assert.ErrorIs(t, err, keyring.ErrKeyDestroyed, "a shredded tenant cannot be found by equality search")
+		require.NoError(t, db.QueryRowContext(shanghai, `SELECT phone FROM citizen WHERE id = 2`).Scan(&got))
+		assert.Equal(t, phone, got)
+		var id int
+		require.NoError(t, db.QueryRowContext(shanghai, `SELECT id FROM citizen WHERE phone = ?`, phone).Scan(&id))
+		assert.Equal(t, 2, id)
+
+		// Reborn, beijing gets new keys; its old rows stay unfindable.
+		_, err = db.ExecContext(beijing, `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 4, phone)
+		require.NoError(t, err)
+		require.NoError(t, db.QueryRowContext(beijing, `SELECT id FROM citizen WHERE phone = ?`, phone).Scan(&id))
+		assert.Equal(t, 4, id)
 	})
 }

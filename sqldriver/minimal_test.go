@@ -81,5 +81,5 @@ func TestMinimalInnerDriver(t *testing.T) {
 	require.NoError(t, err)
 	defer raw.Close()
 	require.NoError(t, raw.QueryRow(`SELECT phone FROM citizen`).Scan(&phone))
-	assert.Contains(t, phone, "gmf1:")
+	assert.Contains(t, phone, "gmf2:")
 }

@@ -44,11 +44,13 @@ func (s *schema) authorize(pr masking.Principal, p *sqlplan.Plan) error {
 
 // outCol is what Rows does with one visible result column.
 type outCol struct {
-	pc      *protCol // nil: passed through
-	isIndex bool     // the column is pc's blind index, not its value
-	action  masking.Action
-	rowKey  int // inner column index of the row key, or -1
-	index   int // inner column index of the full index, or -1
+	pc        *protCol // nil: passed through
+	isIndex   bool     // the column is pc's blind index, not its value
+	action    masking.Action
+	rowKey    int             // inner column index of the row key, or -1
+	index     int             // inner column index of the full index, or -1
+	loc       crypto.Location // where pc's values live (plain, mask)
+	pseudonym *crypto.Index   // the hash action's key
 }
 
 // Rows wraps the inner rows of a statement that returns protected columns.
@@ -80,13 +82,27 @@ func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.
 		return nil, err
 	}
 	for i := range out {
-		if out[i].pc == nil {
+		oc := &out[i]
+		if oc.pc == nil {
 			continue
 		}
-		out[i].action = s.policy.Decide(pr, out[i].pc.table, out[i].pc.column)
-		if out[i].action == masking.ActionDeny {
+		oc.action = s.policy.Decide(pr, oc.pc.table, oc.pc.column)
+		if oc.action == masking.ActionDeny {
 			_ = inner.Close()
-			return nil, fmt.Errorf("%w: %s.%s", masking.ErrDenied, out[i].pc.table, out[i].pc.column)
+			return nil, fmt.Errorf("%w: %s.%s", masking.ErrDenied, oc.pc.table, oc.pc.column)
+		}
+		if oc.isIndex {
+			continue
+		}
+		switch oc.action {
+		case masking.ActionPlain, masking.ActionMask:
+			oc.loc, err = s.place(ctx, oc.pc)
+		case masking.ActionHash:
+			_, oc.pseudonym, err = s.indexes(ctx, oc.pc)
+		}
+		if err != nil {
+			_ = inner.Close()
+			return nil, err
 		}
 	}
 	return &Rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
@@ -254,14 +270,19 @@ func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	case masking.ActionNull:
 		return nil, nil
 	case masking.ActionHash:
-		if oc.index < 0 || r.buf[oc.index] == nil || stored == nil {
+		if oc.index < 0 || stored == nil {
 			return nil, nil // no full index to pseudonymize: fail closed to NULL
 		}
-		ix, err := rowKeyString(r.buf[oc.index])
-		if err != nil {
+		var ix []byte
+		switch x := r.buf[oc.index].(type) {
+		case string:
+			ix = []byte(x)
+		case []byte:
+			ix = x
+		default:
 			return nil, nil
 		}
-		out, err := pc.pseudonym.SumHex(nil, []byte(ix))
+		out, err := oc.pseudonym.SumHex(nil, ix)
 		if err != nil {
 			return nil, nil
 		}
@@ -273,10 +294,10 @@ func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	if stored == nil {
 		return nil, nil
 	}
-	loc := crypto.Location{Table: pc.table, Column: pc.column}
+	loc := oc.loc
 	if oc.rowKey >= 0 {
 		if r.rkAt != oc.rowKey {
-			rk, err := rowKeyString(r.buf[oc.rowKey])
+			rk, err := pc.keyType.canonical(r.buf[oc.rowKey], false)
 			if err != nil {
 				return r.openFailed(pc, err)
 			}

@@ -3,11 +3,10 @@ package sqldriver
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -27,6 +26,10 @@ type schema struct {
 	cols    map[colKey]*protCol
 	scope   keyring.Scope
 	plans   *lru.Cache[string, planResult]
+	// tenants caches the derived indexes of each tenant keyspace, keyed by
+	// keyspace; an entry is used only while the key ring hands out the
+	// same root.
+	tenants sync.Map
 }
 
 // colKey names a protected column (lower case).
@@ -40,12 +43,24 @@ type planResult struct {
 // protCol is the runtime state of one protected column.
 type protCol struct {
 	table, column string
-	keyspace      string // "" under keyring.PerTenantColumn: from the context
+	schema        string  // declared schema, bound into the AAD
+	keyType       KeyType // the table's row-key type
+	keyspace      string  // "" under keyring.PerTenantColumn: from the context
 	form          Form
 	onError       OnError
-	indexes       map[string]*crypto.Index // by transform
-	pseudonym     *crypto.Index            // keyed pseudonym of the full index (hash action)
-	rule          *masking.Rule
+	specs         map[string]crypto.IndexSpec // by transform
+	// indexes and pseudonym are derived from the deployment's root; under
+	// keyring.PerTenantColumn they are nil and come from the tenant
+	// keyspace's root (schema.indexFor).
+	indexes   map[string]*crypto.Index // by transform
+	pseudonym *crypto.Index            // keyed pseudonym of the full index (hash action)
+	rule      *masking.Rule
+}
+
+// pseudonymSpec is the index whose value the hash action shows: HMAC-SM3
+// of the stored full index under a key of its own (docs/sqldriver.md).
+func pseudonymSpec(table, column string) crypto.IndexSpec {
+	return crypto.IndexSpec{Table: "gmfield:pseudonym", Column: table + "." + column, Transform: crypto.TransformFull}
 }
 
 func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*schema, error) {
@@ -53,9 +68,11 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 	if err != nil {
 		return nil, err
 	}
-	root, err := cfg.Keyring.IndexRoot(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("gmfield/sqldriver: blind-index root: %w", err)
+	var root *crypto.IndexRoot
+	if cfg.Scope != keyring.PerTenantColumn {
+		if root, err = cfg.Keyring.IndexRoot(ctx); err != nil {
+			return nil, fmt.Errorf("gmfield/sqldriver: blind-index root: %w", err)
+		}
 	}
 	size := cfg.PlanCacheSize
 	if size <= 0 {
@@ -70,31 +87,92 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 		table := strings.ToLower(tc.Name)
 		for _, cc := range tc.Columns {
 			name := strings.ToLower(cc.Name)
-			var ks string
-			if cfg.Scope != keyring.PerTenantColumn {
-				if ks, err = cfg.Scope.Keyspace("", table, name); err != nil {
-					return nil, fmt.Errorf("%w: %s.%s: %v", ErrInvalidConfig, table, name, err)
-				}
-			}
-			pc := &protCol{table: table, column: name, keyspace: ks, form: cc.Form, onError: cc.OnError,
-				indexes: map[string]*crypto.Index{}, rule: cfg.Policy.Rule(table, name)}
+			pc := &protCol{table: table, column: name, schema: strings.ToLower(tc.Schema), keyType: tc.RowKeyType, form: cc.Form, onError: cc.OnError,
+				specs: map[string]crypto.IndexSpec{}, rule: cfg.Policy.Rule(table, name)}
 			for _, ix := range cc.Indexes {
-				idx, err := root.Index(crypto.IndexSpec{Table: table, Column: name, Transform: ix.Transform, Size: ix.Size})
-				if err != nil {
+				pc.specs[string(ix.Transform)] = crypto.IndexSpec{Table: table, Column: name, Transform: ix.Transform, Size: ix.Size}
+			}
+			if root != nil {
+				loc := crypto.Location{Schema: pc.schema, Table: table, Column: name}
+				if pc.keyspace, err = cfg.Scope.Keyspace("", loc); err != nil {
 					return nil, fmt.Errorf("%w: %s.%s: %v", ErrInvalidConfig, table, name, err)
 				}
-				pc.indexes[string(ix.Transform)] = idx
-			}
-			// The hash action shows a keyed pseudonym of the stored full
-			// index, so that it never needs the plaintext (docs/config.md).
-			pc.pseudonym, err = root.Index(crypto.IndexSpec{Table: "gmfield:pseudonym", Column: table + "." + name, Transform: crypto.TransformFull})
-			if err != nil {
-				return nil, err
+				if pc.indexes, pc.pseudonym, err = deriveIndexes(root, pc); err != nil {
+					return nil, fmt.Errorf("%w: %s.%s: %v", ErrInvalidConfig, table, name, err)
+				}
 			}
 			s.cols[colKey{table, name}] = pc
 		}
 	}
 	return s, nil
+}
+
+// deriveIndexes derives pc's blind indexes and pseudonym key from root.
+func deriveIndexes(root *crypto.IndexRoot, pc *protCol) (map[string]*crypto.Index, *crypto.Index, error) {
+	out := make(map[string]*crypto.Index, len(pc.specs))
+	for tr, spec := range pc.specs {
+		ix, err := root.Index(spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		out[tr] = ix
+	}
+	ps, err := root.Index(pseudonymSpec(pc.table, pc.column))
+	return out, ps, err
+}
+
+// tenantIndexes are pc's indexes under one tenant keyspace's root.
+type tenantIndexes struct {
+	root      *crypto.IndexRoot
+	indexes   map[string]*crypto.Index
+	pseudonym *crypto.Index
+}
+
+// place returns where pc's values live for the statement of ctx: the
+// keyspace (under key_scope tenant, of the context's tenant), schema,
+// table and column.
+func (s *schema) place(ctx context.Context, pc *protCol) (crypto.Location, error) {
+	loc := crypto.Location{Keyspace: pc.keyspace, Schema: pc.schema, Table: pc.table, Column: pc.column}
+	if pc.keyspace != "" {
+		return loc, nil
+	}
+	tenant, _ := ctx.Value(tenantKey{}).(string)
+	if tenant == "" {
+		return loc, fmt.Errorf("%w: %s.%s is sealed per tenant (key_scope: tenant)", ErrNoTenant, pc.table, pc.column)
+	}
+	loc, err := s.scope.Locate(tenant, loc)
+	if err != nil {
+		return loc, fmt.Errorf("%w: %s.%s: %v", ErrNoTenant, pc.table, pc.column, err)
+	}
+	return loc, nil
+}
+
+// indexes returns pc's blind indexes and pseudonym key for the statement
+// of ctx: the deployment's, or under key_scope tenant those of the
+// tenant keyspace's root, which the key ring caches (and destroys with
+// the keyspace's last DEK).
+func (s *schema) indexes(ctx context.Context, pc *protCol) (map[string]*crypto.Index, *crypto.Index, error) {
+	if pc.indexes != nil {
+		return pc.indexes, pc.pseudonym, nil
+	}
+	loc, err := s.place(ctx, pc)
+	if err != nil {
+		return nil, nil, err
+	}
+	root, err := s.kr.IndexRootFor(ctx, loc.Keyspace)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gmfield/sqldriver: %s.%s: blind-index root: %w", pc.table, pc.column, err)
+	}
+	if v, ok := s.tenants.Load(loc.Keyspace); ok && v.(*tenantIndexes).root == root {
+		t := v.(*tenantIndexes)
+		return t.indexes, t.pseudonym, nil
+	}
+	ix, ps, err := deriveIndexes(root, pc)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.tenants.Store(loc.Keyspace, &tenantIndexes{root: root, indexes: ix, pseudonym: ps})
+	return ix, ps, nil
 }
 
 func (s *schema) col(table, column string) *protCol { return s.cols[colKey{table, column}] }
@@ -147,22 +225,16 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 		}
 		switch sl.Op {
 		case sqlplan.OpSeal:
-			loc := crypto.Location{Table: pc.table, Column: pc.column}
+			loc, err := s.place(ctx, pc)
+			if err != nil {
+				return nil, err
+			}
 			if sl.RowKey != nil {
-				rk, err := s.rowKey(*sl.RowKey, args)
-				if err != nil {
-					return nil, fmt.Errorf("%w: %s row key: %v", ErrBadValue, pc.table, err)
-				}
-				loc.RowKey = rk
-			}
-			ks := pc.keyspace
-			if ks == "" {
-				tenant, _ := ctx.Value(tenantKey{}).(string)
-				if ks, err = s.scope.Keyspace(tenant, pc.table, pc.column); err != nil {
-					return nil, fmt.Errorf("%w: %s.%s: %v", ErrNoTenant, pc.table, pc.column, err)
+				if loc.RowKey, err = s.rowKey(pc, *sl.RowKey, args); err != nil {
+					return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
 				}
 			}
-			key, err := s.kr.Current(ctx, ks)
+			key, err := s.kr.Current(ctx, loc.Keyspace)
 			if err != nil {
 				return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
 			}
@@ -181,23 +253,22 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 			}
 		case sqlplan.OpIndex, sqlplan.OpLikeLast4:
 			if sl.Op == sqlplan.OpLikeLast4 {
-				suffix, ok := sqlplan.SuffixPattern(string(plain))
+				digits, ok := sqlplan.LastFourPattern(string(plain))
 				if !ok {
-					return nil, fmt.Errorf("%w: %s.%s: LIKE pattern must be '%%' followed by the last digits", ErrBadValue, pc.table, pc.column)
+					return nil, fmt.Errorf("%w: %w: %s.%s: a LIKE on a last4 index takes '%%' and exactly four digits", ErrBadValue, ErrUnsupportedUse, pc.table, pc.column)
 				}
-				plain = []byte(suffix)
+				plain = []byte(digits)
 			}
-			idx := pc.indexes[sl.Transform]
+			indexes, _, err := s.indexes(ctx, pc)
+			if err != nil {
+				return nil, err
+			}
+			idx := indexes[sl.Transform]
 			if idx == nil {
 				return nil, fmt.Errorf("gmfield/sqldriver: internal: no %s index on %s.%s", sl.Transform, sl.Table, sl.Column)
 			}
 			buf, err = idx.SumHex(buf[:0], plain)
-			switch {
-			case errors.Is(err, crypto.ErrInvalidInput) && sl.Op == sqlplan.OpIndex:
-				// A value the transform cannot index (last4 of a value with
-				// fewer than four digits) gets no index entry and matches nothing.
-				continue
-			case err != nil:
+			if err != nil {
 				return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
 			}
 			out[i].Value = string(buf)
@@ -206,14 +277,17 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 	return out, nil
 }
 
-func (s *schema) rowKey(v sqlplan.Value, args []driver.NamedValue) (string, error) {
+// rowKey is the canonical text of a row key for pc's table: of the
+// caller's argument, or of a literal.
+func (s *schema) rowKey(pc *protCol, v sqlplan.Value, args []driver.NamedValue) (string, error) {
 	if v.Arg < 0 {
-		return v.Literal, nil
+		return pc.keyType.canonicalLiteral(v)
 	}
-	return rowKeyString(args[v.Arg].Value)
+	return pc.keyType.Canonical(args[v.Arg].Value)
 }
 
-// valueBytes returns the bytes to seal or index for a bound value.
+// valueBytes returns the bytes to seal or index for a bound value: its
+// text for numbers, booleans and times.
 func valueBytes(v driver.Value) ([]byte, bool, error) {
 	if vr, ok := v.(driver.Valuer); ok {
 		var err error
@@ -221,59 +295,36 @@ func valueBytes(v driver.Value) ([]byte, bool, error) {
 			return nil, false, err
 		}
 	}
-	switch x := v.(type) {
+	switch x := derefValue(v).(type) {
 	case nil:
 		return nil, true, nil
 	case string:
 		return []byte(x), false, nil
 	case []byte:
 		return x, false, nil
-	case int64, float64, bool, time.Time, int, int32, uint32, uint64:
-		s, err := rowKeyString(x)
-		return []byte(s), false, err
+	case float64:
+		return strconv.AppendFloat(nil, x, 'g', -1, 64), false, nil
+	case bool:
+		return strconv.AppendBool(nil, x), false, nil
+	case time.Time:
+		return x.AppendFormat(nil, time.RFC3339Nano), false, nil
+	default:
+		if s, ok := asInt(x); ok {
+			return []byte(s), false, nil
+		}
 	}
 	return nil, false, fmt.Errorf("unsupported type %T", v)
 }
 
-// rowKeyString is the canonical text of a row key value, the same for the
-// value the caller binds and the one the database returns.
-func rowKeyString(v driver.Value) (string, error) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case []byte:
-		return string(x), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
-	case int:
-		return strconv.Itoa(x), nil
-	case int32:
-		return strconv.FormatInt(int64(x), 10), nil
-	case uint32:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint64:
-		return strconv.FormatUint(x, 10), nil
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return strconv.FormatInt(int64(x), 10), nil
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64), nil
-	case bool:
-		return strconv.FormatBool(x), nil
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano), nil
-	case nil:
-		return "", errors.New("NULL row key")
-	}
-	return "", fmt.Errorf("unsupported row key type %T", v)
-}
-
 type tenantKey struct{}
 
-// WithTenant returns a copy of ctx whose writes are sealed under tenant's
-// DEKs, for key_scope: tenant (keyring.PerTenantColumn). Destroying a
-// tenant's DEKs shreds that tenant's values only. Reads need no tenant:
-// each value names its DEK.
+// WithTenant returns a copy of ctx whose statements act for tenant, for
+// key_scope: tenant (keyring.PerTenantColumn): writes are sealed under the
+// tenant's DEKs and indexed under its blind-index root, searches use that
+// root, and reads open only values sealed for the tenant (another
+// tenant's values fail with crypto.ErrKeyMismatch). Without a tenant,
+// such statements fail with ErrNoTenant. Destroying a tenant's DEKs
+// shreds its values and, with its last DEK, its blind indexes.
 func WithTenant(ctx context.Context, tenant string) context.Context {
 	return context.WithValue(ctx, tenantKey{}, tenant)
 }

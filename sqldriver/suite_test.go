@@ -236,10 +236,10 @@ func TestNoPlaintextAtRest(t *testing.T) {
 		}
 		var stored string
 		require.NoError(t, raw.QueryRow(`SELECT phone FROM citizen WHERE id = 1`).Scan(&stored))
-		assert.True(t, strings.HasPrefix(stored, "gmf1:"), "text form")
+		assert.True(t, strings.HasPrefix(stored, "gmf2:"), "text form")
 		var photo []byte
 		require.NoError(t, raw.QueryRow(`SELECT photo FROM citizen WHERE id = 1`).Scan(&photo))
-		assert.Equal(t, byte(1), photo[0], "binary form starts with the format version")
+		assert.Equal(t, byte(2), photo[0], "binary form starts with the format version")
 	})
 }
 

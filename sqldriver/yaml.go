@@ -189,9 +189,11 @@ func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []mas
 	err := pairs(v, func(tk, tv *yaml.Node) error {
 		switch tk.Value {
 		case "row_key":
-			t.RowKey = strings.ToLower(tv.Value)
-			if !identRE.MatchString(t.RowKey) {
-				return lineErr(tv, "row_key must be a plain lower-case identifier")
+			return decodeRowKey(tv, &t)
+		case "schema":
+			t.Schema = strings.ToLower(tv.Value)
+			if !identRE.MatchString(t.Schema) {
+				return lineErr(tv, "schema must be a plain lower-case identifier")
 			}
 		case "columns":
 			return pairs(tv, func(ck, cv *yaml.Node) error {
@@ -200,7 +202,7 @@ func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []mas
 				return err
 			})
 		default:
-			return lineErr(tk, fmt.Sprintf("unknown key %q (row_key, columns)", tk.Value))
+			return lineErr(tk, fmt.Sprintf("unknown key %q (row_key, schema, columns)", tk.Value))
 		}
 		return nil
 	})
@@ -208,6 +210,74 @@ func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []mas
 		err = lineErr(k, "table "+t.Name+" has no columns")
 	}
 	return t, err
+}
+
+// decodeRowKey reads "row_key: id" (an integer key) or
+// "row_key: {column: id, type: integer|text|uuid|decimal|timestamp,
+// scale: N, precision: N}".
+func decodeRowKey(n *yaml.Node, t *Table) error {
+	if n.Kind == yaml.ScalarNode {
+		t.RowKey = strings.ToLower(n.Value)
+		if !identRE.MatchString(t.RowKey) {
+			return lineErr(n, "row_key must be a plain lower-case identifier")
+		}
+		return nil
+	}
+	var scale, precision *yaml.Node
+	err := pairs(n, func(k, v *yaml.Node) error {
+		switch k.Value {
+		case "column":
+			t.RowKey = strings.ToLower(v.Value)
+			if !identRE.MatchString(t.RowKey) {
+				return lineErr(v, "row_key column must be a plain lower-case identifier")
+			}
+		case "type":
+			found := false
+			for kind, name := range keyKindNames {
+				if name == v.Value {
+					t.RowKeyType.Kind, found = kind, true
+				}
+			}
+			if !found {
+				return lineErr(v, "row_key type must be integer, text, uuid, decimal or timestamp")
+			}
+		case "scale":
+			scale = v
+		case "precision":
+			precision = v
+		default:
+			return lineErr(k, fmt.Sprintf("unknown key %q (column, type, scale, precision)", k.Value))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if t.RowKey == "" {
+		return lineErr(n, "row_key needs a column")
+	}
+	for _, p := range []struct {
+		node *yaml.Node
+		kind KeyKind
+		into *int
+		name string
+	}{{scale, KeyDecimal, &t.RowKeyType.Scale, "scale"}, {precision, KeyTimestamp, &t.RowKeyType.Precision, "precision"}} {
+		if p.node == nil {
+			continue
+		}
+		if t.RowKeyType.Kind != p.kind {
+			return lineErr(p.node, fmt.Sprintf("row_key %s is for type %s", p.name, p.kind))
+		}
+		v, err := strconv.Atoi(p.node.Value)
+		if err != nil {
+			return lineErr(p.node, "row_key "+p.name+" must be a number")
+		}
+		*p.into = v
+	}
+	if err := t.RowKeyType.validate(); err != nil {
+		return lineErr(n, "row_key: "+err.Error())
+	}
+	return nil
 }
 
 func decodeColumn(table string, k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []masking.Option) (Column, error) {

@@ -16,7 +16,7 @@ func TestQuickstart(t *testing.T) {
 		require.NoError(t, run(&out, path))
 		s := out.String()
 		stored := s[strings.Index(s, "Stored"):strings.Index(s, "As admin")]
-		assert.Contains(t, stored, "phone=gmf1:")
+		assert.Contains(t, stored, "phone=gmf2:")
 		for _, c := range citizens {
 			assert.NotContains(t, stored, c.phone)
 		}

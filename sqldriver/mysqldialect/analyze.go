@@ -309,12 +309,22 @@ func (a *analyzer) valueOf(e ast.ExprNode) (sqlplan.Spot, bool) {
 			if t.kind != tkNumber {
 				return sqlplan.Spot{}, false
 			}
-			v = sqlplan.LiteralValue(strconv.FormatInt(x.GetInt64(), 10))
+			v = sqlplan.NumberValue(strconv.FormatInt(x.GetInt64(), 10))
 		case driver.KindUint64:
 			if t.kind != tkNumber {
 				return sqlplan.Spot{}, false
 			}
-			v = sqlplan.LiteralValue(strconv.FormatUint(x.GetUint64(), 10))
+			v = sqlplan.NumberValue(strconv.FormatUint(x.GetUint64(), 10))
+		case driver.KindMysqlDecimal:
+			if t.kind != tkNumber {
+				return sqlplan.Spot{}, false
+			}
+			v = sqlplan.NumberValue(a.src[t.start:t.end]) // exactly as written: 6.0
+		case driver.KindFloat64:
+			if t.kind != tkNumber {
+				return sqlplan.Spot{}, false
+			}
+			v = sqlplan.NumberValue(a.src[t.start:t.end]) // 1e2
 		default:
 			return sqlplan.Spot{}, false
 		}

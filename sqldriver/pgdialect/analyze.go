@@ -317,11 +317,11 @@ func (a *analyzer) valueOf(n *pg.Node) (sqlplan.Spot, bool) {
 			}
 			v = sqlplan.LiteralValue(c.GetSval().Sval)
 		case c.GetIval() != nil:
-			v = sqlplan.LiteralValue(strconv.FormatInt(int64(c.GetIval().Ival), 10))
+			v = sqlplan.NumberValue(strconv.FormatInt(int64(c.GetIval().Ival), 10))
 		case c.GetFval() != nil:
-			v = sqlplan.LiteralValue(c.GetFval().Fval)
+			v = sqlplan.NumberValue(c.GetFval().Fval)
 		case c.GetBoolval() != nil:
-			v = sqlplan.LiteralValue(strconv.FormatBool(c.GetBoolval().Boolval))
+			v = sqlplan.BoolValue(c.GetBoolval().Boolval)
 		default:
 			return sqlplan.Spot{}, false
 		}

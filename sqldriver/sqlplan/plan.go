@@ -171,14 +171,35 @@ const (
 type Value struct {
 	Arg     int // caller's argument, or -1 for a literal
 	Literal string
-	Null    bool // a NULL literal
+	Kind    LiteralKind // what kind of literal Literal was written as
+	Null    bool        // a NULL literal
 }
+
+// LiteralKind is how a literal was written: a string, a number or a
+// boolean. Row keys are canonicalized by it (a quoted '05' and a numeric
+// 5 both name row 5 of an integer key).
+type LiteralKind int
+
+// Literal kinds.
+const (
+	LitString LiteralKind = iota
+	LitNumber
+	LitBool
+)
 
 // ArgValue is the caller's argument i.
 func ArgValue(i int) Value { return Value{Arg: i} }
 
 // LiteralValue is a literal string.
 func LiteralValue(s string) Value { return Value{Arg: -1, Literal: s} }
+
+// NumberValue is a numeric literal, as written.
+func NumberValue(s string) Value { return Value{Arg: -1, Literal: s, Kind: LitNumber} }
+
+// BoolValue is a boolean literal.
+func BoolValue(b bool) Value {
+	return Value{Arg: -1, Literal: strconv.FormatBool(b), Kind: LitBool}
+}
 
 // NullValue is the NULL literal.
 func NullValue() Value { return Value{Arg: -1, Null: true} }
@@ -325,17 +346,20 @@ type Dialect interface {
 // PassThrough is the plan of a statement that touches no protected table.
 func PassThrough(sql string) *Plan { return &Plan{SQL: sql, NumInput: -1} }
 
-// SuffixPattern returns the suffix s of a LIKE pattern "%s" whose suffix has
-// no wildcard or escape, and false for any other pattern.
-func SuffixPattern(p string) (string, bool) {
-	if len(p) < 2 || p[0] != '%' {
+// LastFourPattern returns the four digits of a LIKE pattern "%dddd" (a
+// percent sign and exactly four ASCII digits), the only pattern a last4
+// index answers exactly, and false for any other: "%12" would miss rows
+// ending in 12 and "%12345" would return rows ending in 92345.
+func LastFourPattern(p string) (string, bool) {
+	if len(p) != 5 || p[0] != '%' {
 		return "", false
 	}
-	rest := p[1:]
-	if strings.ContainsAny(rest, `%_\`) {
-		return "", false
+	for i := 1; i < 5; i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return "", false
+		}
 	}
-	return rest, true
+	return p[1:], true
 }
 
 // Item is a select (or RETURNING) item as an analyzer found it.
@@ -450,7 +474,8 @@ func SealSlots(col *Column, v Value, rowKey *Value) (Slot, []Slot) {
 
 // LikeSlot returns the slot that answers "col LIKE v" through col's last4
 // index: v must be a bound pattern (checked when bound) or a literal
-// '%digits'. The slot's Value is set.
+// '%dddd' with exactly four digits (LastFourPattern). The slot's Value is
+// set.
 func LikeSlot(col *Column, v Value) (Slot, error) {
 	idx := col.IndexFor("last4")
 	if idx == nil {
@@ -461,11 +486,11 @@ func LikeSlot(col *Column, v Value) (Slot, error) {
 	}
 	slot := Slot{Value: v, Op: OpLikeLast4, Table: col.Table, Column: col.Name, Transform: idx.Transform, Search: true}
 	if v.Arg < 0 {
-		suffix, ok := SuffixPattern(v.Literal)
-		if !ok {
-			return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE pattern other than '%digits'")
+		digits, ok := LastFourPattern(v.Literal)
+		if !ok || v.Kind != LitString {
+			return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE pattern other than '%' and exactly four digits")
 		}
-		slot.Value, slot.Op = LiteralValue(suffix), OpIndex
+		slot.Value, slot.Op = LiteralValue(digits), OpIndex
 	}
 	return slot, nil
 }

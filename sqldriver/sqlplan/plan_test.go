@@ -11,14 +11,17 @@ import (
 	"github.com/gmfield/gmfield/sqldriver/sqlplan/sqlplantest"
 )
 
-func TestSuffixPattern(t *testing.T) {
-	for p, want := range map[string]string{"%1234": "1234", "%8000": "8000", "%a": "a"} {
-		got, ok := sqlplan.SuffixPattern(p)
+// TestLastFourPattern: a last4 index answers exactly "%" and four digits.
+// Regression: "%12" missed rows ending in 12, "%12345" returned rows ending
+// in 92345, "%a" was accepted.
+func TestLastFourPattern(t *testing.T) {
+	for p, want := range map[string]string{"%1234": "1234", "%8000": "8000", "%0000": "0000"} {
+		got, ok := sqlplan.LastFourPattern(p)
 		assert.True(t, ok, p)
 		assert.Equal(t, want, got)
 	}
-	for _, p := range []string{"", "%", "1234%", "%12%", "%1_2", `%1\2`, "12"} {
-		_, ok := sqlplan.SuffixPattern(p)
+	for _, p := range []string{"", "%", "%a", "%12", "%123", "%12345", "%92345", "1234%", "%12%", "%1_2", `%1\2`, "12", "%１２３４", "%123a", "% 1234", "%%1234"} {
+		_, ok := sqlplan.LastFourPattern(p)
 		assert.False(t, ok, p)
 	}
 }
