@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -105,12 +107,12 @@ func newKeysCmd() *cobra.Command {
 	}
 	keyringFlag(list, &dir)
 
-	var table, column string
+	var place placeFlags
 	rotate := &cobra.Command{
-		Use: "rotate --keyring DIR [--table T --column C]", Short: "Start a new data key for one keyspace, or for every keyspace",
+		Use: "rotate --keyring DIR [--table T --column C [--schema S] [--scope column|table|tenant --tenant ID]]", Short: "Start a new data key for one keyspace, or for every keyspace",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (table == "") != (column == "") {
+			if (place.table == "") != (place.column == "") {
 				return usageError{errors.New("keys rotate: give both --table and --column, or neither")}
 			}
 			k, err := openKeyring(dir)
@@ -118,8 +120,12 @@ func newKeysCmd() *cobra.Command {
 				return err
 			}
 			var spaces []string
-			if table != "" {
-				spaces = []string{keyring.ColumnKeyspace(table, column)}
+			if place.table != "" {
+				loc, err := place.locate(crypto.Location{})
+				if err != nil {
+					return err
+				}
+				spaces = []string{loc.Keyspace}
 			} else {
 				recs, err := k.List(cmd.Context())
 				if err != nil {
@@ -127,8 +133,9 @@ func newKeysCmd() *cobra.Command {
 				}
 				for _, r := range recs {
 					// List is sorted by keyspace: one entry per keyspace, even
-					// while a rotation elsewhere leaves two keys active.
-					if r.State == keyring.StateActive && r.ID != keyring.IndexRootID &&
+					// while a rotation elsewhere leaves two keys active. The
+					// blind-index roots are not DEKs.
+					if r.State == keyring.StateActive && keyring.ValidateKeyspace(r.Keyspace) == nil &&
 						(len(spaces) == 0 || spaces[len(spaces)-1] != r.Keyspace) {
 						spaces = append(spaces, r.Keyspace)
 					}
@@ -145,8 +152,7 @@ func newKeysCmd() *cobra.Command {
 		},
 	}
 	keyringFlag(rotate, &dir)
-	rotate.Flags().StringVar(&table, "table", "", "table of the keyspace to rotate")
-	rotate.Flags().StringVar(&column, "column", "", "column of the keyspace to rotate")
+	place.add(rotate)
 
 	var kind string
 	rewrap := &cobra.Command{
@@ -176,33 +182,55 @@ func newKeysCmd() *cobra.Command {
 	keyringFlag(rewrap, &dir)
 	rewrap.Flags().StringVar(&kind, "kek", "", "kind of the new KEK: sm4 or sm2 (default: the current kind; Vault kinds rotate in Vault)")
 
-	var yes bool
+	var (
+		yes    bool
+		tenant string
+	)
 	destroy := &cobra.Command{
-		Use:   "destroy --keyring DIR ID [--yes]",
-		Short: "Destroy a data key: every value it sealed becomes unreadable, for good",
+		Use:   "destroy --keyring DIR (ID | --tenant T) [--yes]",
+		Short: "Destroy a data key, or every key of a tenant: every value it sealed becomes unreadable, for good",
+		Long: `Destroys the data key ID, or with --tenant every data key of that tenant (key scope
+tenant) and the tenant's blind-index roots, so that its rows can no longer be found by
+equality search either. Destroying the last key of a tenant keyspace destroys that
+keyspace's blind-index root too. Asks to type the id (or tenant) again unless --yes.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{errors.New("keys destroy: give one key ID")}
+			if (len(args) == 1) == (tenant != "") || len(args) > 1 {
+				return usageError{errors.New("keys destroy: give one key ID, or --tenant")}
 			}
-			id := args[0]
+			what := tenant
+			if len(args) == 1 {
+				what = args[0]
+			}
 			k, err := openKeyring(dir)
 			if err != nil {
 				return err
 			}
 			if !yes {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Destroying key %s makes every value it sealed unreadable, for good.\nType the key id to confirm: ", id)
+				fmt.Fprintf(cmd.ErrOrStderr(), "Destroying %s makes every value it sealed unreadable, for good.\nType %q to confirm: ", what, what)
 				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if strings.TrimSpace(line) != id {
+				if strings.TrimSpace(line) != what {
 					return errors.New("keys destroy: not confirmed; nothing destroyed")
 				}
 			}
-			if err := k.Destroy(cmd.Context(), id); err != nil {
+			if tenant != "" {
+				ids, err := k.DestroyTenant(cmd.Context(), tenant)
+				if err != nil {
+					return err
+				}
+				for _, id := range ids {
+					fmt.Fprintf(cmd.OutOrStdout(), "destroyed %s\n", id)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "tenant %s: %d keys destroyed\n", tenant, len(ids))
+				return nil
+			}
+			if err := k.Destroy(cmd.Context(), what); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "destroyed %s\n", id)
+			fmt.Fprintf(cmd.OutOrStdout(), "destroyed %s\n", what)
 			return nil
 		},
 	}
+	destroy.Flags().StringVar(&tenant, "tenant", "", "destroy every key of this tenant (key scope tenant)")
 	keyringFlag(destroy, &dir)
 	destroy.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 
@@ -210,18 +238,50 @@ func newKeysCmd() *cobra.Command {
 	return cmd
 }
 
+// placeFlags name where values live, and so their keyspace: the flags
+// of encrypt, decrypt, index and keys rotate.
+type placeFlags struct {
+	schema, table, column string
+	scope, tenant         string
+}
+
+func (p *placeFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&p.table, "table", "", "table the value belongs to")
+	cmd.Flags().StringVar(&p.column, "column", "", "column the value belongs to")
+	cmd.Flags().StringVar(&p.schema, "schema", "", "schema (or database) the table declares, if any")
+	cmd.Flags().StringVar(&p.scope, "scope", "column", "key scope of the deployment: column, table or tenant")
+	cmd.Flags().StringVar(&p.tenant, "tenant", "", "tenant of the value (key scope tenant)")
+}
+
+// locate returns loc placed at the flags' schema, table and column, with
+// the keyspace they map to under the scope.
+func (p *placeFlags) locate(loc crypto.Location) (crypto.Location, error) {
+	scope, err := keyring.ParseScope(p.scope)
+	if err != nil {
+		return loc, usageError{err}
+	}
+	loc.Schema, loc.Table, loc.Column = p.schema, p.table, p.column
+	loc, err = scope.Locate(p.tenant, loc)
+	if err != nil {
+		return loc, usageError{err}
+	}
+	return loc, nil
+}
+
 // fieldFlags are the flags of encrypt, decrypt and index.
 type fieldFlags struct {
-	dir, table, column, rowKey string
+	placeFlags
+	dir, rowKey string
+	raw         bool
 }
 
 func (f *fieldFlags) add(cmd *cobra.Command, rowKey bool) {
 	keyringFlag(cmd, &f.dir)
-	cmd.Flags().StringVar(&f.table, "table", "", "table the value belongs to")
-	cmd.Flags().StringVar(&f.column, "column", "", "column the value belongs to")
+	f.placeFlags.add(cmd)
 	if rowKey {
-		cmd.Flags().StringVar(&f.rowKey, "row-key", "", "row key bound into the value, if the table declares one")
+		cmd.Flags().StringVar(&f.rowKey, "row-key", "", "row key bound into the value, if the table declares one (in its canonical text: 12, not 0012)")
 	}
+	cmd.Flags().BoolVar(&f.raw, "raw", false, "with VALUE -, the whole of standard input is one value (newlines included)")
 }
 
 func (f *fieldFlags) check(name string, args []string) error {
@@ -231,32 +291,60 @@ func (f *fieldFlags) check(name string, args []string) error {
 	if len(args) != 1 {
 		return usageError{fmt.Errorf("%s: give one VALUE, or - to read lines from stdin", name)}
 	}
+	if f.raw && args[0] != "-" {
+		return usageError{fmt.Errorf("%s: --raw reads the value from stdin: give - as VALUE", name)}
+	}
 	return nil
 }
 
-func (f *fieldFlags) loc() crypto.Location {
-	return crypto.Location{Table: f.table, Column: f.column, RowKey: f.rowKey}
+func (f *fieldFlags) loc() (crypto.Location, error) {
+	return f.locate(crypto.Location{RowKey: f.rowKey})
 }
+
+// values calls fn with each value: VALUE itself, each line of stdin for
+// "-", or with --raw the whole of stdin; at most limit bytes each.
+func (f *fieldFlags) values(cmd *cobra.Command, arg string, limit int, fn func([]byte) error) error {
+	if !f.raw {
+		return eachValue(cmd.InOrStdin(), arg, limit, func(s string) error { return fn([]byte(s)) })
+	}
+	b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), int64(limit)+1))
+	if err != nil {
+		return fmt.Errorf("reading stdin: %w", err)
+	}
+	if len(b) > limit {
+		return fmt.Errorf("%w: stdin holds more than %d bytes", crypto.ErrTooLarge, limit)
+	}
+	return fn(b)
+}
+
+// maxText is the longest text form of an envelope.
+var maxText = crypto.TextLen(crypto.MaxKeyIDLen, crypto.MaxPlaintextSize)
 
 func newEncryptCmd() *cobra.Command {
 	var f fieldFlags
 	cmd := &cobra.Command{
-		Use:   "encrypt --keyring DIR --table T --column C [--row-key K] VALUE|-",
+		Use:   "encrypt --keyring DIR --table T --column C [--schema S] [--row-key K] [--scope S --tenant T] VALUE|-",
 		Short: "Seal a value as gmfield stores it (text form)",
+		Example: `  gmfield encrypt --keyring ./keys --table citizen --column phone 13800138000
+  gmfield encrypt --keyring ./keys --table doc --column body --raw - < letter.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check("encrypt", args); err != nil {
+				return err
+			}
+			loc, err := f.loc()
+			if err != nil {
 				return err
 			}
 			k, err := openKeyring(f.dir)
 			if err != nil {
 				return err
 			}
-			return eachValue(cmd.InOrStdin(), args[0], func(v string) error {
-				key, err := k.Current(cmd.Context(), keyring.ColumnKeyspace(f.table, f.column))
+			return f.values(cmd, args[0], crypto.MaxPlaintextSize, func(v []byte) error {
+				key, err := k.Current(cmd.Context(), loc.Keyspace)
 				if err != nil {
 					return err
 				}
-				out, err := key.SealText(nil, f.loc(), []byte(v))
+				out, err := key.SealText(nil, loc, v)
 				if err != nil {
 					return err
 				}
@@ -272,19 +360,34 @@ func newEncryptCmd() *cobra.Command {
 func newDecryptCmd() *cobra.Command {
 	var f fieldFlags
 	cmd := &cobra.Command{
-		Use:   "decrypt --keyring DIR --table T --column C [--row-key K] TEXT|-",
+		Use:   "decrypt --keyring DIR --table T --column C [--schema S] [--row-key K] [--scope S --tenant T] TEXT|-",
 		Short: "Open a stored value (text form) and print the plaintext",
+		Long: `Opens a stored value at the place the flags name. A value whose data key belongs
+to another keyspace than that place's is refused (key belongs to another keyspace), as
+is a value moved from another table, column, row or schema (authentication failed).
+With --raw the plaintext is written exactly, with no newline added.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check("decrypt", args); err != nil {
+				return err
+			}
+			loc, err := f.loc()
+			if err != nil {
 				return err
 			}
 			k, err := openKeyring(f.dir)
 			if err != nil {
 				return err
 			}
-			return eachValue(cmd.InOrStdin(), args[0], func(v string) error {
-				pt, err := crypto.OpenText(nil, k, f.loc(), []byte(v))
+			return f.values(cmd, args[0], maxText+2, func(v []byte) error {
+				if f.raw {
+					v = bytes.TrimSuffix(bytes.TrimSuffix(v, []byte("\n")), []byte("\r"))
+				}
+				pt, err := crypto.OpenText(nil, k, loc, v)
 				if err != nil {
+					return err
+				}
+				if f.raw {
+					_, err = cmd.OutOrStdout().Write(pt)
 					return err
 				}
 				_, err = fmt.Fprintln(cmd.OutOrStdout(), string(pt))
@@ -303,7 +406,7 @@ func newIndexCmd() *cobra.Command {
 		size      int
 	)
 	cmd := &cobra.Command{
-		Use:   "index --keyring DIR --table T --column C [--transform full] VALUE|-",
+		Use:   "index --keyring DIR --table T --column C [--transform full] [--scope S --tenant T] VALUE|-",
 		Short: "Print the blind index of a value (hex)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check("index", args); err != nil {
@@ -313,11 +416,15 @@ func newIndexCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			loc, err := f.loc()
+			if err != nil {
+				return err
+			}
 			k, err := openKeyring(f.dir)
 			if err != nil {
 				return err
 			}
-			root, err := k.IndexRoot(cmd.Context())
+			root, err := k.IndexRootFor(cmd.Context(), loc.Keyspace)
 			if err != nil {
 				return err
 			}
@@ -325,8 +432,8 @@ func newIndexCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return eachValue(cmd.InOrStdin(), args[0], func(v string) error {
-				out, err := ix.SumHex(nil, []byte(v))
+			return f.values(cmd, args[0], crypto.MaxPlaintextSize, func(v []byte) error {
+				out, err := ix.SumHex(nil, v)
 				if err != nil {
 					return err
 				}

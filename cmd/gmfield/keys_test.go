@@ -34,7 +34,7 @@ func TestKeysWorkflow(t *testing.T) {
 				return gmfield(t, "", append(args, v)...)
 			}
 			ct := enc("13800138000")
-			assert.True(t, strings.HasPrefix(ct, "gmf1:"), ct)
+			assert.True(t, strings.HasPrefix(ct, "gmf2:"), ct)
 			code, out, _ = dec(ct)
 			assert.Equal(t, 0, code)
 			assert.Equal(t, "13800138000\n", out)
@@ -139,4 +139,82 @@ func TestKeysUsageErrors(t *testing.T) {
 		assert.Empty(t, out)
 		assert.Contains(t, errOut, c.msg, "%v", c.args)
 	}
+}
+
+// TestDecryptRefusesAnotherKeyspace: a value is read at the place the flags
+// name, and a DEK of another keyspace is refused (issue 9 item 1).
+func TestDecryptRefusesAnotherKeyspace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	code, _, errOut := gmfield(t, "", "keyring", "init", "--dir", dir)
+	require.Equal(t, 0, code, errOut)
+	code, ct, errOut := gmfield(t, "", "encrypt", "--keyring", dir, "--table", "citizen", "--column", "phone", "13800138000")
+	require.Equal(t, 0, code, errOut)
+	ct = strings.TrimSpace(ct)
+	for _, place := range [][]string{
+		{"--table", "citizen", "--column", "id_no"},
+		{"--table", "other", "--column", "col"},
+		{"--table", "citizen", "--column", "phone", "--scope", "table"},
+		{"--table", "citizen", "--column", "phone", "--scope", "tenant", "--tenant", "acme"},
+		{"--table", "citizen", "--column", "phone", "--schema", "public"},
+	} {
+		code, out, errOut := gmfield(t, "", append(append([]string{"decrypt", "--keyring", dir}, place...), ct)...)
+		assert.Equal(t, 1, code, "%v", place)
+		assert.Empty(t, out)
+		assert.Contains(t, errOut, "key belongs to another keyspace", "%v", place)
+		assert.NotContains(t, errOut, "13800138000")
+	}
+	// Tenants: each tenant's values open only for that tenant.
+	tenant := func(cmd, t2, v string) (int, string, string) {
+		return gmfield(t, "", cmd, "--keyring", dir, "--table", "citizen", "--column", "phone", "--scope", "tenant", "--tenant", t2, v)
+	}
+	code, acme, _ := tenant("encrypt", "acme", "13900139000")
+	require.Equal(t, 0, code)
+	acme = strings.TrimSpace(acme)
+	code, out, _ := tenant("decrypt", "acme", acme)
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "13900139000\n", out)
+	code, _, errOut = tenant("decrypt", "globex", acme)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "another keyspace")
+	_, ia, _ := tenant("index", "acme", "13900139000")
+	_, ig, _ := tenant("index", "globex", "13900139000")
+	assert.NotEqual(t, ia, ig, "tenants have their own blind-index roots")
+	// Shredding a tenant.
+	code, out, errOut = gmfield(t, "", "keys", "destroy", "--keyring", dir, "--tenant", "acme", "--yes")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "tenant acme: 2 keys destroyed")
+	code, _, errOut = tenant("index", "acme", "13900139000")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "key destroyed")
+}
+
+// TestRawValues: --raw takes all of stdin as one value, so values with
+// newlines and values over the old 16 MiB line limit round-trip.
+func TestRawValues(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	code, _, errOut := gmfield(t, "", "keyring", "init", "--dir", dir)
+	require.Equal(t, 0, code, errOut)
+	args := []string{"--keyring", dir, "--table", "doc", "--column", "body", "--raw", "-"}
+	for name, v := range map[string]string{
+		"newlines": "第一行\n第二行\r\n\n",
+		"20 MiB":   strings.Repeat("0123456789abcdef", 20<<16),
+		"empty":    "",
+	} {
+		code, ct, errOut := gmfield(t, v, append([]string{"encrypt"}, args...)...)
+		require.Equal(t, 0, code, "%s: %s", name, errOut)
+		require.Equal(t, 1, strings.Count(ct, "\n"), name)
+		code, out, errOut := gmfield(t, ct, append([]string{"decrypt"}, args...)...)
+		require.Equal(t, 0, code, "%s: %s", name, errOut)
+		assert.True(t, out == v, "%s: round trip", name)
+	}
+	// Line mode reads long lines too, without a token limit.
+	long := strings.Repeat("x", 17<<20)
+	code, ct, errOut := gmfield(t, long+"\n", "encrypt", "--keyring", dir, "--table", "doc", "--column", "body", "-")
+	require.Equal(t, 0, code, errOut)
+	code, out, _ := gmfield(t, ct, "decrypt", "--keyring", dir, "--table", "doc", "--column", "body", "-")
+	require.Equal(t, 0, code)
+	assert.True(t, out == long+"\n")
+	code, _, errOut = gmfield(t, "", "encrypt", "--keyring", dir, "--table", "doc", "--column", "body", "--raw", "v")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--raw reads the value from stdin")
 }

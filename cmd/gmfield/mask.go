@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/masking"
 	"github.com/spf13/cobra"
 )
@@ -66,7 +67,7 @@ key as hex from --key-hex or the GMFIELD_MASK_KEY environment variable.
 			if err != nil {
 				return err
 			}
-			return eachValue(cmd.InOrStdin(), args[0], func(v string) error {
+			return eachValue(cmd.InOrStdin(), args[0], crypto.MaxPlaintextSize, func(v string) error {
 				if rule.Null() {
 					_, err := fmt.Fprintln(cmd.OutOrStdout(), "NULL")
 					return err
@@ -94,7 +95,7 @@ func newDetectCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return eachValue(cmd.InOrStdin(), args[0], func(v string) error {
+			return eachValue(cmd.InOrStdin(), args[0], crypto.MaxPlaintextSize, func(v string) error {
 				var parts []string
 				for _, m := range masking.Detect(v) {
 					parts = append(parts, fmt.Sprintf("%s:%.2f", m.Kind, m.Confidence))
@@ -110,19 +111,37 @@ func newDetectCmd() *cobra.Command {
 }
 
 // eachValue calls f with arg, or with each line of in when arg is "-".
-func eachValue(in io.Reader, arg string, f func(string) error) error {
+// eachValue calls f with arg, or for arg "-" with each line of in (without
+// its line ending), refusing a line longer than limit bytes.
+func eachValue(in io.Reader, arg string, limit int, f func(string) error) error {
 	if arg != "-" {
 		return f(arg)
 	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	for sc.Scan() {
-		if err := f(strings.TrimSuffix(sc.Text(), "\r")); err != nil {
+	r := bufio.NewReaderSize(in, 64<<10)
+	for {
+		var line []byte
+		for {
+			chunk, err := r.ReadSlice('\n')
+			if len(line)+len(chunk) > limit+2 {
+				return fmt.Errorf("reading stdin: a line longer than %d bytes", limit)
+			}
+			line = append(line, chunk...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err == io.EOF {
+				if len(line) > 0 {
+					return f(strings.TrimSuffix(string(line), "\r"))
+				}
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading stdin: %w", err)
+			}
+			break
+		}
+		if err := f(strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")); err != nil {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading stdin: %w", err)
-	}
-	return nil
 }

@@ -39,6 +39,9 @@ prints its reason and exits with status 1.
 			if err != nil {
 				return err
 			}
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintln(cmd.ErrOrStderr(), "gmfield: warning:", w)
+			}
 			if dialect != "" {
 				d, ok := sqldriver.DialectNamed(dialect)
 				if !ok {

@@ -55,3 +55,28 @@ roles:
 	_, _, stderr = gmfield(t, "", "plan", "--config", cfg, "--dialect", "sqlite", "SELECT id FROM citizen ORDER BY phone")
 	assert.Contains(t, stderr, "citizen.phone (ORDER BY)")
 }
+
+// TestPlanWarnsOfTablesWithoutRowKey (issue 9 item 9): values of a table
+// without a row key can be swapped between rows undetected.
+func TestPlanWarnsOfTablesWithoutRowKey(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := gmfield(t, "", "keyring", "init", "--dir", filepath.Join(dir, "keys"), "--kek", "sm4")
+	require.Equal(t, 0, code, stderr)
+	cfg := filepath.Join(dir, "gmfield.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`keyring: {dir: ./keys}
+tables:
+  citizen:
+    row_key: id
+    columns:
+      phone: {mask: mobile}
+  contact:
+    columns:
+      email: {mask: email}
+roles:
+  clerk: {default: mask}
+`), 0o600))
+	code, _, stderr = gmfield(t, "", "plan", "--config", cfg, "--dialect", "sqlite", "SELECT email FROM contact")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "warning: table contact has no row_key")
+	assert.NotContains(t, stderr, "table citizen")
+}
