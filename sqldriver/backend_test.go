@@ -20,6 +20,7 @@ import (
 
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/sqldriver"
+	"github.com/gmfield/gmfield/sqldriver/config"
 )
 
 // testConfig is the configuration of the behavioural suite.
@@ -78,7 +79,7 @@ func keyDir(t testing.TB) string {
 
 func newConfig(t testing.TB, doc string) *sqldriver.Config {
 	t.Helper()
-	cfg, err := sqldriver.ParseConfig([]byte(doc), keyDir(t))
+	cfg, err := config.Parse([]byte(doc), keyDir(t))
 	require.NoError(t, err)
 	return cfg
 }

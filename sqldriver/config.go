@@ -137,6 +137,13 @@ func (cfg *Config) Warnings() []string {
 	return out
 }
 
+// Validate checks cfg as Wrap does, without opening anything: names,
+// row keys, indexes, the policy and the key ring are given and agree.
+func (cfg *Config) Validate() error {
+	_, err := cfg.catalog()
+	return err
+}
+
 // catalog validates cfg and builds the analyzers' view of it.
 func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
 	bad := func(format string, args ...any) error {
@@ -159,7 +166,8 @@ func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
 			return nil, bad("table %s declared twice", name)
 		}
 		seen[name] = true
-		t := &sqlplan.Table{Name: name, RowKey: strings.ToLower(tc.RowKey), Columns: map[string]*sqlplan.Column{}, IndexColumns: map[string]*sqlplan.Column{}}
+		t := &sqlplan.Table{Name: name, RowKey: strings.ToLower(tc.RowKey), RowKeyText: tc.RowKeyType.Kind == KeyText,
+			Columns: map[string]*sqlplan.Column{}, IndexColumns: map[string]*sqlplan.Column{}}
 		if t.RowKey != "" && !identRE.MatchString(t.RowKey) {
 			return nil, bad("%s.row_key %q: use a plain identifier", name, tc.RowKey)
 		}
@@ -208,7 +216,7 @@ func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
 				if ix.Size != 0 && (ix.Size < crypto.MinIndexSize || ix.Size > crypto.MaxIndexSize) {
 					return nil, bad("%s.%s index %s: size must be %d to %d bytes", name, cn, ic, crypto.MinIndexSize, crypto.MaxIndexSize)
 				}
-				col.Indexes = append(col.Indexes, sqlplan.Index{Column: ic, Transform: string(ix.Transform)})
+				col.Indexes = append(col.Indexes, sqlplan.Index{Column: ic, Transform: ix.Transform})
 				t.IndexColumns[ic] = col
 			}
 			for _, r := range cfg.Policy.Roles() {

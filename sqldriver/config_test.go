@@ -15,6 +15,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/gmfield/gmfield/sqldriver"
+	"github.com/gmfield/gmfield/sqldriver/config"
 )
 
 func TestConfigErrorsNameTheLine(t *testing.T) {
@@ -42,21 +43,21 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		{"bad size", strings.Replace(base, "phone_bidx: full", "phone_bidx: {transform: full, size: 99}", 1), 5, "size must be"},
 	}
 	for _, c := range cases {
-		_, err := sqldriver.ParseConfig([]byte(c.doc), dir)
-		var ce *sqldriver.ConfigError
+		_, err := config.Parse([]byte(c.doc), dir)
+		var ce *config.Error
 		if assert.True(t, errors.As(err, &ce), "%s: %v", c.name, err) {
 			assert.Equal(t, c.line, ce.Line, "%s: %v", c.name, err)
 			assert.Contains(t, err.Error(), c.msg, c.name)
 			assert.ErrorIs(t, err, sqldriver.ErrInvalidConfig)
 		}
 	}
-	cfg, err := sqldriver.ParseConfig([]byte(base), dir)
+	cfg, err := config.Parse([]byte(base), dir)
 	require.NoError(t, err)
 	assert.Len(t, cfg.Tables, 1)
 
 	path := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(path, []byte("tables: [\n"), 0o600))
-	_, err = sqldriver.LoadConfig(path)
+	_, err = config.Load(path)
 	assert.ErrorContains(t, err, "bad.yaml")
 }
 
@@ -119,7 +120,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add("tables: {t: {columns: {c: {mask: {function: keep, params: {first: 1}}, index: {i: {transform: last4, size: 8}}}}}}\nroles: {r: {default: mask}}\n")
 	dir := keyDir(f)
 	f.Fuzz(func(t *testing.T, doc string) {
-		cfg, err := sqldriver.ParseConfig([]byte(strings.ReplaceAll(doc, "./keys", "keys")), dir)
+		cfg, err := config.Parse([]byte(strings.ReplaceAll(doc, "./keys", "keys")), dir)
 		if err == nil && (cfg.Keyring == nil || cfg.Policy == nil || len(cfg.Tables) == 0) {
 			t.Fatalf("accepted an incomplete configuration")
 		}
@@ -133,7 +134,7 @@ func FuzzParseConfig(f *testing.F) {
 // first form, as the issue gave it.
 func TestIssueExample(t *testing.T) {
 	dir := keyDir(t)
-	cfg, err := sqldriver.ParseConfig([]byte(`keyring: {provider: local-sm4, dir: ./keys}
+	cfg, err := config.Parse([]byte(`keyring: {provider: local-sm4, dir: ./keys}
 tables:
   citizen:
     row_key: id

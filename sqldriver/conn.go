@@ -8,38 +8,53 @@ import (
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
-// Conn is a wrapped connection. Through sql.Conn.Raw, Unwrap gives the
+// Unwrapper is implemented by the connections of a wrapped database: with
+// sql.Conn.Raw, Unwrap gives the inner driver's connection, whose
+// statements bypass gmfield entirely (for migrations, routines and other
+// statements the driver refuses).
+//
+//	err := conn.Raw(func(dc any) error {
+//		inner := dc.(sqldriver.Unwrapper).Unwrap()
+//		…
+//	})
+type Unwrapper interface {
+	Unwrap() driver.Conn
+}
+
+var _ Unwrapper = (*conn)(nil)
+
+// conn is a wrapped connection. Through sql.Conn.Raw, Unwrap gives the
 // inner connection, whose statements bypass gmfield entirely.
-type Conn struct {
+type conn struct {
 	inner driver.Conn
 	s     *schema
 }
 
 var (
-	_ driver.Conn               = (*Conn)(nil)
-	_ driver.ConnPrepareContext = (*Conn)(nil)
-	_ driver.ConnBeginTx        = (*Conn)(nil)
-	_ driver.ExecerContext      = (*Conn)(nil)
-	_ driver.QueryerContext     = (*Conn)(nil)
-	_ driver.Pinger             = (*Conn)(nil)
-	_ driver.SessionResetter    = (*Conn)(nil)
-	_ driver.Validator          = (*Conn)(nil)
-	_ driver.NamedValueChecker  = (*Conn)(nil)
+	_ driver.Conn               = (*conn)(nil)
+	_ driver.ConnPrepareContext = (*conn)(nil)
+	_ driver.ConnBeginTx        = (*conn)(nil)
+	_ driver.ExecerContext      = (*conn)(nil)
+	_ driver.QueryerContext     = (*conn)(nil)
+	_ driver.Pinger             = (*conn)(nil)
+	_ driver.SessionResetter    = (*conn)(nil)
+	_ driver.Validator          = (*conn)(nil)
+	_ driver.NamedValueChecker  = (*conn)(nil)
 )
 
-func newConn(c driver.Conn, s *schema) *Conn { return &Conn{inner: c, s: s} }
+func newConn(c driver.Conn, s *schema) *conn { return &conn{inner: c, s: s} }
 
 // Unwrap returns the inner driver connection.
-func (c *Conn) Unwrap() driver.Conn { return c.inner }
+func (c *conn) Unwrap() driver.Conn { return c.inner }
 
 // Prepare implements driver.Conn.
-func (c *Conn) Prepare(query string) (driver.Stmt, error) {
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
 }
 
 // PrepareContext implements driver.ConnPrepareContext: it prepares the
 // rewritten statement on the inner connection.
-func (c *Conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	p, err := c.s.plan(query)
 	if err != nil {
 		return nil, err
@@ -53,22 +68,22 @@ func (c *Conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if err != nil {
 		return nil, err
 	}
-	return &Stmt{inner: st, conn: c, plan: p}, nil
+	return &stmt{inner: st, conn: c, plan: p}, nil
 }
 
 // Close implements driver.Conn.
-func (c *Conn) Close() error { return c.inner.Close() }
+func (c *conn) Close() error { return c.inner.Close() }
 
 // Begin implements driver.Conn.
 //
 // Deprecated: use BeginTx.
-func (c *Conn) Begin() (driver.Tx, error) {
+func (c *conn) Begin() (driver.Tx, error) {
 	return c.inner.Begin()
 }
 
 // BeginTx implements driver.ConnBeginTx, forwarding to the inner
 // connection (transactions need no rewriting).
-func (c *Conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if bt, ok := c.inner.(driver.ConnBeginTx); ok {
 		return bt.BeginTx(ctx, opts)
 	}
@@ -81,7 +96,7 @@ func (c *Conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 
 // ExecContext implements driver.ExecerContext. Without an inner
 // ExecerContext it returns driver.ErrSkip and database/sql prepares.
-func (c *Conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	ex, ok := c.inner.(driver.ExecerContext)
 	if !ok {
 		return nil, driver.ErrSkip
@@ -105,7 +120,7 @@ func (c *Conn) ExecContext(ctx context.Context, query string, args []driver.Name
 
 // QueryContext implements driver.QueryerContext. Without an inner
 // QueryerContext it returns driver.ErrSkip and database/sql prepares.
-func (c *Conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	q, ok := c.inner.(driver.QueryerContext)
 	if !ok {
 		return nil, driver.ErrSkip
@@ -123,7 +138,7 @@ func (c *Conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 }
 
 // Ping implements driver.Pinger.
-func (c *Conn) Ping(ctx context.Context) error {
+func (c *conn) Ping(ctx context.Context) error {
 	if p, ok := c.inner.(driver.Pinger); ok {
 		return p.Ping(ctx)
 	}
@@ -131,7 +146,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 }
 
 // ResetSession implements driver.SessionResetter.
-func (c *Conn) ResetSession(ctx context.Context) error {
+func (c *conn) ResetSession(ctx context.Context) error {
 	if r, ok := c.inner.(driver.SessionResetter); ok {
 		return r.ResetSession(ctx)
 	}
@@ -139,7 +154,7 @@ func (c *Conn) ResetSession(ctx context.Context) error {
 }
 
 // IsValid implements driver.Validator.
-func (c *Conn) IsValid() bool {
+func (c *conn) IsValid() bool {
 	if v, ok := c.inner.(driver.Validator); ok {
 		return v.IsValid()
 	}
@@ -148,7 +163,7 @@ func (c *Conn) IsValid() bool {
 
 // CheckNamedValue implements driver.NamedValueChecker, forwarding to the
 // inner connection; driver.ErrSkip selects database/sql's default conversion.
-func (c *Conn) CheckNamedValue(nv *driver.NamedValue) error {
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 	if ch, ok := c.inner.(driver.NamedValueChecker); ok {
 		return ch.CheckNamedValue(nv)
 	}

@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"io"
 	"reflect"
 	"strings"
 
-	"github.com/gmfield/gmfield/sqldriver/mysqldialect"
-	"github.com/gmfield/gmfield/sqldriver/pgdialect"
+	"github.com/gmfield/gmfield/sqldriver/internal/analysis"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -19,13 +17,15 @@ import (
 //
 //	db := sql.OpenDB(connector)
 //
-// It validates cfg and loads the blind-index root from the keyring.
+// It validates cfg and loads the blind-index root from the keyring. The
+// dialect is cfg.Dialect, or the registered dialect of inner's driver
+// (import the dialect package: pgdialect, mysqldialect).
 func Wrap(inner driver.Connector, cfg *Config) (driver.Connector, error) {
 	s, err := newSchema(context.Background(), cfg, dialectFor(cfg, inner.Driver()))
 	if err != nil {
 		return nil, err
 	}
-	return &connector{inner: inner, s: s, drv: &Driver{inner: inner.Driver(), s: s}}, nil
+	return &connector{inner: inner, s: s, drv: &drv{inner: inner.Driver(), s: s}}, nil
 }
 
 // Register registers, under name, a driver that wraps the driver
@@ -41,23 +41,36 @@ func Register(name, innerName string, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	sql.Register(name, &Driver{inner: inner, s: s})
+	sql.Register(name, &drv{inner: inner, s: s})
 	return nil
 }
 
-// DialectNamed returns the dialect called name: "sqlite", "postgres" (or
-// "postgresql"), "mysql" (or "mariadb").
-func DialectNamed(name string) (sqlplan.Dialect, bool) {
-	switch name {
-	case "sqlite":
-		return pgdialect.SQLite, true
-	case "postgres", "postgresql":
-		return pgdialect.PostgreSQL, true
-	case "mysql", "mariadb":
-		return mysqldialect.MySQL, true
+// Open opens dsn with the driver registered as driverName, wrapped by
+// cfg: a shortcut for Wrap over that driver's connector.
+func Open(driverName, dsn string, cfg *Config) (*sql.DB, error) {
+	d, err := registered(driverName)
+	if err != nil {
+		return nil, err
 	}
-	return nil, false
+	var inner driver.Connector
+	if dc, ok := d.(driver.DriverContext); ok {
+		if inner, err = dc.OpenConnector(dsn); err != nil {
+			return nil, err
+		}
+	} else {
+		inner = dsnConnector{name: dsn, d: d}
+	}
+	c, err := Wrap(inner, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
 }
+
+// DialectNamed returns the registered dialect called name: "sqlite",
+// "postgres" (or "postgresql"), "mysql" (or "mariadb") once their packages
+// are imported.
+func DialectNamed(name string) (sqlplan.Dialect, bool) { return sqlplan.Lookup(name) }
 
 // registered returns the driver registered as name.
 func registered(name string) (driver.Driver, error) {
@@ -69,6 +82,7 @@ func registered(name string) (driver.Driver, error) {
 	return db.Driver(), nil
 }
 
+// dialectFor returns cfg's dialect, or the one registered for d's type.
 func dialectFor(cfg *Config, d driver.Driver) sqlplan.Dialect {
 	if cfg.Dialect != nil {
 		return cfg.Dialect
@@ -77,38 +91,37 @@ func dialectFor(cfg *Config, d driver.Driver) sqlplan.Dialect {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	path := strings.ToLower(t.PkgPath() + "." + t.Name())
-	switch {
-	case strings.Contains(path, "sqlite"):
-		return pgdialect.SQLite
-	case strings.Contains(path, "pgx"), strings.Contains(path, "lib/pq"), strings.Contains(path, "postgres"):
-		return pgdialect.PostgreSQL
-	case strings.Contains(path, "mysql"):
-		return mysqldialect.MySQL
+	if dl, ok := sqlplan.Detect(strings.ToLower(t.PkgPath() + "." + t.Name())); ok {
+		return dl
 	}
 	return unknownDialect{}
 }
 
-// unknownDialect refuses every statement on a protected table.
+// unknownDialect refuses every statement that may touch a protected table.
 type unknownDialect struct{}
 
 func (unknownDialect) Name() string { return "unknown" }
 
 func (unknownDialect) Analyze(cat sqlplan.Catalog, q string) (*sqlplan.Plan, error) {
-	if cat.Mentions(q) {
-		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "no dialect for this driver; set Config.Dialect")
+	if analysis.Mentions(cat, q, 63, nil) {
+		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "no dialect for this driver: set Config.Dialect (or dialect: in the YAML) and import its package")
 	}
 	return sqlplan.PassThrough(q), nil
 }
 
-// Driver is the wrapping driver.Driver.
-type Driver struct {
+// drv is the wrapping driver.Driver.
+type drv struct {
 	inner driver.Driver
 	s     *schema
 }
 
+var (
+	_ driver.Driver        = (*drv)(nil)
+	_ driver.DriverContext = (*drv)(nil)
+)
+
 // Open implements driver.Driver.
-func (d *Driver) Open(name string) (driver.Conn, error) {
+func (d *drv) Open(name string) (driver.Conn, error) {
 	c, err := d.inner.Open(name)
 	if err != nil {
 		return nil, err
@@ -118,7 +131,7 @@ func (d *Driver) Open(name string) (driver.Conn, error) {
 
 // OpenConnector implements driver.DriverContext when the inner driver does;
 // otherwise it opens connections with Open.
-func (d *Driver) OpenConnector(name string) (driver.Connector, error) {
+func (d *drv) OpenConnector(name string) (driver.Connector, error) {
 	if dc, ok := d.inner.(driver.DriverContext); ok {
 		c, err := dc.OpenConnector(name)
 		if err != nil {
@@ -129,36 +142,18 @@ func (d *Driver) OpenConnector(name string) (driver.Connector, error) {
 	return &connector{inner: dsnConnector{name: name, d: d.inner}, s: d.s, drv: d}, nil
 }
 
-type dsnConnector struct {
-	name string
-	d    driver.Driver
-}
-
-func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.name) }
-func (c dsnConnector) Driver() driver.Driver                        { return c.d }
-
-type connector struct {
-	inner driver.Connector
-	s     *schema
-	drv   *Driver
-}
-
-// Connect implements driver.Connector.
-func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
-	ic, err := c.inner.Connect(ctx)
+// Analyze returns the plan of query under cfg, for cfg.Dialect: the
+// statement the driver would send, what it binds to each placeholder,
+// which result columns it decrypts and what it does with each protected
+// column; or the refusal (wrapping ErrRefused). Tests of an application
+// can run their SQL through it, and so does `gmfield plan`.
+func Analyze(cfg *Config, query string) (*sqlplan.Plan, error) {
+	if cfg.Dialect == nil {
+		return nil, fmt.Errorf("%w: Analyze needs Config.Dialect", ErrInvalidConfig)
+	}
+	cat, err := cfg.catalog()
 	if err != nil {
 		return nil, err
 	}
-	return newConn(ic, c.s), nil
-}
-
-// Driver implements driver.Connector.
-func (c *connector) Driver() driver.Driver { return c.drv }
-
-// Close implements io.Closer, closing the inner connector if it is one.
-func (c *connector) Close() error {
-	if cl, ok := c.inner.(io.Closer); ok {
-		return cl.Close()
-	}
-	return nil
+	return cfg.Dialect.Analyze(cat, query)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/sqldriver"
+	"github.com/gmfield/gmfield/sqldriver/config"
 )
 
 // Open an SQLite database through gmfield, write a row with the
@@ -23,7 +24,7 @@ func Example() {
 	if _, err := local.Init(ctx, filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"}); err != nil {
 		log.Fatal(err)
 	}
-	cfg, err := sqldriver.ParseConfig([]byte(`
+	cfg, err := config.Parse([]byte(`
 keyring: {dir: ./keys}
 tables:
   citizen:

@@ -102,17 +102,44 @@ func (t KeyType) canonical(v driver.Value, write bool) (string, error) {
 	}
 	switch t.Kind {
 	case KeyInteger:
-		return canonicalInteger(v)
+		c, err := canonicalInteger(v)
+		if err != nil && !write {
+			// NUMERIC and DECIMAL columns return 12 as "12.0" or "12.00".
+			var s string
+			switch x := v.(type) {
+			case string:
+				s = x
+			case []byte:
+				s = string(x)
+			}
+			if r, perr := parseDecimal(s); perr == nil && r.IsInt() {
+				return integerText(r.Num().String())
+			}
+		}
+		return c, err
 	case KeyText:
+		var t string
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			t = x
 		case []byte:
-			return string(x), nil
+			t = string(x)
+		default:
+			i, ok := asInt(v)
+			if !ok {
+				return "", fmt.Errorf("%w: a %T cannot be a text key", errKey, v)
+			}
+			t = i
 		}
-		if i, ok := asInt(v); ok {
-			return i, nil
+		// Databases that pad (CHAR(n), PAD SPACE collations) read trailing
+		// spaces differently: a key never has them.
+		if write {
+			if strings.HasSuffix(t, " ") {
+				return "", fmt.Errorf("%w: a text row key may not end with a space", errKey)
+			}
+			return t, nil
 		}
+		return strings.TrimRight(t, " "), nil
 	case KeyUUID:
 		return canonicalUUID(v)
 	case KeyDecimal:
@@ -138,6 +165,11 @@ func (t KeyType) canonicalLiteral(v sqlplan.Value) (string, error) {
 				return "", err
 			}
 			if t.Kind == KeyInteger {
+				// 9007199254740993.0 is compared and stored as a double by
+				// SQLite and MySQL: above 2⁵³ only plain integers are exact.
+				if strings.ContainsAny(v.Literal, ".eE") && new(big.Rat).Abs(r).Cmp(maxExactFloat) >= 0 {
+					return "", fmt.Errorf("%w: a number written with a point or an exponent above 2^53", errKey)
+				}
 				return ratInteger(r)
 			}
 			return t.ratDecimal(r)
@@ -338,8 +370,16 @@ func parseDecimal(s string) (*big.Rat, error) {
 	return r, nil
 }
 
+// maxExactFloat is 2⁵³, below which every integer is exact as a double.
+var maxExactFloat = new(big.Rat).SetInt64(1 << 53)
+
+// maxDecimalDigits is how many significant digits a decimal key may have:
+// SQLite keeps NUMERIC values as doubles, exact to 15 digits.
+const maxDecimalDigits = 15
+
 // ratDecimal formats r with exactly Scale fraction digits, refusing a
-// value that would need rounding.
+// value that would need rounding, or that has more significant digits
+// than a double keeps.
 func (t KeyType) ratDecimal(r *big.Rat) (string, error) {
 	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t.Scale)), nil)))
 	if !scaled.IsInt() {
@@ -348,6 +388,9 @@ func (t KeyType) ratDecimal(r *big.Rat) (string, error) {
 	s := r.FloatString(t.Scale)
 	if strings.Trim(s, "-0.") == "" {
 		s = strings.TrimPrefix(s, "-") // -0.00 is 0.00
+	}
+	if digits := strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(s), "0"); len(digits) > maxDecimalDigits {
+		return "", fmt.Errorf("%w: more than %d significant digits", errKey, maxDecimalDigits)
 	}
 	return s, nil
 }
@@ -359,6 +402,11 @@ func (t KeyType) canonicalTime(v driver.Value, write bool) (string, error) {
 	var tm time.Time
 	switch x := v.(type) {
 	case time.Time:
+		// A database column without a time zone keeps the wall clock of
+		// what it is given: only UTC reads back as the same instant.
+		if write && x.Location() != time.UTC {
+			return "", fmt.Errorf("%w: bind timestamp row keys in UTC (t.UTC())", errKey)
+		}
 		tm = x
 	case string, []byte:
 		if write {
@@ -390,4 +438,28 @@ func (t KeyType) canonicalTime(v driver.Value, write bool) (string, error) {
 		layout += "." + strings.Repeat("0", t.Precision)
 	}
 	return tm.Format(layout + "Z"), nil
+}
+
+// typed returns the canonical text of a row key as the value to bind for
+// a comparison with the row-key column: an integer as int64 (uint64 above
+// the signed range), a timestamp as time.Time, the rest as text.
+func (t KeyType) typed(text string) (driver.Value, error) {
+	switch t.Kind {
+	case KeyInteger:
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return n, nil
+		}
+		n, err := strconv.ParseUint(text, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: integer out of range", errKey)
+		}
+		return n, nil
+	case KeyTimestamp:
+		tm, err := time.Parse(time.RFC3339Nano, text)
+		if err != nil {
+			return nil, fmt.Errorf("%w: not a timestamp", errKey)
+		}
+		return tm, nil
+	}
+	return text, nil
 }

@@ -14,35 +14,7 @@ import (
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
-func principalOf(ctx context.Context) masking.Principal {
-	pr, _ := masking.FromContext(ctx)
-	return pr
-}
-
-// authorize fails a statement before it runs if the caller is denied a
-// protected column it reads by name (or reads the blind index of), or
-// searches a protected column without being allowed at least hash on it:
-// a search is an oracle for the value, so callers whose action is null or
-// deny may not use one.
-func (s *schema) authorize(pr masking.Principal, p *sqlplan.Plan) error {
-	for _, r := range p.Results {
-		col := r.Column
-		if col == "" {
-			col = r.IndexOf
-		}
-		if col != "" && s.policy.Decide(pr, r.Table, col) == masking.ActionDeny {
-			return fmt.Errorf("%w: %s.%s", masking.ErrDenied, r.Table, col)
-		}
-	}
-	for _, sl := range p.Slots {
-		if sl.Search && s.policy.Decide(pr, sl.Table, sl.Column) < masking.ActionHash {
-			return fmt.Errorf("%w: search on %s.%s", masking.ErrDenied, sl.Table, sl.Column)
-		}
-	}
-	return nil
-}
-
-// outCol is what Rows does with one visible result column.
+// outCol is what rows does with one visible result column.
 type outCol struct {
 	pc        *protCol // nil: passed through
 	isIndex   bool     // the column is pc's blind index, not its value
@@ -53,8 +25,8 @@ type outCol struct {
 	pseudonym *crypto.Index   // the hash action's key
 }
 
-// Rows wraps the inner rows of a statement that returns protected columns.
-type Rows struct {
+// rows wraps the inner rows of a statement that returns protected columns.
+type rows struct {
 	inner   driver.Rows
 	s       *schema
 	ctx     context.Context
@@ -98,14 +70,17 @@ func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.
 		case masking.ActionPlain, masking.ActionMask:
 			oc.loc, err = s.place(ctx, oc.pc)
 		case masking.ActionHash:
-			_, oc.pseudonym, err = s.indexes(ctx, oc.pc)
+			var d *derived
+			if d, err = s.indexes(ctx, oc.pc); d != nil {
+				oc.pseudonym = d.pseudonym
+			}
 		}
 		if err != nil {
 			_ = inner.Close()
 			return nil, err
 		}
 	}
-	return &Rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
+	return &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
 		keys: &keySource{ctx: ctx, s: s}}, nil
 }
 
@@ -230,14 +205,14 @@ func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol,
 }
 
 // Columns implements driver.Rows; hidden columns are left out.
-func (r *Rows) Columns() []string { return r.cols }
+func (r *rows) Columns() []string { return r.cols }
 
 // Close implements driver.Rows.
-func (r *Rows) Close() error { return r.inner.Close() }
+func (r *rows) Close() error { return r.inner.Close() }
 
 // Next implements driver.Rows: it decrypts, masks or nulls each protected
 // column as the caller's policy says. Values of other columns pass through.
-func (r *Rows) Next(dest []driver.Value) error {
+func (r *rows) Next(dest []driver.Value) error {
 	if err := r.inner.Next(r.buf); err != nil {
 		return err
 	}
@@ -257,7 +232,7 @@ func (r *Rows) Next(dest []driver.Value) error {
 	return nil
 }
 
-func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
+func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	pc := oc.pc
 	if oc.isIndex {
 		// A blind index is shown to callers allowed hash or more.
@@ -270,7 +245,7 @@ func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	case masking.ActionNull:
 		return nil, nil
 	case masking.ActionHash:
-		if oc.index < 0 || stored == nil {
+		if oc.index < 0 || stored == nil || oc.pseudonym == nil {
 			return nil, nil // no full index to pseudonymize: fail closed to NULL
 		}
 		var ix []byte
@@ -340,7 +315,7 @@ func (r *Rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	return string(plain), nil
 }
 
-func (r *Rows) openFailed(pc *protCol, err error) (driver.Value, error) {
+func (r *rows) openFailed(pc *protCol, err error) (driver.Value, error) {
 	if pc.onError == ErrorNull {
 		return nil, nil
 	}
@@ -370,7 +345,7 @@ func (k *keySource) Key(id string) (*crypto.Key, error) {
 }
 
 // HasNextResultSet implements driver.RowsNextResultSet.
-func (r *Rows) HasNextResultSet() bool {
+func (r *rows) HasNextResultSet() bool {
 	if n, ok := r.inner.(driver.RowsNextResultSet); ok {
 		return n.HasNextResultSet()
 	}
@@ -379,7 +354,7 @@ func (r *Rows) HasNextResultSet() bool {
 
 // NextResultSet implements driver.RowsNextResultSet. Protected statements
 // are single statements: a further result set is refused.
-func (r *Rows) NextResultSet() error {
+func (r *rows) NextResultSet() error {
 	if n, ok := r.inner.(driver.RowsNextResultSet); ok && n.HasNextResultSet() {
 		return fmt.Errorf("%w: several result sets", ErrMultiStatement)
 	}
@@ -394,7 +369,7 @@ var (
 
 // ColumnTypeScanType implements driver.RowsColumnTypeScanType: string (or
 // []byte for binary columns) for protected columns.
-func (r *Rows) ColumnTypeScanType(i int) reflect.Type {
+func (r *rows) ColumnTypeScanType(i int) reflect.Type {
 	if pc := r.out[i].pc; pc != nil && !r.out[i].isIndex {
 		if pc.form == FormBinary && r.out[i].action == masking.ActionPlain {
 			return typeBytes
@@ -408,7 +383,7 @@ func (r *Rows) ColumnTypeScanType(i int) reflect.Type {
 }
 
 // ColumnTypeDatabaseTypeName implements driver.RowsColumnTypeDatabaseTypeName.
-func (r *Rows) ColumnTypeDatabaseTypeName(i int) string {
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string {
 	if t, ok := r.inner.(driver.RowsColumnTypeDatabaseTypeName); ok {
 		return t.ColumnTypeDatabaseTypeName(i)
 	}
@@ -417,7 +392,7 @@ func (r *Rows) ColumnTypeDatabaseTypeName(i int) string {
 
 // ColumnTypeLength implements driver.RowsColumnTypeLength; a protected
 // column's stored length is not its value's, so it reports none.
-func (r *Rows) ColumnTypeLength(i int) (int64, bool) {
+func (r *rows) ColumnTypeLength(i int) (int64, bool) {
 	if r.out[i].pc != nil && !r.out[i].isIndex {
 		return 0, false
 	}
@@ -429,7 +404,7 @@ func (r *Rows) ColumnTypeLength(i int) (int64, bool) {
 
 // ColumnTypeNullable implements driver.RowsColumnTypeNullable; a protected
 // column may read as NULL under the null action or on_error: null.
-func (r *Rows) ColumnTypeNullable(i int) (bool, bool) {
+func (r *rows) ColumnTypeNullable(i int) (bool, bool) {
 	if r.out[i].pc != nil {
 		return true, true
 	}
@@ -440,7 +415,7 @@ func (r *Rows) ColumnTypeNullable(i int) (bool, bool) {
 }
 
 // ColumnTypePrecisionScale implements driver.RowsColumnTypePrecisionScale.
-func (r *Rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
 	if t, ok := r.inner.(driver.RowsColumnTypePrecisionScale); ok && r.out[i].pc == nil {
 		return t.ColumnTypePrecisionScale(i)
 	}

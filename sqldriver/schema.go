@@ -3,6 +3,7 @@ package sqldriver
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,10 +27,11 @@ type schema struct {
 	cols    map[colKey]*protCol
 	scope   keyring.Scope
 	plans   *lru.Cache[string, planResult]
-	// tenants caches the derived indexes of each tenant keyspace, keyed by
-	// keyspace; an entry is used only while the key ring hands out the
-	// same root.
-	tenants sync.Map
+	keys    map[string]KeyType // row-key types by table
+	// derived caches each column's derived index keys, by keyspace and
+	// column; an entry is used only while the key ring hands out the same
+	// root.
+	derived sync.Map
 }
 
 // colKey names a protected column (lower case).
@@ -48,13 +50,8 @@ type protCol struct {
 	keyspace      string  // "" under keyring.PerTenantColumn: from the context
 	form          Form
 	onError       OnError
-	specs         map[string]crypto.IndexSpec // by transform
-	// indexes and pseudonym are derived from the deployment's root; under
-	// keyring.PerTenantColumn they are nil and come from the tenant
-	// keyspace's root (schema.indexFor).
-	indexes   map[string]*crypto.Index // by transform
-	pseudonym *crypto.Index            // keyed pseudonym of the full index (hash action)
-	rule      *masking.Rule
+	specs         map[crypto.Transform]crypto.IndexSpec
+	rule          *masking.Rule
 }
 
 // pseudonymSpec is the index whose value the hash action shows: HMAC-SM3
@@ -63,16 +60,21 @@ func pseudonymSpec(table, column string) crypto.IndexSpec {
 	return crypto.IndexSpec{Table: "gmfield:pseudonym", Column: table + "." + column, Transform: crypto.TransformFull}
 }
 
+// tableKey returns t's row-key type for the analyzers' table name.
+func (s *schema) tableKey(table string) (KeyType, bool) {
+	kt, ok := s.keys[table]
+	return kt, ok
+}
+
 func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*schema, error) {
 	cat, err := cfg.catalog()
 	if err != nil {
 		return nil, err
 	}
-	var root *crypto.IndexRoot
-	if cfg.Scope != keyring.PerTenantColumn {
-		if root, err = cfg.Keyring.IndexRoot(ctx); err != nil {
-			return nil, fmt.Errorf("gmfield/sqldriver: blind-index root: %w", err)
-		}
+	// Load (or create) the deployment's root now, so that a wrong KEK fails
+	// Wrap rather than the first statement.
+	if _, err = cfg.Keyring.IndexRoot(ctx); err != nil {
+		return nil, fmt.Errorf("gmfield/sqldriver: blind-index root: %w", err)
 	}
 	size := cfg.PlanCacheSize
 	if size <= 0 {
@@ -82,22 +84,21 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, plans: plans, scope: cfg.Scope}
+	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, keys: map[string]KeyType{},
+		plans: plans, scope: cfg.Scope}
 	for _, tc := range cfg.Tables {
 		table := strings.ToLower(tc.Name)
+		s.keys[table] = tc.RowKeyType
 		for _, cc := range tc.Columns {
 			name := strings.ToLower(cc.Name)
 			pc := &protCol{table: table, column: name, schema: strings.ToLower(tc.Schema), keyType: tc.RowKeyType, form: cc.Form, onError: cc.OnError,
-				specs: map[string]crypto.IndexSpec{}, rule: cfg.Policy.Rule(table, name)}
+				specs: map[crypto.Transform]crypto.IndexSpec{}, rule: cfg.Policy.Rule(table, name)}
 			for _, ix := range cc.Indexes {
-				pc.specs[string(ix.Transform)] = crypto.IndexSpec{Table: table, Column: name, Transform: ix.Transform, Size: ix.Size}
+				pc.specs[ix.Transform] = crypto.IndexSpec{Table: table, Column: name, Transform: ix.Transform, Size: ix.Size}
 			}
-			if root != nil {
+			if cfg.Scope != keyring.PerTenantColumn {
 				loc := crypto.Location{Schema: pc.schema, Table: table, Column: name}
 				if pc.keyspace, err = cfg.Scope.Keyspace("", loc); err != nil {
-					return nil, fmt.Errorf("%w: %s.%s: %v", ErrInvalidConfig, table, name, err)
-				}
-				if pc.indexes, pc.pseudonym, err = deriveIndexes(root, pc); err != nil {
 					return nil, fmt.Errorf("%w: %s.%s: %v", ErrInvalidConfig, table, name, err)
 				}
 			}
@@ -107,25 +108,25 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 	return s, nil
 }
 
-// deriveIndexes derives pc's blind indexes and pseudonym key from root.
-func deriveIndexes(root *crypto.IndexRoot, pc *protCol) (map[string]*crypto.Index, *crypto.Index, error) {
-	out := make(map[string]*crypto.Index, len(pc.specs))
+// derived are a column's indexes under one root key.
+type derived struct {
+	root      *crypto.IndexRoot
+	indexes   map[crypto.Transform]*crypto.Index
+	pseudonym *crypto.Index // the hash action's key
+}
+
+func derive(root *crypto.IndexRoot, pc *protCol) (*derived, error) {
+	d := &derived{root: root, indexes: make(map[crypto.Transform]*crypto.Index, len(pc.specs))}
 	for tr, spec := range pc.specs {
 		ix, err := root.Index(spec)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		out[tr] = ix
+		d.indexes[tr] = ix
 	}
-	ps, err := root.Index(pseudonymSpec(pc.table, pc.column))
-	return out, ps, err
-}
-
-// tenantIndexes are pc's indexes under one tenant keyspace's root.
-type tenantIndexes struct {
-	root      *crypto.IndexRoot
-	indexes   map[string]*crypto.Index
-	pseudonym *crypto.Index
+	var err error
+	d.pseudonym, err = root.Index(pseudonymSpec(pc.table, pc.column))
+	return d, err
 }
 
 // place returns where pc's values live for the statement of ctx: the
@@ -148,31 +149,34 @@ func (s *schema) place(ctx context.Context, pc *protCol) (crypto.Location, error
 }
 
 // indexes returns pc's blind indexes and pseudonym key for the statement
-// of ctx: the deployment's, or under key_scope tenant those of the
-// tenant keyspace's root, which the key ring caches (and destroys with
-// the keyspace's last DEK).
-func (s *schema) indexes(ctx context.Context, pc *protCol) (map[string]*crypto.Index, *crypto.Index, error) {
-	if pc.indexes != nil {
-		return pc.indexes, pc.pseudonym, nil
-	}
+// of ctx, under the root of its keyspace: the deployment's, or under
+// key_scope tenant the tenant keyspace's own. The key ring caches roots
+// for its TTL, so a destroyed root stops working here within it; derived
+// keys are reused while the key ring hands out the same root. A tenant
+// keyspace that has no root yet has no values: indexes returns nil, and
+// searches then match nothing.
+func (s *schema) indexes(ctx context.Context, pc *protCol) (*derived, error) {
 	loc, err := s.place(ctx, pc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	root, err := s.kr.IndexRootFor(ctx, loc.Keyspace)
+	if errors.Is(err, keyring.ErrKeyNotFound) && pc.keyspace == "" {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("gmfield/sqldriver: %s.%s: blind-index root: %w", pc.table, pc.column, err)
+		return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: blind-index root: %w", pc.table, pc.column, err)
 	}
-	if v, ok := s.tenants.Load(loc.Keyspace); ok && v.(*tenantIndexes).root == root {
-		t := v.(*tenantIndexes)
-		return t.indexes, t.pseudonym, nil
+	key := loc.Keyspace + "\x00" + pc.table + "\x00" + pc.column
+	if v, ok := s.derived.Load(key); ok && v.(*derived).root == root {
+		return v.(*derived), nil
 	}
-	ix, ps, err := deriveIndexes(root, pc)
+	d, err := derive(root, pc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	s.tenants.Store(loc.Keyspace, &tenantIndexes{root: root, indexes: ix, pseudonym: ps})
-	return ix, ps, nil
+	s.derived.Store(key, d)
+	return d, nil
 }
 
 func (s *schema) col(table, column string) *protCol { return s.cols[colKey{table, column}] }
@@ -210,6 +214,14 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 		out[i] = driver.NamedValue{Ordinal: i + 1}
 		if sl.Op == sqlplan.OpPass {
 			out[i].Value = val
+			continue
+		}
+		if sl.Op == sqlplan.OpRowKey {
+			rk, err := s.rowKeyValue(sl, args)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Value = rk
 			continue
 		}
 		pc := s.col(sl.Table, sl.Column)
@@ -259,11 +271,14 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 				}
 				plain = []byte(digits)
 			}
-			indexes, _, err := s.indexes(ctx, pc)
+			d, err := s.indexes(ctx, pc)
 			if err != nil {
 				return nil, err
 			}
-			idx := indexes[sl.Transform]
+			if d == nil {
+				continue // a tenant keyspace with no root yet: nothing to find (NULL matches nothing)
+			}
+			idx := d.indexes[sl.Transform]
 			if idx == nil {
 				return nil, fmt.Errorf("gmfield/sqldriver: internal: no %s index on %s.%s", sl.Transform, sl.Table, sl.Column)
 			}
@@ -275,6 +290,27 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 		}
 	}
 	return out, nil
+}
+
+// rowKeyValue binds the canonical row key of slot sl's table, typed for
+// the database: the extra condition that pins an UPDATE to the row whose
+// key the values are sealed under.
+func (s *schema) rowKeyValue(sl sqlplan.Slot, args []driver.NamedValue) (driver.Value, error) {
+	kt, ok := s.tableKey(sl.Table)
+	if !ok {
+		return nil, fmt.Errorf("gmfield/sqldriver: internal: no table %s", sl.Table)
+	}
+	var text string
+	var err error
+	if sl.Value.Arg < 0 {
+		text, err = kt.canonicalLiteral(sl.Value)
+	} else {
+		text, err = kt.Canonical(args[sl.Value.Arg].Value)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadValue, sl.Table, err)
+	}
+	return kt.typed(text)
 }
 
 // rowKey is the canonical text of a row key for pc's table: of the
@@ -314,17 +350,4 @@ func valueBytes(v driver.Value) ([]byte, bool, error) {
 		}
 	}
 	return nil, false, fmt.Errorf("unsupported type %T", v)
-}
-
-type tenantKey struct{}
-
-// WithTenant returns a copy of ctx whose statements act for tenant, for
-// key_scope: tenant (keyring.PerTenantColumn): writes are sealed under the
-// tenant's DEKs and indexed under its blind-index root, searches use that
-// root, and reads open only values sealed for the tenant (another
-// tenant's values fail with crypto.ErrKeyMismatch). Without a tenant,
-// such statements fail with ErrNoTenant. Destroying a tenant's DEKs
-// shreds its values and, with its last DEK, its blind indexes.
-func WithTenant(ctx context.Context, tenant string) context.Context {
-	return context.WithValue(ctx, tenantKey{}, tenant)
 }

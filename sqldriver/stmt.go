@@ -8,27 +8,27 @@ import (
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
-// Stmt is a wrapped prepared statement. It is prepared once and may be used
+// stmt is a wrapped prepared statement. It is prepared once and may be used
 // by callers of different roles: each execution decides for its own context.
-type Stmt struct {
+type stmt struct {
 	inner driver.Stmt
-	conn  *Conn
+	conn  *conn
 	plan  *sqlplan.Plan
 }
 
 var (
-	_ driver.Stmt              = (*Stmt)(nil)
-	_ driver.StmtExecContext   = (*Stmt)(nil)
-	_ driver.StmtQueryContext  = (*Stmt)(nil)
-	_ driver.NamedValueChecker = (*Stmt)(nil)
+	_ driver.Stmt              = (*stmt)(nil)
+	_ driver.StmtExecContext   = (*stmt)(nil)
+	_ driver.StmtQueryContext  = (*stmt)(nil)
+	_ driver.NamedValueChecker = (*stmt)(nil)
 )
 
 // Close implements driver.Stmt.
-func (s *Stmt) Close() error { return s.inner.Close() }
+func (s *stmt) Close() error { return s.inner.Close() }
 
 // NumInput implements driver.Stmt: the number of arguments the caller
 // binds, not the number the rewritten statement takes.
-func (s *Stmt) NumInput() int {
+func (s *stmt) NumInput() int {
 	if !s.plan.Protected {
 		return s.inner.NumInput()
 	}
@@ -38,19 +38,19 @@ func (s *Stmt) NumInput() int {
 // Exec implements driver.Stmt.
 //
 // Deprecated: use ExecContext.
-func (s *Stmt) Exec(args []driver.Value) (driver.Result, error) {
+func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 	return s.ExecContext(context.Background(), named(args))
 }
 
 // Query implements driver.Stmt.
 //
 // Deprecated: use QueryContext.
-func (s *Stmt) Query(args []driver.Value) (driver.Rows, error) {
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), named(args))
 }
 
 // ExecContext implements driver.StmtExecContext.
-func (s *Stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	bound := args
 	if s.plan.Protected {
 		if err := s.conn.s.authorize(principalOf(ctx), s.plan); err != nil {
@@ -73,7 +73,7 @@ func (s *Stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 }
 
 // QueryContext implements driver.StmtQueryContext.
-func (s *Stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	run := func(bound []driver.NamedValue) (driver.Rows, error) {
 		if qc, ok := s.inner.(driver.StmtQueryContext); ok {
 			return qc.QueryContext(ctx, bound)
@@ -93,7 +93,7 @@ func (s *Stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 
 // CheckNamedValue implements driver.NamedValueChecker: the inner
 // statement's checker, else (driver.ErrSkip) the connection's.
-func (s *Stmt) CheckNamedValue(nv *driver.NamedValue) error {
+func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 	if ch, ok := s.inner.(driver.NamedValueChecker); ok {
 		return ch.CheckNamedValue(nv)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring/local"
+	gmvault "github.com/gmfield/gmfield/keyring/vault"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,8 +19,8 @@ func vaultEnv(t *testing.T, e env) {
 	t.Setenv("VAULT_ADDR", e.client.Address())
 	t.Setenv("VAULT_CACERT", e.cluster.CACertPEMFile)
 	t.Setenv("VAULT_TOKEN", e.cluster.RootToken)
-	t.Setenv(local.VaultRoleIDEnv, "")
-	t.Setenv(local.VaultSecretIDEnv, "")
+	t.Setenv(gmvault.RoleIDEnv, "")
+	t.Setenv(gmvault.SecretIDEnv, "")
 }
 
 func TestKeyDirectoryWithVaultKEKs(t *testing.T) {
@@ -29,7 +30,7 @@ func TestKeyDirectoryWithVaultKEKs(t *testing.T) {
 		{Kind: "vault-transit", Key: "gmfield"},
 		{Kind: "vault-kv", Mount: "kv2", Path: "gmfield/master"},
 	} {
-		t.Run(kc.Kind, func(t *testing.T) {
+		t.Run(string(kc.Kind), func(t *testing.T) {
 			dir := t.TempDir()
 			k, err := local.Init(ctx, dir, kc)
 			require.NoError(t, err)
@@ -100,8 +101,8 @@ path "transit/decrypt/cli" { capabilities = ["update"] }
 	sid, err := e.client.Logical().Write("auth/approle/role/cli/secret-id", nil)
 	require.NoError(t, err)
 	t.Setenv("VAULT_TOKEN", "")
-	t.Setenv(local.VaultRoleIDEnv, rid.Data["role_id"].(string))
-	t.Setenv(local.VaultSecretIDEnv, sid.Data["secret_id"].(string))
+	t.Setenv(gmvault.RoleIDEnv, rid.Data["role_id"].(string))
+	t.Setenv(gmvault.SecretIDEnv, sid.Data["secret_id"].(string))
 	pt, err := run("", "decrypt", "--keyring", dir, "--table", "citizen", "--column", "phone", strings.TrimSpace(ct))
 	require.NoError(t, err, pt)
 	assert.Equal(t, "13800138000\n", pt)

@@ -66,7 +66,7 @@ and log in with AppRole when GMFIELD_VAULT_ROLE_ID and GMFIELD_VAULT_SECRET_ID a
 		},
 	}
 	initCmd.Flags().StringVar(&dir, "dir", "", "key directory to create")
-	initCmd.Flags().StringVar(&kek.Kind, "kek", "sm4", "KEK kind: sm4, sm2, vault-transit or vault-kv")
+	initCmd.Flags().StringVar((*string)(&kek.Kind), "kek", "sm4", "KEK kind: sm4, sm2, vault-transit or vault-kv")
 	initCmd.Flags().StringVar(&kek.Env, "master-key-env", "", "sm4: read the master key (hex) from this environment variable instead of a file")
 	initCmd.Flags().StringVar(&kek.Mount, "vault-mount", "", "vault-transit, vault-kv: the engine's mount (transit: default \"transit\")")
 	initCmd.Flags().StringVar(&kek.Key, "vault-key", "gmfield", "vault-transit: the Transit key name")
@@ -163,7 +163,7 @@ func newKeysCmd() *cobra.Command {
 			if dir == "" {
 				return usageError{errors.New("--keyring is required (or set GMFIELD_KEYRING)")}
 			}
-			n, err := local.RotateKEK(cmd.Context(), dir, kind)
+			n, err := local.RotateKEK(cmd.Context(), dir, local.KEKKind(kind))
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gmfield/gmfield/sqldriver"
+	"github.com/gmfield/gmfield/sqldriver/config"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -35,7 +36,7 @@ prints its reason and exits with status 1.
 				}
 				query = string(b)
 			}
-			cfg, err := sqldriver.LoadConfig(cfgPath)
+			cfg, err := config.Load(cfgPath)
 			if err != nil {
 				return err
 			}

@@ -26,10 +26,11 @@ import (
 
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/sqldriver"
+	"github.com/gmfield/gmfield/sqldriver/config"
 )
 
-// config is written beside the database as PATH.gmfield.yaml.
-const config = `# gmfield driver configuration (docs/config.md)
+// configYAML is written beside the database as PATH.gmfield.yaml.
+const configYAML = `# gmfield driver configuration (docs/config.md)
 keyring: {provider: local-sm4, dir: %s}
 tables:
   citizen:
@@ -85,10 +86,10 @@ func run(w io.Writer, dbPath string) error {
 			return err
 		}
 	}
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(config, filepath.Base(keys))), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configYAML, filepath.Base(keys))), 0o600); err != nil {
 		return err
 	}
-	cfg, err := sqldriver.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
 	}

@@ -10,15 +10,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/internal/atomicfile"
 	"github.com/gmfield/gmfield/keyring"
-	"github.com/gmfield/gmfield/keyring/vault"
-	"github.com/hashicorp/vault/api"
 )
+
+// remoteTimeout bounds opening a remote KEK's provider.
+const remoteTimeout = 10 * time.Second
 
 // ConfigFile is the name of a key directory's configuration file.
 const ConfigFile = "keyring.json"
@@ -35,65 +36,79 @@ type Config struct {
 	Previous []KEKConfig `json:"previous,omitempty"`
 }
 
+// KEKKind is the kind of a key directory's KEK.
+type KEKKind string
+
+// KEK kinds. The Vault kinds are registered by importing
+// github.com/gmfield/gmfield/keyring/vault, so that a program using only
+// local keys does not link the Vault client.
+const (
+	KindSM4          KEKKind = "sm4"
+	KindSM2          KEKKind = "sm2"
+	KindVaultTransit KEKKind = "vault-transit"
+	KindVaultKV      KEKKind = "vault-kv"
+)
+
 // KEKConfig names the KEK of a key directory:
-//   - "sm4": a hex master key in File, or in the environment variable Env;
-//   - "sm2": a PEM key in File (the private key to read and write, or the
+//   - KindSM4: a hex master key in File, or in the environment variable Env;
+//   - KindSM2: a PEM key in File (the private key to read and write, or the
 //     public key to write only);
-//   - "vault-transit": the Transit key Key at Mount;
-//   - "vault-kv": the KV v2 master key secret at Path in the engine at Mount.
+//   - KindVaultTransit: the Transit key Key at Mount;
+//   - KindVaultKV: the KV v2 master key secret at Path in the engine at Mount.
 //
-// A relative File is relative to the key directory. Vault kinds take the
-// client from the standard environment (VAULT_ADDR, VAULT_TOKEN,
+// A relative File is relative to the key directory. The Vault kinds take
+// the client from the standard environment (VAULT_ADDR, VAULT_TOKEN,
 // VAULT_NAMESPACE, VAULT_CACERT, …) and log in with AppRole when
 // GMFIELD_VAULT_ROLE_ID and GMFIELD_VAULT_SECRET_ID are set.
 type KEKConfig struct {
-	Kind  string `json:"kind"`
-	File  string `json:"file,omitempty"`
-	Env   string `json:"env,omitempty"`
-	Mount string `json:"mount,omitempty"`
-	Key   string `json:"key,omitempty"`
-	Path  string `json:"path,omitempty"`
+	Kind  KEKKind `json:"kind"`
+	File  string  `json:"file,omitempty"`
+	Env   string  `json:"env,omitempty"`
+	Mount string  `json:"mount,omitempty"`
+	Key   string  `json:"key,omitempty"`
+	Path  string  `json:"path,omitempty"`
 }
 
-// AppRole environment variables read by the Vault kinds.
-const (
-	VaultRoleIDEnv       = "GMFIELD_VAULT_ROLE_ID"
-	VaultSecretIDEnv     = "GMFIELD_VAULT_SECRET_ID"
-	VaultAppRoleMountEnv = "GMFIELD_VAULT_APPROLE_MOUNT"
-)
-
-func vaultClient(ctx context.Context) (*api.Client, error) {
-	c, err := vault.NewClient()
-	if err != nil {
-		return nil, err
-	}
-	if role := os.Getenv(VaultRoleIDEnv); role != "" {
-		if err := vault.LoginAppRole(ctx, c, os.Getenv(VaultAppRoleMountEnv), role, os.Getenv(VaultSecretIDEnv)); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
+// Remote is a KEK kind whose key lives in another system (Vault), as its
+// package registers it with RegisterRemote.
+type Remote interface {
+	// Provider returns the provider of kc.
+	Provider(ctx context.Context, kc KEKConfig) (keyring.Provider, error)
+	// Create makes kc's key if it does not exist yet (keyring init).
+	Create(ctx context.Context, kc KEKConfig) error
+	// Rotate starts a new version of kc's key and returns the provider
+	// that wraps under it, to rewrap every DEK.
+	Rotate(ctx context.Context, kc KEKConfig) (keyring.Provider, error)
 }
 
-// vaultProvider returns the Transit or KV provider a Vault KEKConfig names.
-func (kc KEKConfig) vaultProvider(ctx context.Context) (*vault.Transit, *vault.KV, error) {
-	c, err := vaultClient(ctx)
-	if err != nil {
-		return nil, nil, err
+var remotes = struct {
+	sync.RWMutex
+	m map[KEKKind]Remote
+}{m: map[KEKKind]Remote{}}
+
+// RegisterRemote makes kind usable in key directories. It panics if kind
+// is registered twice.
+func RegisterRemote(kind KEKKind, r Remote) {
+	remotes.Lock()
+	defer remotes.Unlock()
+	if _, dup := remotes.m[kind]; dup {
+		panic("gmfield/keyring/local: KEK kind " + string(kind) + " registered twice")
 	}
-	switch kc.Kind {
-	case "vault-transit":
-		if kc.Key == "" {
-			return nil, nil, fmt.Errorf("%w: vault-transit needs a key name", crypto.ErrInvalidInput)
+	remotes.m[kind] = r
+}
+
+// remote returns the registered Remote of kind.
+func remote(kind KEKKind) (Remote, error) {
+	remotes.RLock()
+	r, ok := remotes.m[kind]
+	remotes.RUnlock()
+	if !ok {
+		if kind == KindVaultTransit || kind == KindVaultKV {
+			return nil, fmt.Errorf("%w: KEK kind %s needs the Vault integration: import _ \"github.com/gmfield/gmfield/keyring/vault\"", crypto.ErrInvalidInput, kind)
 		}
-		return vault.NewTransit(c, kc.Mount, kc.Key), nil, nil
-	case "vault-kv":
-		if kc.Mount == "" || kc.Path == "" {
-			return nil, nil, fmt.Errorf("%w: vault-kv needs a mount and a path", crypto.ErrInvalidInput)
-		}
-		return nil, vault.NewKV(c, kc.Mount, kc.Path), nil
+		return nil, fmt.Errorf("%w: KEK kind %q (sm4, sm2, vault-transit, vault-kv)", crypto.ErrInvalidInput, kind)
 	}
-	return nil, nil, fmt.Errorf("%w: %s is not a Vault KEK", crypto.ErrInvalidInput, kc.Kind)
+	return r, nil
 }
 
 // Init creates a key directory and the blind-index root key. For kinds
@@ -109,7 +124,7 @@ func Init(ctx context.Context, dir string, kek KEKConfig) (*keyring.Keyring, err
 	}
 	kc := kek
 	switch {
-	case (kek.Kind == "sm4" || kek.Kind == "sm2") && kek.File == "" && kek.Env == "":
+	case (kek.Kind == KindSM4 || kek.Kind == KindSM2) && kek.File == "" && kek.Env == "":
 		if _, err := keyring.OpenDir(dir); err != nil {
 			return nil, err
 		}
@@ -117,21 +132,14 @@ func Init(ctx context.Context, dir string, kek KEKConfig) (*keyring.Keyring, err
 		if kc, err = newKEKFile(dir, kek.Kind); err != nil {
 			return nil, err
 		}
-	case kek.Kind == "vault-transit" || kek.Kind == "vault-kv":
-		tr, kv, err := kek.vaultProvider(ctx)
+	case kek.Kind != KindSM4 && kek.Kind != KindSM2:
+		r, err := remote(kek.Kind)
 		if err != nil {
 			return nil, err
 		}
-		if tr != nil {
-			err = tr.CreateKey(ctx)
-		} else {
-			_, err = kv.Init(ctx)
-		}
-		if err != nil {
+		if err := r.Create(ctx, kek); err != nil {
 			return nil, err
 		}
-	case kek.Kind != "sm4" && kek.Kind != "sm2":
-		return nil, fmt.Errorf("%w: KEK kind %q (sm4, sm2, vault-transit, vault-kv)", crypto.ErrInvalidInput, kek.Kind)
 	}
 	if _, err := keyring.OpenDir(dir); err != nil {
 		return nil, err
@@ -150,12 +158,12 @@ func Init(ctx context.Context, dir string, kek KEKConfig) (*keyring.Keyring, err
 }
 
 // newKEKFile generates a KEK of kind and writes it into dir.
-func newKEKFile(dir, kind string) (KEKConfig, error) {
+func newKEKFile(dir string, kind KEKKind) (KEKConfig, error) {
 	var r [3]byte
 	_, _ = rand.Read(r[:])
 	stamp := time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(r[:])
 	switch kind {
-	case "sm4":
+	case KindSM4:
 		secret := make([]byte, crypto.KeySize)
 		_, _ = rand.Read(secret)
 		defer clear(secret)
@@ -163,8 +171,8 @@ func newKEKFile(dir, kind string) (KEKConfig, error) {
 		if err := writeNew(filepath.Join(dir, name), []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
 			return KEKConfig{}, err
 		}
-		return KEKConfig{Kind: "sm4", File: name}, nil
-	case "sm2":
+		return KEKConfig{Kind: KindSM4, File: name}, nil
+	case KindSM2:
 		priv, err := crypto.GenerateSM2Key()
 		if err != nil {
 			return KEKConfig{}, err
@@ -184,7 +192,7 @@ func newKEKFile(dir, kind string) (KEKConfig, error) {
 		if err := writeNew(filepath.Join(dir, "kek-"+stamp+".pub.pem"), pubPEM, 0o644); err != nil {
 			return KEKConfig{}, err
 		}
-		return KEKConfig{Kind: "sm2", File: name}, nil
+		return KEKConfig{Kind: KindSM2, File: name}, nil
 	}
 	return KEKConfig{}, fmt.Errorf("%w: KEK kind %q (sm4 or sm2)", crypto.ErrInvalidInput, kind)
 }
@@ -240,7 +248,7 @@ func (kc KEKConfig) Provider(dir string) (keyring.Provider, error) {
 		file = filepath.Join(dir, file)
 	}
 	switch kc.Kind {
-	case "sm4":
+	case KindSM4:
 		if kc.Env != "" {
 			v := os.Getenv(kc.Env)
 			if v == "" {
@@ -249,21 +257,19 @@ func (kc KEKConfig) Provider(dir string) (keyring.Provider, error) {
 			return ParseSM4Hex(v)
 		}
 		return LoadSM4(file)
-	case "sm2":
+	case KindSM2:
 		return LoadSM2(file)
-	case "vault-transit", "vault-kv":
-		ctx, cancel := context.WithTimeout(context.Background(), vault.DefaultTimeout)
-		defer cancel()
-		tr, kv, err := kc.vaultProvider(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if tr != nil {
-			return tr, nil
-		}
-		return kv, nil
 	}
-	return nil, fmt.Errorf("%w: %s: KEK kind %q", keyring.ErrCorrupt, ConfigFile, kc.Kind)
+	if kc.Kind != KindVaultTransit && kc.Kind != KindVaultKV {
+		return nil, fmt.Errorf("%w: %s: KEK kind %q", keyring.ErrCorrupt, ConfigFile, kc.Kind)
+	}
+	r, err := remote(kc.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ConfigFile, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	defer cancel()
+	return r.Provider(ctx, kc)
 }
 
 // Open opens the key directory dir: its Dir store and its KEK (with the
@@ -311,7 +317,7 @@ func (c Config) provider(dir string) (keyring.Provider, error) {
 // For "vault-transit" it rotates the Transit key and rewraps inside Vault
 // (transit/rewrap); for "vault-kv" it writes a new master key version and
 // rewraps under it.
-func RotateKEK(ctx context.Context, dir, kind string) (int, error) {
+func RotateKEK(ctx context.Context, dir string, kind KEKKind) (int, error) {
 	c, err := ReadConfig(dir)
 	if err != nil {
 		return 0, err
@@ -319,21 +325,16 @@ func RotateKEK(ctx context.Context, dir, kind string) (int, error) {
 	if kind == "" {
 		kind = c.KEK.Kind
 	}
-	if strings.HasPrefix(c.KEK.Kind, "vault-") || strings.HasPrefix(kind, "vault-") {
+	local := func(k KEKKind) bool { return k == KindSM4 || k == KindSM2 }
+	if !local(c.KEK.Kind) || !local(kind) {
 		if kind != c.KEK.Kind {
 			return 0, fmt.Errorf("%w: cannot rewrap from %s to %s in place; use keyring.Rewrap with both providers", crypto.ErrInvalidInput, c.KEK.Kind, kind)
 		}
-		tr, kv, err := c.KEK.vaultProvider(ctx)
+		r, err := remote(kind)
 		if err != nil {
 			return 0, err
 		}
-		var p keyring.Provider = tr
-		if tr != nil {
-			err = tr.Rotate(ctx)
-		} else {
-			p = kv
-			_, err = kv.Rotate(ctx)
-		}
+		p, err := r.Rotate(ctx, c.KEK)
 		if err != nil {
 			return 0, err
 		}

@@ -20,9 +20,9 @@ func TestInitOpenRotateKEK(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			k, err := local.Init(ctx, dir, local.KEKConfig{Kind: kind})
+			k, err := local.Init(ctx, dir, local.KEKConfig{Kind: local.KEKKind(kind)})
 			require.NoError(t, err)
-			_, err = local.Init(ctx, dir, local.KEKConfig{Kind: kind})
+			_, err = local.Init(ctx, dir, local.KEKConfig{Kind: local.KEKKind(kind)})
 			assert.ErrorIs(t, err, keyring.ErrExists)
 
 			key, err := k.Current(ctx, "citizen.phone")
@@ -38,7 +38,7 @@ func TestInitOpenRotateKEK(t *testing.T) {
 
 			c, err := local.ReadConfig(dir)
 			require.NoError(t, err)
-			assert.Equal(t, kind, c.KEK.Kind)
+			assert.Equal(t, local.KEKKind(kind), c.KEK.Kind)
 			fi, err := os.Stat(filepath.Join(dir, c.KEK.File))
 			require.NoError(t, err)
 			assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())

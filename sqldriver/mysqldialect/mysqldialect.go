@@ -1,24 +1,29 @@
 // Package mysqldialect analyzes MySQL and MariaDB statements for the gmfield
-// driver with the TiDB parser (github.com/pingcap/tidb/pkg/parser).
+// driver with the TiDB parser (github.com/pingcap/tidb/pkg/parser, pure Go).
 //
-// The parser reports where each expression starts; a small token list
-// (scan.go) finds where literals, column names and parenthesized lists end.
-// Every rewritten statement is parsed again and must have the same kind and
-// one placeholder per bound value, or the statement is refused. Statements
-// with executable comments ("/*! … */") are refused on protected tables.
-// The server's sql_mode must not include ANSI_QUOTES or
-// NO_BACKSLASH_ESCAPES (the defaults of MySQL and MariaDB).
+// Importing the package registers the dialect "mysql" (alias "mariadb";
+// detected for go-sql-driver/mysql) with sqlplan.
+//
+// It only translates the parser's syntax tree into gmfield's neutral form;
+// the rules are applied by the driver's analysis layer, once for every
+// dialect. The parser reports where each expression starts; a small token
+// list (scan.go) finds where literals, names and parenthesized lists end,
+// and refuses the constructs MySQL or MariaDB could read differently from
+// the parser or under another sql_mode (backslashes, double quotes, "||",
+// executable comments). Every rewritten statement is parsed again and must
+// have the same kind and one placeholder per bound value, or it is refused.
 package mysqldialect
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
+	"github.com/gmfield/gmfield/sqldriver/internal/analysis"
+	"github.com/gmfield/gmfield/sqldriver/internal/sqlir"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -27,8 +32,15 @@ type dialect struct{}
 // MySQL is the dialect of MySQL and MariaDB ("?" placeholders).
 var MySQL sqlplan.Dialect = dialect{}
 
+func init() {
+	sqlplan.Register(MySQL, []string{"mariadb"}, "mysql")
+}
+
 // Name implements sqlplan.Dialect.
 func (dialect) Name() string { return "mysql" }
+
+// markers are the words that start SQL carried in strings.
+var markers = []string{"prepare", "execute", "procedure", "function", "trigger", "event"}
 
 // Parsers are not safe for concurrent use and cost microseconds to create.
 var parsers = sync.Pool{New: func() any { return parser.New() }}
@@ -40,76 +52,83 @@ func parse(sql string) ([]ast.StmtNode, error) {
 	return stmts, err
 }
 
-// Analyze implements sqlplan.Dialect.
-func (dialect) Analyze(cat sqlplan.Catalog, sql string) (*sqlplan.Plan, error) {
-	if !cat.Mentions(sql) {
+func refuse(reason error, detail string) error { return sqlplan.Refuse(reason, "", "", detail) }
+
+// Analyze implements sqlplan.Dialect. It never panics: an internal error
+// on a statement is a refusal.
+func (d dialect) Analyze(cat sqlplan.Catalog, sql string) (plan *sqlplan.Plan, err error) {
+	if !analysis.Mentions(cat, sql, 0, markers) {
 		return sqlplan.PassThrough(sql), nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			plan, err = nil, refuse(sqlplan.ErrUnparsable, "internal error while analyzing the statement")
+		}
+	}()
+	toks, err := tokenize(sql)
+	if err != nil {
+		return nil, err
 	}
 	stmts, err := parse(sql)
 	if err != nil {
-		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", firstLine(err.Error()))
+		// The parser's message quotes the statement: say only that it failed.
+		return nil, refuse(sqlplan.ErrUnparsable, "syntax error")
 	}
 	if len(stmts) != 1 {
-		return nil, sqlplan.Refuse(sqlplan.ErrMultiStatement, "", "", fmt.Sprintf("%d statements", len(stmts)))
+		return nil, refuse(sqlplan.ErrMultiStatement, fmt.Sprintf("%d statements", len(stmts)))
 	}
-	toks, ok := tokenize(sql)
-	if !ok {
-		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "unterminated string or comment, or an executable comment")
+	params, ord := placeholders(toks)
+	if got := countParams(stmts[0]); got != len(params) {
+		return nil, refuse(sqlplan.ErrUnparsable, "placeholders")
 	}
-	a := &analyzer{cat: cat, src: sql, toks: toks, paramOrd: map[int]int{}}
-	for _, t := range toks {
-		if t.kind == tkParam {
-			a.paramOrd[t.start] = len(a.paramOrd)
-		}
-	}
-	a.Out.Source = sql
-	if err := a.statement(stmts[0]); err != nil {
-		return nil, err
-	}
-	if !a.Out.Protected {
-		return sqlplan.PassThrough(sql), nil
-	}
-	n := 0
-	for _, t := range toks {
-		if t.kind != tkParam {
-			continue
-		}
-		if !a.Handled(t.start) {
-			a.Out.Params = append(a.Out.Params, sqlplan.Param{Start: t.start, End: t.end, Arg: n})
-		}
-		n++
-	}
-	a.Out.NumInput = n
-	if got := countParams(stmts[0]); got != n {
-		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "placeholders")
-	}
-	plan, err := sqlplan.Build(&a.Out, sqlplan.Question)
+	st := translate(toks, stmts[0], ord)
+	p, err := analysis.Analyze(cat, st, options(params))
 	if err != nil {
 		return nil, err
 	}
-	if err := verify(stmts[0], plan); err != nil {
+	if !p.Protected {
+		return sqlplan.PassThrough(sql), nil
+	}
+	if err := verify(st, p); err != nil {
 		return nil, err
 	}
-	return plan, nil
+	return p, nil
+}
+
+func options(params []sqlir.Param) analysis.Options {
+	return analysis.Options{Params: params, NumInput: len(params), Placeholder: sqlplan.Question,
+		Inserted: func(col string) string { return "VALUES(" + col + ")" }, ExactText: [2]string{"CAST(", " AS BINARY)"}}
+}
+
+// placeholders returns every "?" and its argument (in order of appearance).
+func placeholders(t *tokens) ([]sqlir.Param, map[int]int) {
+	var params []sqlir.Param
+	ord := map[int]int{}
+	for _, tk := range t.toks {
+		if tk.kind == tkParam {
+			ord[tk.start] = len(params)
+			params = append(params, sqlir.Param{Span: sqlir.Span{Start: tk.start, End: tk.end}, Arg: len(params)})
+		}
+	}
+	return params, ord
 }
 
 // verify parses the rewritten statement again: it must be one statement of
-// the same kind with one placeholder per slot.
-func verify(orig ast.StmtNode, plan *sqlplan.Plan) error {
+// the same kind with one placeholder per slot and the planned results.
+func verify(orig *sqlir.Stmt, plan *sqlplan.Plan) error {
+	toks, err := tokenize(plan.SQL)
+	if err != nil {
+		return analysis.ErrRewrite
+	}
 	stmts, err := parse(plan.SQL)
-	if err != nil || len(stmts) != 1 || fmt.Sprintf("%T", stmts[0]) != fmt.Sprintf("%T", orig) || countParams(stmts[0]) != len(plan.Slots) ||
-		fields(stmts[0]) != fields(orig)+plan.Hidden {
-		return sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "the rewritten statement does not check")
+	if err != nil || len(stmts) != 1 {
+		return analysis.ErrRewrite
 	}
-	return nil
-}
-
-// fields returns the number of result columns of a SELECT.
-func fields(n ast.StmtNode) int {
-	if sel, ok := n.(*ast.SelectStmt); ok && sel.Fields != nil {
-		return len(sel.Fields.Fields)
+	_, ord := placeholders(toks)
+	if countParams(stmts[0]) != len(ord) {
+		return analysis.ErrRewrite
 	}
-	return 0
+	return analysis.Check(orig, translate(toks, stmts[0], ord), len(ord), plan)
 }
 
 type paramCounter struct{ n int }
@@ -127,11 +146,4 @@ func countParams(n ast.Node) int {
 	c := &paramCounter{}
 	n.Accept(c)
 	return c.n
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

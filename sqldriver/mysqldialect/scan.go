@@ -1,16 +1,24 @@
 package mysqldialect
 
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
 // The TiDB parser gives the start of each expression but not its end, and
 // no position for column lists. These tokens locate ends and parentheses
-// only; what a statement means always comes from the parser's AST, and
-// every rewrite is parsed again and checked before it is used (verify).
+// only; what a statement means always comes from the parser's syntax tree,
+// and every rewrite is parsed again and checked before it is used.
 
 type tokKind int
 
 const (
 	tkWord   tokKind = iota // identifier or keyword
 	tkQuoted                // `identifier`
-	tkString                // '…' or "…"
+	tkString                // '…'
 	tkNumber
 	tkParam // ?
 	tkPunct // any other single byte
@@ -21,38 +29,64 @@ type token struct {
 	start, end int
 }
 
-// tokenize splits sql into tokens, skipping spaces and comments. It reports
-// false for text it cannot split safely (an unterminated string or comment,
-// or an executable comment "/*!…*/").
-func tokenize(sql string) ([]token, bool) {
-	var toks []token
+// tokens is a statement's tokens with their parenthesis depth and, for
+// each "(", the index of its ")".
+type tokens struct {
+	src   string
+	toks  []token
+	depth []int
+	match []int
+}
+
+// tokenize splits sql into tokens, skipping spaces and comments, and
+// refuses what MySQL and MariaDB could read differently from the TiDB
+// parser, or differently under another sql_mode or character set:
+//   - a backslash anywhere (with NO_BACKSLASH_ESCAPES a string ends at the
+//     first quote after it, without at the second);
+//   - a double-quoted token (a string by default, a name under
+//     ANSI_QUOTES);
+//   - "||" (OR by default, concatenation under PIPES_AS_CONCAT);
+//   - comments that execute (/*! … */, /*M! … */, /*T! … */, /*+ … */) or
+//     that hold "/*";
+//   - unterminated strings and comments.
+func tokenize(sql string) (*tokens, error) {
+	bad := func(what string, at int) error {
+		return sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", fmt.Sprintf("%s at byte %d, which the server may read differently", what, at))
+	}
+	if i := strings.IndexByte(sql, '\\'); i >= 0 {
+		return nil, bad("a backslash (bind the value instead)", i)
+	}
+	t := &tokens{src: sql}
 	i := 0
 	for i < len(sql) {
 		c := sql[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			i++
-		case c == '#' || (c == '-' && i+2 <= len(sql) && sql[i:min(i+2, len(sql))] == "--" && (i+2 == len(sql) || sql[i+2] <= ' ')):
+		case c == '#' || (c == '-' && i+1 < len(sql) && sql[i+1] == '-' && (i+2 == len(sql) || sql[i+2] <= ' ')):
 			for i < len(sql) && sql[i] != '\n' {
 				i++
 			}
 		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
-			if i+2 < len(sql) && sql[i+2] == '!' {
-				return nil, false
+			body := sql[i+2:]
+			if strings.HasPrefix(body, "!") || strings.HasPrefix(body, "M!") || strings.HasPrefix(body, "m!") ||
+				strings.HasPrefix(body, "T!") || strings.HasPrefix(body, "+") {
+				return nil, bad("an executable comment", i)
 			}
-			j := indexFrom(sql, "*/", i+2)
+			j := strings.Index(body, "*/")
 			if j < 0 {
-				return nil, false
+				return nil, bad("an unterminated comment", i)
 			}
-			i = j + 2
-		case c == '\'' || c == '"' || c == '`':
+			if strings.Contains(body[:j], "/*") {
+				return nil, bad("a nested comment", i)
+			}
+			i += j + 4
+		case c == '"':
+			return nil, bad("a double-quoted token", i)
+		case c == '\'' || c == '`':
 			j := i + 1
 			closed := false
 			for j < len(sql) {
-				if sql[j] == '\\' && c != '`' {
-					j += 2
-					continue
-				}
 				if sql[j] == c {
 					if j+1 < len(sql) && sql[j+1] == c {
 						j += 2
@@ -65,47 +99,111 @@ func tokenize(sql string) ([]token, bool) {
 				j++
 			}
 			if !closed {
-				return nil, false
+				return nil, bad("an unterminated string or name", i)
 			}
 			k := tkString
 			if c == '`' {
 				k = tkQuoted
 			}
-			toks = append(toks, token{k, i, j})
+			t.toks = append(t.toks, token{k, i, j})
 			i = j
 		case c == '?':
-			toks = append(toks, token{tkParam, i, i + 1})
+			t.toks = append(t.toks, token{tkParam, i, i + 1})
 			i++
 		case c >= '0' && c <= '9' || (c == '.' && i+1 < len(sql) && sql[i+1] >= '0' && sql[i+1] <= '9'):
 			j := i
 			for j < len(sql) && (isWord(sql[j]) || sql[j] == '.' || ((sql[j] == '+' || sql[j] == '-') && (sql[j-1] == 'e' || sql[j-1] == 'E'))) {
 				j++
 			}
-			toks = append(toks, token{tkNumber, i, j})
+			t.toks = append(t.toks, token{tkNumber, i, j})
 			i = j
 		case isWord(c):
 			j := i
 			for j < len(sql) && isWord(sql[j]) {
 				j++
 			}
-			toks = append(toks, token{tkWord, i, j})
+			t.toks = append(t.toks, token{tkWord, i, j})
 			i = j
 		default:
-			toks = append(toks, token{tkPunct, i, i + 1})
+			if c == '|' && i+1 < len(sql) && sql[i+1] == '|' {
+				return nil, bad("||", i)
+			}
+			t.toks = append(t.toks, token{tkPunct, i, i + 1})
 			i++
 		}
 	}
-	return toks, true
+	t.depth = make([]int, len(t.toks))
+	t.match = make([]int, len(t.toks))
+	var open []int
+	for k, tk := range t.toks {
+		t.depth[k] = len(open)
+		t.match[k] = -1
+		if tk.kind != tkPunct {
+			continue
+		}
+		switch sql[tk.start] {
+		case '(':
+			open = append(open, k)
+		case ')':
+			if n := len(open); n > 0 {
+				t.match[open[n-1]] = k
+				open = open[:n-1]
+				t.depth[k] = len(open)
+			}
+		}
+	}
+	return t, nil
 }
 
 func isWord(c byte) bool {
 	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
-func indexFrom(s, sub string, from int) int {
-	for i := from; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
+// at returns the index of the token starting at pos, or -1.
+func (t *tokens) at(pos int) int {
+	i := sort.Search(len(t.toks), func(i int) bool { return t.toks[i].start >= pos })
+	if i < len(t.toks) && t.toks[i].start == pos {
+		return i
+	}
+	return -1
+}
+
+// after returns the index of the first token starting at or after pos.
+func (t *tokens) after(pos int) int {
+	return sort.Search(len(t.toks), func(i int) bool { return t.toks[i].start >= pos })
+}
+
+func (t *tokens) punct(i int, c byte) bool {
+	return i >= 0 && i < len(t.toks) && t.toks[i].kind == tkPunct && t.src[t.toks[i].start] == c
+}
+
+func (t *tokens) word(i int, w string) bool {
+	return i >= 0 && i < len(t.toks) && t.toks[i].kind == tkWord && strings.EqualFold(t.src[t.toks[i].start:t.toks[i].end], w)
+}
+
+// find returns the index of the first word w at depth d at or after from,
+// stopping (-1) where depth d closes.
+func (t *tokens) find(from, d int, w string) int {
+	for i := max(from, 0); i < len(t.toks); i++ {
+		if t.depth[i] < d {
+			return -1
+		}
+		if t.depth[i] == d && t.word(i, w) {
 			return i
+		}
+	}
+	return -1
+}
+
+// end returns the end of the last token before index stop (or of the
+// statement, for stop < 0), leaving out a final ";".
+func (t *tokens) end(stop int) int {
+	if stop < 0 {
+		stop = len(t.toks)
+	}
+	for i := stop - 1; i >= 0; i-- {
+		if !t.punct(i, ';') {
+			return t.toks[i].end
 		}
 	}
 	return -1

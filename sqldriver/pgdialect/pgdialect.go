@@ -1,21 +1,33 @@
 // Package pgdialect analyzes PostgreSQL and SQLite statements for the gmfield
-// driver with the real PostgreSQL grammar (github.com/pganalyze/pg_query_go).
+// driver with the real PostgreSQL grammar (libpg_query): by default through
+// github.com/wasilibs/go-pgquery, which runs it on the pure-Go wazero
+// runtime, so that gmfield builds without cgo and cross-compiles (linux/arm64,
+// linux/loong64); with the build tag pgquery_cgo, through cgo.
 //
-// SQLite's DML (upserts with ON CONFLICT … DO UPDATE, RETURNING, "?"
-// placeholders) is PostgreSQL's; SQLite text is read with each "?" turned
-// into a "$n" outside strings and comments, as PostgreSQL's own lexer finds
-// them. SQLite forms outside the PostgreSQL grammar (INSERT OR REPLACE,
-// "?NNN", ":name", INDEXED BY, backquoted names) are refused on protected
-// tables and passed through elsewhere.
+// Importing the package registers the dialects "postgres" (alias
+// "postgresql"; detected for pgx and lib/pq) and "sqlite" (detected for
+// modernc.org/sqlite and mattn/go-sqlite3) with sqlplan.
+//
+// It only translates the parser's syntax tree into gmfield's neutral form;
+// the rules are applied by the driver's analysis layer, once for every
+// dialect. SQLite's DML (upserts with ON CONFLICT … DO UPDATE, RETURNING,
+// "?" placeholders) is PostgreSQL's; SQLite text is read with each "?"
+// turned into "$n" outside strings and comments, as PostgreSQL's own lexer
+// finds them, and constructs the two read differently are refused.
 package pgdialect
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	pgquery "github.com/wasilibs/go-pgquery"
+	pgparser "github.com/wasilibs/go-pgquery/parser"
 
+	"github.com/gmfield/gmfield/sqldriver/internal/analysis"
+	"github.com/gmfield/gmfield/sqldriver/internal/sqlir"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -30,6 +42,11 @@ var PostgreSQL sqlplan.Dialect = Dialect{}
 // SQLite is the dialect of SQLite ("?" placeholders).
 var SQLite sqlplan.Dialect = Dialect{sqlite: true}
 
+func init() {
+	sqlplan.Register(PostgreSQL, []string{"postgresql"}, "pgx", "lib/pq", "postgres")
+	sqlplan.Register(SQLite, nil, "sqlite")
+}
+
 // Name implements sqlplan.Dialect.
 func (d Dialect) Name() string {
 	if d.sqlite {
@@ -38,128 +55,176 @@ func (d Dialect) Name() string {
 	return "postgres"
 }
 
-// Analyze implements sqlplan.Dialect.
-func (d Dialect) Analyze(cat sqlplan.Catalog, sql string) (*sqlplan.Plan, error) {
-	if !cat.Mentions(sql) {
+// nameLimit is PostgreSQL's identifier length: longer names are truncated.
+const nameLimit = 63
+
+func refuse(reason error, detail string) error { return sqlplan.Refuse(reason, "", "", detail) }
+
+// Analyze implements sqlplan.Dialect. It never panics: an internal error
+// on a statement is a refusal.
+func (d Dialect) Analyze(cat sqlplan.Catalog, sql string) (plan *sqlplan.Plan, err error) {
+	truncate := nameLimit
+	if d.sqlite {
+		truncate = 0
+	}
+	if !analysis.Mentions(cat, sql, truncate, markers) {
 		return sqlplan.PassThrough(sql), nil
 	}
-	src, numInput, err := d.source(sql)
+	defer func() {
+		if r := recover(); r != nil {
+			plan, err = nil, refuse(sqlplan.ErrUnparsable, "internal error while analyzing the statement")
+		}
+	}()
+	src, toks, params, numInput, err := d.read(sql)
 	if err != nil {
 		return nil, err
 	}
-	tree, err := pg.Parse(src)
+	tree, err := pgquery.Parse(src)
 	if err != nil {
-		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", firstLine(err.Error()))
+		return nil, parseRefusal(err)
 	}
 	if len(tree.Stmts) != 1 {
-		return nil, sqlplan.Refuse(sqlplan.ErrMultiStatement, "", "", fmt.Sprintf("%d statements", len(tree.Stmts)))
+		return nil, refuse(sqlplan.ErrMultiStatement, fmt.Sprintf("%d statements", len(tree.Stmts)))
 	}
-	scan, err := pg.Scan(src)
+	st := translate(src, toks, tree.Stmts[0])
+	p, err := analysis.Analyze(cat, st, d.options(params, numInput))
 	if err != nil {
-		return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", firstLine(err.Error()))
-	}
-	a := &analyzer{cat: cat, src: src, toks: scan.Tokens}
-	a.Out.Source = src
-	if err := a.statement(tree.Stmts[0]); err != nil {
 		return nil, err
 	}
-	if !a.Out.Protected {
+	if !p.Protected {
 		return sqlplan.PassThrough(sql), nil
 	}
-	maxArg := -1
-	for _, t := range a.toks {
+	if err := d.verify(cat, st, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (d Dialect) options(params []sqlir.Param, numInput int) analysis.Options {
+	o := analysis.Options{Params: params, NumInput: numInput, Placeholder: sqlplan.Dollar,
+		Inserted: func(col string) string { return "excluded." + col }, ExactText: [2]string{"", ` COLLATE "C"`}}
+	if d.sqlite {
+		o.Placeholder, o.ExactText = sqlplan.Question, [2]string{"", ` COLLATE "BINARY"`}
+	}
+	return o
+}
+
+// parseRefusal names where the parser stopped, never its message (which
+// quotes the statement).
+func parseRefusal(err error) error {
+	var pe *pgparser.Error
+	if errors.As(err, &pe) && pe.Cursorpos > 0 {
+		return refuse(sqlplan.ErrUnparsable, fmt.Sprintf("syntax error at byte %d", pe.Cursorpos-1))
+	}
+	return refuse(sqlplan.ErrUnparsable, "syntax error")
+}
+
+// read returns the text to parse, its tokens, its placeholders and the
+// number of arguments the caller binds. For SQLite, every "?" outside
+// strings and comments becomes "$n" and backquoted names become
+// double-quoted ones. Constructs the server could read differently from
+// the parser are refused (lex).
+func (d Dialect) read(sql string) (string, *tokens, []sqlir.Param, int, error) {
+	src, numInput := sql, 0
+	if d.sqlite {
+		var err error
+		if src, numInput, err = sqliteSource(sql); err != nil {
+			return "", nil, nil, 0, err
+		}
+	}
+	scan, err := pgquery.Scan(src)
+	if err != nil {
+		return "", nil, nil, 0, refuse(sqlplan.ErrUnparsable, "the scanner rejects the statement")
+	}
+	if err := d.lex(src, scan.Tokens); err != nil {
+		return "", nil, nil, 0, err
+	}
+	toks := newTokens(src, scan.Tokens)
+	var params []sqlir.Param
+	maxArg := 0
+	for _, t := range toks.toks {
 		if t.Token != pg.Token_PARAM {
 			continue
 		}
 		n, err := strconv.Atoi(src[t.Start+1 : t.End])
-		if err != nil || n < 1 {
-			return nil, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "placeholder "+src[t.Start:t.End])
+		if err != nil || n < 1 || n > 65535 {
+			return "", nil, nil, 0, refuse(sqlplan.ErrUnparsable, fmt.Sprintf("placeholder at byte %d", t.Start))
 		}
-		maxArg = max(maxArg, n-1)
-		if !a.Handled(int(t.Start)) {
-			a.Out.Params = append(a.Out.Params, sqlplan.Param{Start: int(t.Start), End: int(t.End), Arg: n - 1})
-		}
-	}
-	if d.sqlite {
-		a.Out.NumInput = numInput
-	} else {
-		a.Out.NumInput = maxArg + 1
-	}
-	ph := sqlplan.Dollar
-	if d.sqlite {
-		ph = sqlplan.Question
-	}
-	plan, err := sqlplan.Build(&a.Out, ph)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.verify(tree.Stmts[0], plan); err != nil {
-		return nil, err
-	}
-	return plan, nil
-}
-
-// verify parses the rewritten statement again: it must be one statement
-// of the same kind, with one placeholder per slot and the planned number
-// of result columns.
-func (d Dialect) verify(orig *pg.RawStmt, plan *sqlplan.Plan) error {
-	bad := sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "the rewritten statement does not check")
-	src, n, err := d.source(plan.SQL)
-	if err != nil {
-		return bad
-	}
-	tree, err := pg.Parse(src)
-	if err != nil || len(tree.Stmts) != 1 {
-		return bad
+		maxArg = max(maxArg, n)
+		params = append(params, sqlir.Param{Span: sqlir.Span{Start: int(t.Start), End: int(t.End)}, Arg: n - 1})
 	}
 	if !d.sqlite {
-		scan, err := pg.Scan(src)
-		if err != nil {
-			return bad
-		}
-		n = 0
-		for _, t := range scan.Tokens {
-			if t.Token == pg.Token_PARAM {
-				n++
+		numInput = maxArg
+	}
+	return src, toks, params, numInput, nil
+}
+
+// lex refuses constructs whose reading depends on the server's settings or
+// differs between the parser and the server:
+//   - PostgreSQL: a backslash in a standard string '…' (read as an escape
+//     when standard_conforming_strings is off);
+//   - SQLite: comments that nest (/* /* */ closes at the first */ in
+//     SQLite), "--" comments holding a carriage return (SQLite ends them
+//     at a line feed only), and PostgreSQL's E'…', $$…$$, U&'…' and B'…'
+//     strings, which SQLite does not have.
+func (d Dialect) lex(src string, all []*pg.ScanToken) error {
+	for _, t := range all {
+		raw := src[t.Start:t.End]
+		bad := ""
+		switch t.Token {
+		case pg.Token_SCONST:
+			switch {
+			case d.sqlite && raw[0] != '\'':
+				bad = "a PostgreSQL-only string form"
+			case !d.sqlite && raw[0] == '\'' && strings.IndexByte(raw, '\\') >= 0:
+				bad = "a backslash in a string (its reading depends on standard_conforming_strings): bind the value"
+			}
+		case pg.Token_USCONST, pg.Token_UIDENT, pg.Token_BCONST:
+			if d.sqlite {
+				bad = "a PostgreSQL-only string or name form"
+			}
+		case pg.Token_C_COMMENT:
+			if d.sqlite && strings.Contains(raw[2:], "/*") {
+				bad = "a nested comment"
+			}
+		case pg.Token_SQL_COMMENT:
+			if d.sqlite && strings.ContainsRune(raw, '\r') {
+				bad = "a carriage return in a -- comment"
 			}
 		}
-	}
-	k1, t1 := shape(orig)
-	k2, t2 := shape(tree.Stmts[0])
-	if n != len(plan.Slots) || k1 != k2 || t2 != t1+plan.Hidden {
-		return bad
+		if bad != "" {
+			return refuse(sqlplan.ErrUnparsable, fmt.Sprintf("%s at byte %d, read differently by the server", bad, t.Start))
+		}
 	}
 	return nil
 }
 
-// shape returns a statement's kind and number of result columns.
-func shape(raw *pg.RawStmt) (string, int) {
-	switch n := raw.Stmt; {
-	case n.GetSelectStmt() != nil:
-		return "select", len(n.GetSelectStmt().TargetList)
-	case n.GetInsertStmt() != nil:
-		return "insert", len(n.GetInsertStmt().ReturningList)
-	case n.GetUpdateStmt() != nil:
-		return "update", len(n.GetUpdateStmt().ReturningList)
-	case n.GetDeleteStmt() != nil:
-		return "delete", len(n.GetDeleteStmt().ReturningList)
+// verify parses the rewritten statement again: it must be one statement of
+// the same kind, with one placeholder per slot and the planned number of
+// result columns.
+func (d Dialect) verify(cat sqlplan.Catalog, orig *sqlir.Stmt, plan *sqlplan.Plan) error {
+	src, toks, params, _, err := d.read(plan.SQL)
+	if err != nil {
+		return analysis.ErrRewrite
 	}
-	return "other", 0
+	tree, err := pgquery.Parse(src)
+	if err != nil || len(tree.Stmts) != 1 {
+		return analysis.ErrRewrite
+	}
+	return analysis.Check(orig, translate(src, toks, tree.Stmts[0]), len(params), plan)
 }
 
-// source returns the text to parse: for SQLite, sql with every "?" outside
-// strings and comments replaced by "$n", and the number of them.
-func (d Dialect) source(sql string) (string, int, error) {
-	if !d.sqlite {
-		return sql, 0, nil
-	}
+// sqliteSource returns sql with every "?" outside strings and comments, as
+// PostgreSQL's lexer finds them, replaced by " $n ", backquoted names as
+// double-quoted ones, and the number of "?".
+func sqliteSource(sql string) (string, int, error) {
 	sql, err := backquotes(sql)
 	if err != nil {
 		return "", 0, err
 	}
-	scan, err := pg.Scan(sql)
+	scan, err := pgquery.Scan(sql)
 	if err != nil {
-		return "", 0, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", firstLine(err.Error()))
+		return "", 0, refuse(sqlplan.ErrUnparsable, "the scanner rejects the statement")
 	}
 	var b strings.Builder
 	pos, n := 0, 0
@@ -167,7 +232,7 @@ func (d Dialect) source(sql string) (string, int, error) {
 		switch t.Token {
 		case pg.Token_PARAM:
 			// "$1" in SQLite is a named parameter "$1", not positional.
-			return "", 0, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "SQLite parameter "+sql[t.Start:t.End])
+			return "", 0, refuse(sqlplan.ErrUnparsable, fmt.Sprintf("SQLite named parameter at byte %d", t.Start))
 		case pg.Token_Op, pg.Token_ASCII_63:
 		default:
 			continue
@@ -177,7 +242,7 @@ func (d Dialect) source(sql string) (string, int, error) {
 				continue
 			}
 			if j+1 == t.End && i+1 < len(scan.Tokens) && scan.Tokens[i+1].Start == t.End && scan.Tokens[i+1].Token == pg.Token_ICONST {
-				return "", 0, sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "numbered SQLite parameter ?NNN")
+				return "", 0, refuse(sqlplan.ErrUnparsable, "numbered SQLite parameter ?NNN")
 			}
 			n++
 			b.WriteString(sql[pos:j])
@@ -211,24 +276,17 @@ func backquotes(sql string) (string, error) {
 		case c == '/' && i+1 < len(b) && b[i+1] == '*':
 			j := strings.Index(sql[i+2:], "*/")
 			if j < 0 {
-				return "", sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "unterminated comment")
+				return "", refuse(sqlplan.ErrUnparsable, "unterminated comment")
 			}
 			i += j + 3
 		case c == '`':
 			j := strings.IndexByte(sql[i+1:], '`')
 			if j < 0 || strings.IndexByte(sql[i+1:i+1+j], '"') >= 0 {
-				return "", sqlplan.Refuse(sqlplan.ErrUnparsable, "", "", "backquoted name")
+				return "", refuse(sqlplan.ErrUnparsable, "backquoted name")
 			}
 			b[i], b[i+1+j] = '"', '"'
 			i += j + 1
 		}
 	}
 	return string(b), nil
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

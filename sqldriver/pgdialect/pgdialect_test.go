@@ -27,9 +27,11 @@ func ops(p *sqlplan.Plan) []string {
 		case sqlplan.OpSeal:
 			out = append(out, "seal "+s.Column+" "+v)
 		case sqlplan.OpIndex:
-			out = append(out, s.Transform+" "+s.Column+" "+v)
+			out = append(out, string(s.Transform)+" "+s.Column+" "+v)
 		case sqlplan.OpLikeLast4:
 			out = append(out, "like "+s.Column+" "+v)
+		case sqlplan.OpRowKey:
+			out = append(out, "rowkey "+v)
 		}
 	}
 	return out
@@ -54,8 +56,8 @@ func TestRewrites(t *testing.T) {
 			[]string{"full phone $2", "full id_no $1"}, 2, 1},
 		{pgdialect.PostgreSQL,
 			`UPDATE citizen SET name = $1 WHERE id = $2 AND phone LIKE '%5678'`,
-			`UPDATE citizen SET name = $1 WHERE id = $2 AND phone_last4_bidx = $3`,
-			[]string{"seal name $1", "pass $2", "last4 phone lit"}, 2, 0},
+			`UPDATE citizen SET name = $1 WHERE ( id = $2 AND phone_last4_bidx = $3) AND citizen.id = $4`,
+			[]string{"seal name $1", "pass $2", "last4 phone lit", "rowkey $2"}, 2, 0},
 		{pgdialect.PostgreSQL,
 			`SELECT id, phone FROM citizen WHERE $1 = phone`,
 			`SELECT id, phone , citizen.phone_bidx FROM citizen WHERE $1 = phone_bidx`,

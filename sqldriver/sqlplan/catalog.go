@@ -1,10 +1,85 @@
 package sqlplan
 
-import "strings"
+import (
+	"sort"
+	"strings"
+
+	"github.com/gmfield/gmfield/crypto"
+)
+
+// Catalog tells an analyzer which tables and columns are protected. Names
+// are looked up case-insensitively.
+type Catalog interface {
+	// Table returns the protected table named name, or nil.
+	Table(name string) *Table
+	// Tables returns every protected table.
+	Tables() []*Table
+}
+
+// Table is a protected table as analyzers see it.
+type Table struct {
+	Name   string // lower case
+	RowKey string // lower-case row-key column, or ""
+	// RowKeyText is set when the row key compares as text: updates are
+	// then pinned with an exact (binary) comparison of the key.
+	RowKeyText bool
+	Columns    map[string]*Column // protected columns by lower-case name
+	// IndexColumns maps the lower-case names of the blind-index columns
+	// to the protected column each indexes; statements may refer to them
+	// (with the right to search that column) but not write them.
+	IndexColumns map[string]*Column
+}
+
+// Column is a protected column.
+type Column struct {
+	Table   string
+	Name    string
+	Indexes []Index // blind indexes in declaration order
+	// Hash is true when some role may get the hash action on this column;
+	// reads then also fetch its full blind index.
+	Hash bool
+}
+
+// Index is one blind index of a column, stored in a sibling column.
+type Index struct {
+	Column    string // lower-case sibling column
+	Transform crypto.Transform
+}
+
+// IndexFor returns the column's index of transform t, or nil.
+func (c *Column) IndexFor(t crypto.Transform) *Index {
+	for i := range c.Indexes {
+		if c.Indexes[i].Transform == t {
+			return &c.Indexes[i]
+		}
+	}
+	return nil
+}
+
+// EqualityIndex returns the index that answers =, <> and IN: the full
+// index, or else the column's only lower, upper or digits index (equality
+// then holds after that normalization), or nil.
+func (c *Column) EqualityIndex() *Index {
+	if ix := c.IndexFor(crypto.TransformFull); ix != nil {
+		return ix
+	}
+	var found *Index
+	for i := range c.Indexes {
+		switch c.Indexes[i].Transform {
+		case crypto.TransformLower, crypto.TransformUpper, crypto.TransformDigits:
+			if found != nil {
+				return nil
+			}
+			found = &c.Indexes[i]
+		}
+	}
+	return found
+}
 
 // MapCatalog is a Catalog over a fixed set of tables.
 type MapCatalog struct {
 	tables map[string]*Table
+	list   []*Table
 }
 
 // NewCatalog returns a catalog of tables (names in lower case).
@@ -12,7 +87,9 @@ func NewCatalog(tables ...*Table) *MapCatalog {
 	c := &MapCatalog{tables: make(map[string]*Table, len(tables))}
 	for _, t := range tables {
 		c.tables[t.Name] = t
+		c.list = append(c.list, t)
 	}
+	sort.Slice(c.list, func(i, j int) bool { return c.list[i].Name < c.list[j].Name })
 	return c
 }
 
@@ -24,136 +101,5 @@ func (c *MapCatalog) Table(name string) *Table {
 	return c.tables[strings.ToLower(name)]
 }
 
-// Mentions implements Catalog: it reports whether a protected table's name
-// appears in sql as a word (case-insensitively, quoted or not), or whether
-// sql holds an escaped identifier that could spell one (U&"…").
-func (c *MapCatalog) Mentions(sql string) bool {
-	lower := strings.ToLower(sql)
-	if strings.Contains(lower, `u&"`) || strings.Contains(lower, "u&'") {
-		return true
-	}
-	for name := range c.tables {
-		for i := 0; ; {
-			j := strings.Index(lower[i:], name)
-			if j < 0 {
-				break
-			}
-			start, end := i+j, i+j+len(name)
-			if (start == 0 || !wordByte(lower[start-1])) && (end == len(lower) || !wordByte(lower[end])) {
-				return true
-			}
-			i = start + 1
-		}
-	}
-	return false
-}
-
-func wordByte(b byte) bool {
-	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 0x80
-}
-
-// Entry is a FROM item of a statement: a table (protected or not), a
-// derived table or a CTE, as the statement refers to it.
-type Entry struct {
-	Name  string // lower-case table name (or alias of a derived table)
-	Ref   string // how columns are qualified: the alias, else the name
-	Table *Table // the protected table, or nil
-}
-
-// Scope is the FROM items of one query level; Parent holds the enclosing
-// query's, for correlated subqueries.
-type Scope struct {
-	Parent  *Scope
-	Entries []*Entry
-	CTEs    map[string]bool
-}
-
-// Child returns a scope nested in s.
-func (s *Scope) Child() *Scope { return &Scope{Parent: s} }
-
-// IsCTE reports whether name is a CTE visible from s.
-func (s *Scope) IsCTE(name string) bool {
-	for ; s != nil; s = s.Parent {
-		if s.CTEs[name] {
-			return true
-		}
-	}
-	return false
-}
-
-// AddCTE makes name a CTE of s.
-func (s *Scope) AddCTE(name string) {
-	if s.CTEs == nil {
-		s.CTEs = map[string]bool{}
-	}
-	s.CTEs[name] = true
-}
-
-// AddTable adds the table name (with alias, both lower case) to s, looking
-// it up in cat unless a CTE of that name hides it (qualified names are
-// never CTEs).
-func (s *Scope) AddTable(cat Catalog, name, alias string, qualified bool) *Entry {
-	e := &Entry{Name: name, Ref: name}
-	if alias != "" {
-		e.Ref = alias
-	}
-	if qualified || !s.IsCTE(name) {
-		e.Table = cat.Table(name)
-	}
-	s.Entries = append(s.Entries, e)
-	return e
-}
-
-// Resolved is what a column reference names.
-type Resolved struct {
-	Entry  *Entry  // the FROM item of a protected table, or nil
-	Column *Column // the protected column, or nil
-	Index  bool    // a blind-index column of Entry
-	Key    bool    // Entry's row key
-}
-
-// Resolve finds the column col (qualified by qual, or "") in s or its
-// parents. A name no protected table claims resolves to nothing; one that
-// two protected tables of a level claim is refused as ambiguous.
-func (s *Scope) Resolve(qual, col string) (Resolved, error) {
-	for sc := s; sc != nil; sc = sc.Parent {
-		var found []Resolved
-		for _, e := range sc.Entries {
-			if qual != "" && qual != e.Ref {
-				continue
-			}
-			if e.Table == nil {
-				if qual != "" {
-					return Resolved{}, nil
-				}
-				continue
-			}
-			r := Resolved{Entry: e, Column: e.Table.Columns[col], Key: col == e.Table.RowKey}
-			_, r.Index = e.Table.IndexColumns[col]
-			if r.Column != nil || r.Index || r.Key || qual != "" {
-				found = append(found, r)
-			}
-		}
-		if len(found) > 1 {
-			for _, r := range found {
-				if r.Column != nil {
-					return Resolved{}, Refuse(ErrUnsupportedUse, r.Entry.Name, col, "ambiguous column")
-				}
-			}
-		}
-		if len(found) > 0 {
-			return found[0], nil
-		}
-	}
-	return Resolved{}, nil
-}
-
-// Protected reports whether any entry of s (not its parents) is protected.
-func (s *Scope) Protected() bool {
-	for _, e := range s.Entries {
-		if e.Table != nil {
-			return true
-		}
-	}
-	return false
-}
+// Tables implements Catalog.
+func (c *MapCatalog) Tables() []*Table { return c.list }

@@ -1,17 +1,20 @@
 // Package sqlplan holds the dialect-neutral plan of one SQL statement that
 // the gmfield driver executes: which placeholders carry values for protected
 // columns and what to do with them, which result columns come from protected
-// columns, and the byte-range edits that turn the application's SQL into the
-// SQL sent to the database. Dialect analyzers (pgdialect, mysqldialect)
-// produce an Analysis with a real SQL parser; Build splices it.
+// columns, what the statement uses of each protected column, and the SQL it
+// sends; the refusal of a statement the driver will not run, with its
+// reason; and the Catalog and Dialect interfaces with the registry of
+// dialects. Dialects (pgdialect, mysqldialect) translate their parser's
+// syntax tree into a neutral form, and one set of rules, applied to that
+// form for every dialect, makes the plan.
 package sqlplan
 
 import (
 	"errors"
-	"fmt"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gmfield/gmfield/crypto"
 )
 
 // Errors returned by analyzers. Every refusal wraps ErrRefused, so callers
@@ -20,16 +23,20 @@ var (
 	// ErrRefused is wrapped by every refusal of a statement.
 	ErrRefused = errors.New("gmfield/sqldriver: statement refused")
 	// ErrUnparsable: a statement that touches a protected table could not be
-	// parsed by the dialect's parser.
+	// parsed by the dialect's parser, or holds a construct the server could
+	// read differently from the parser (comments, quotes, escapes).
 	ErrUnparsable = errors.New("gmfield/sqldriver: statement cannot be analyzed")
 	// ErrMultiStatement: a string of several statements touches a protected table.
 	ErrMultiStatement = errors.New("gmfield/sqldriver: several statements in one string")
 	// ErrUnsupportedUse: a protected column is used where its ciphertext
-	// cannot give the right answer (ORDER BY, ranges, functions, LIKE, …).
+	// cannot give the right answer (ORDER BY, ranges, functions, LIKE, …),
+	// or a construct the rules do not know appears in a statement that
+	// touches a protected table.
 	ErrUnsupportedUse = errors.New("gmfield/sqldriver: unsupported use of a protected column")
 	// ErrUnsupportedStatement: a statement form the driver cannot rewrite
 	// safely on a protected table (INSERT without a column list, INSERT …
-	// SELECT, REPLACE, a write to a blind-index column, …).
+	// SELECT, REPLACE, a write to a blind-index column, schema changes that
+	// give values, SQL carried in strings, …).
 	ErrUnsupportedStatement = errors.New("gmfield/sqldriver: unsupported statement on a protected table")
 	// ErrRowKeyRequired: the table binds a row key into each value, and the
 	// statement does not give it (UPDATE without WHERE row_key = …, INSERT
@@ -41,7 +48,8 @@ var (
 )
 
 // Refusal is the error of a refused statement. It names the table and
-// column when there is one, never a value.
+// column when there is one and a byte position when it helps, never a
+// value or any other text of the statement.
 type Refusal struct {
 	Reason error  // one of the Err* sentinels above
 	Table  string // may be empty
@@ -77,72 +85,6 @@ func Refuse(reason error, table, column, detail string) error {
 	return &Refusal{Reason: reason, Table: table, Column: column, Detail: detail}
 }
 
-// Catalog tells an analyzer which tables and columns are protected. Names
-// are looked up case-insensitively.
-type Catalog interface {
-	// Table returns the protected table named name, or nil.
-	Table(name string) *Table
-	// Mentions reports whether sql may name a protected table; a statement
-	// that does not passes through unparsed.
-	Mentions(sql string) bool
-}
-
-// Table is a protected table as analyzers see it.
-type Table struct {
-	Name    string             // lower case
-	RowKey  string             // lower-case row-key column, or ""
-	Columns map[string]*Column // protected columns by lower-case name
-	// IndexColumns holds the lower-case names of the blind-index columns;
-	// statements may read and compare them but not write them.
-	IndexColumns map[string]*Column
-}
-
-// Column is a protected column.
-type Column struct {
-	Table   string
-	Name    string
-	Indexes []Index // blind indexes in declaration order
-	// Hash is true when some role may get the hash action on this column;
-	// reads then also fetch its full blind index.
-	Hash bool
-}
-
-// Index is one blind index of a column, stored in a sibling column.
-type Index struct {
-	Column    string // lower-case sibling column
-	Transform string // crypto.Transform name
-}
-
-// IndexFor returns the column's index of transform t, or nil.
-func (c *Column) IndexFor(t string) *Index {
-	for i := range c.Indexes {
-		if c.Indexes[i].Transform == t {
-			return &c.Indexes[i]
-		}
-	}
-	return nil
-}
-
-// EqualityIndex returns the index that answers =, <> and IN: the full
-// index, or else the column's only lower, upper or digits index (equality
-// then holds after that normalization), or nil.
-func (c *Column) EqualityIndex() *Index {
-	if ix := c.IndexFor("full"); ix != nil {
-		return ix
-	}
-	var found *Index
-	for i := range c.Indexes {
-		switch c.Indexes[i].Transform {
-		case "lower", "upper", "digits":
-			if found != nil {
-				return nil
-			}
-			found = &c.Indexes[i]
-		}
-	}
-	return found
-}
-
 // Kind is a statement kind.
 type Kind int
 
@@ -153,7 +95,25 @@ const (
 	KindInsert
 	KindUpdate
 	KindDelete
+	KindDDL
 )
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case KindSelect:
+		return "select"
+	case KindInsert:
+		return "insert"
+	case KindUpdate:
+		return "update"
+	case KindDelete:
+		return "delete"
+	case KindDDL:
+		return "ddl"
+	}
+	return "other"
+}
 
 // Op is what the driver does with a value before binding it.
 type Op int
@@ -163,7 +123,8 @@ const (
 	OpPass      Op = iota // bind as given
 	OpSeal                // seal for Table.Column (with RowKey)
 	OpIndex               // blind index Transform of Table.Column
-	OpLikeLast4           // LIKE '%digits' pattern → last4 index
+	OpLikeLast4           // LIKE '%dddd' pattern → last4 index
+	OpRowKey              // the canonical row key of Table, typed (pins an UPDATE to the row it seals for)
 )
 
 // Value is where a bound value comes from: the caller's argument Arg
@@ -210,23 +171,11 @@ type Slot struct {
 	Op        Op
 	Table     string
 	Column    string
-	Transform string // OpIndex
-	RowKey    *Value // OpSeal on a table with a row key
+	Transform crypto.Transform // OpIndex, OpLikeLast4
+	RowKey    *Value           // OpSeal on a table with a row key
 	// Search marks an index slot that searches (WHERE, IN, LIKE) rather
 	// than writes: the caller must be allowed at least hash on the column.
 	Search bool
-}
-
-// Piece is part of an edit's replacement: text, or a placeholder.
-type Piece struct {
-	Text string
-	Slot *Slot
-}
-
-// Edit replaces Source[Start:End] (Start == End inserts) with Pieces.
-type Edit struct {
-	Start, End int
-	Pieces     []Piece
 }
 
 // ColumnRef locates a value in a result row.
@@ -248,31 +197,49 @@ type Result struct {
 	// Table and Column name the protected column the item reads ("" if none).
 	Table, Column string
 	// IndexOf names the protected column whose blind index the item reads
-	// ("" if none); it is shown only to callers allowed hash or more.
+	// ("" if none).
 	IndexOf   string
 	RowKey    ColumnRef // where the row key of the item's row is
 	FullIndex ColumnRef // where the full blind index is (hash action)
 }
 
-// Analysis is what a dialect analyzer finds in one statement.
-type Analysis struct {
-	Kind      Kind
-	Protected bool   // the statement touches a protected table
-	Source    string // the text the edit positions refer to
-	NumInput  int    // placeholders the caller binds
-	Edits     []Edit
-	Results   []Result // nil when the statement returns no protected column
-	Hidden    int      // columns appended to the select list for the driver
-	// Params are the caller's placeholders kept as they are (OpPass),
-	// located in Source; every placeholder in Source must be in an Edit
-	// or here, so that Build renumbers them all.
-	Params []Param
+// UseKind is what a statement does with a protected column.
+type UseKind int
+
+// Uses of a protected column.
+const (
+	// UseRead: the statement returns the column's values.
+	UseRead UseKind = iota
+	// UseSearch: it searches the column through a blind index (=, <>,
+	// IN, LIKE '%dddd').
+	UseSearch
+	// UseWrite: it writes the column (INSERT, UPDATE, upserts).
+	UseWrite
+	// UseIndex: it refers to a blind-index column of the column anywhere
+	// (selecting it, comparing, joining, grouping on it): the same right
+	// as a search is needed, since an index is an oracle for the value.
+	UseIndex
+)
+
+// String names the use.
+func (u UseKind) String() string {
+	switch u {
+	case UseRead:
+		return "read"
+	case UseSearch:
+		return "search"
+	case UseWrite:
+		return "write"
+	case UseIndex:
+		return "index"
+	}
+	return "use(" + strconv.Itoa(int(u)) + ")"
 }
 
-// Param is a placeholder of the source text.
-type Param struct {
-	Start, End int
-	Arg        int
+// Use is one use of a protected column by a statement.
+type Use struct {
+	Table, Column string
+	Kind          UseKind
 }
 
 // Plan is a statement ready to execute.
@@ -284,6 +251,14 @@ type Plan struct {
 	Slots     []Slot // one per placeholder of SQL, in binding order
 	Results   []Result
 	Hidden    int
+	// Uses lists what the statement does with each protected column,
+	// once per column and kind, in the order first found.
+	Uses []Use
+	// Tables are the protected tables the statement touches.
+	Tables []string
+	// Where reports a WHERE clause on the statement's own table(s)
+	// (UPDATE, DELETE, a SELECT's outermost query); Limit a LIMIT.
+	Where, Limit bool
 }
 
 // Placeholder prints the n-th (1-based) placeholder of a dialect.
@@ -294,44 +269,6 @@ func Question(int) string { return "?" }
 
 // Dollar is the "$n" placeholder style.
 func Dollar(n int) string { return "$" + strconv.Itoa(n) }
-
-// Build splices a's edits into its source and numbers every placeholder.
-func Build(a *Analysis, ph Placeholder) (*Plan, error) {
-	edits := make([]Edit, 0, len(a.Edits)+len(a.Params))
-	edits = append(edits, a.Edits...)
-	for _, p := range a.Params {
-		edits = append(edits, Edit{Start: p.Start, End: p.End, Pieces: []Piece{{Slot: &Slot{Value: ArgValue(p.Arg), Op: OpPass}}}})
-	}
-	sort.SliceStable(edits, func(i, j int) bool { return edits[i].Start < edits[j].Start })
-	var b strings.Builder
-	b.Grow(len(a.Source) + 64)
-	plan := &Plan{Protected: a.Protected, Kind: a.Kind, NumInput: a.NumInput, Results: a.Results, Hidden: a.Hidden}
-	pos := 0
-	for _, e := range edits {
-		if e.Start < pos || e.End < e.Start || e.End > len(a.Source) {
-			return nil, fmt.Errorf("%w: overlapping rewrites at byte %d", ErrUnparsable, e.Start)
-		}
-		b.WriteString(a.Source[pos:e.Start])
-		for _, p := range e.Pieces {
-			if p.Slot == nil {
-				b.WriteString(p.Text)
-				continue
-			}
-			plan.Slots = append(plan.Slots, *p.Slot)
-			b.WriteString(ph(len(plan.Slots)))
-		}
-		pos = e.End
-	}
-	b.WriteString(a.Source[pos:])
-	plan.SQL = b.String()
-	return plan, nil
-}
-
-// Text is a text piece.
-func Text(s string) Piece { return Piece{Text: s} }
-
-// SlotPiece is a placeholder piece.
-func SlotPiece(s Slot) Piece { return Piece{Slot: &s} }
 
 // Dialect turns SQL text into a Plan. Implementations are safe for
 // concurrent use.
@@ -360,182 +297,4 @@ func LastFourPattern(p string) (string, bool) {
 		}
 	}
 	return p[1:], true
-}
-
-// Item is a select (or RETURNING) item as an analyzer found it.
-type Item struct {
-	Result
-	Entry any    // the FROM entry of a column item (comparable), or nil
-	Ref   string // how the statement names Entry (alias or table name)
-	Table *Table // Entry's protected table, or nil
-	Key   bool   // the item is Entry's row key column
-	Index string // the item is this blind-index column of Entry
-}
-
-// Protected reports whether the item returns protected values.
-func (it *Item) Protected() bool { return it.Column != "" || (it.Star && len(it.StarTables) > 0) }
-
-// FinishResults finds each protected item's row key (and, for the hash
-// action, full index) among the items, or names a hidden column to append
-// to the list ("ref.column"). It returns nil results when no item is
-// protected.
-func FinishResults(items []Item) ([]Result, []string) {
-	protected := false
-	for i := range items {
-		protected = protected || items[i].Protected() || items[i].IndexOf != ""
-	}
-	if !protected {
-		return nil, nil
-	}
-	var hidden []string
-	find := func(it *Item, key bool, idx string) ColumnRef {
-		for j, o := range items {
-			if o.Entry == it.Entry && ((key && o.Key) || (idx != "" && o.Index == idx)) {
-				return ColumnRef{Hidden: -1, Item: j}
-			}
-		}
-		ref := it.Ref + "."
-		if key {
-			ref += it.Table.RowKey
-		} else {
-			ref += idx
-		}
-		for i, h := range hidden {
-			if h == ref {
-				return ColumnRef{Hidden: i, Item: -1}
-			}
-		}
-		hidden = append(hidden, ref)
-		return ColumnRef{Hidden: len(hidden) - 1, Item: -1}
-	}
-	out := make([]Result, len(items))
-	for i := range items {
-		it := &items[i]
-		r := it.Result
-		if it.Column != "" {
-			if it.Table.RowKey != "" {
-				r.RowKey = find(it, true, "")
-			}
-			col := it.Table.Columns[it.Column]
-			if ix := col.EqualityIndex(); ix != nil && col.Hash {
-				r.FullIndex = find(it, false, ix.Column)
-			}
-		}
-		out[i] = r
-	}
-	return out, hidden
-}
-
-// NewItem returns an item with no references.
-func NewItem() Item { return Item{Result: Result{RowKey: NoRef, FullIndex: NoRef}} }
-
-// Finish records the results of items and, when protected values need
-// columns the statement does not select, appends them at the position
-// insertAt returns (the end of the select or RETURNING list).
-func (a *Analysis) Finish(items []Item, insertAt func() (int, bool)) error {
-	results, hidden := FinishResults(items)
-	a.Results = results
-	if len(hidden) == 0 {
-		return nil
-	}
-	pos, ok := insertAt()
-	if !ok {
-		return Refuse(ErrUnparsable, "", "", "end of the select list")
-	}
-	a.Edits = append(a.Edits, Edit{Start: pos, End: pos, Pieces: []Piece{Text(", " + strings.Join(hidden, ", ") + " ")}})
-	a.Hidden = len(hidden)
-	return nil
-}
-
-// Assignable checks a write to column name of t (INSERT column list, SET,
-// DO UPDATE): blind-index columns are the driver's to write and the row key
-// of a table with protected columns cannot change. It returns the protected
-// column, or nil for an ordinary one.
-func (t *Table) Assignable(name string, insert bool) (*Column, error) {
-	if _, ok := t.IndexColumns[name]; ok {
-		return nil, Refuse(ErrUnsupportedStatement, t.Name, name, "the driver writes blind-index columns")
-	}
-	if !insert && name == t.RowKey {
-		return nil, Refuse(ErrUnsupportedStatement, t.Name, name, "the row key cannot change")
-	}
-	return t.Columns[name], nil
-}
-
-// SealSlots returns the slot that seals v for col (bound with rowKey) and
-// the slots of its blind indexes, in col.Indexes order.
-func SealSlots(col *Column, v Value, rowKey *Value) (Slot, []Slot) {
-	seal := Slot{Value: v, Op: OpSeal, Table: col.Table, Column: col.Name, RowKey: rowKey}
-	idx := make([]Slot, len(col.Indexes))
-	for i, ix := range col.Indexes {
-		idx[i] = Slot{Value: v, Op: OpIndex, Table: col.Table, Column: col.Name, Transform: ix.Transform}
-	}
-	return seal, idx
-}
-
-// LikeSlot returns the slot that answers "col LIKE v" through col's last4
-// index: v must be a bound pattern (checked when bound) or a literal
-// '%dddd' with exactly four digits (LastFourPattern). The slot's Value is
-// set.
-func LikeSlot(col *Column, v Value) (Slot, error) {
-	idx := col.IndexFor("last4")
-	if idx == nil {
-		return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE (only a suffix LIKE '%1234' with a last4 index is supported)")
-	}
-	if v.Null {
-		return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE NULL")
-	}
-	slot := Slot{Value: v, Op: OpLikeLast4, Table: col.Table, Column: col.Name, Transform: idx.Transform, Search: true}
-	if v.Arg < 0 {
-		digits, ok := LastFourPattern(v.Literal)
-		if !ok || v.Kind != LitString {
-			return Slot{}, Refuse(ErrUnsupportedUse, col.Table, col.Name, "LIKE pattern other than '%' and exactly four digits")
-		}
-		slot.Value, slot.Op = LiteralValue(digits), OpIndex
-	}
-	return slot, nil
-}
-
-// Spot is a placeholder or literal of the source text: its value and span.
-type Spot struct {
-	Value      Value
-	Start, End int
-}
-
-// Rewriter collects an analyzer's findings and edits.
-type Rewriter struct {
-	Out     Analysis
-	handled map[int]bool // caller's placeholders (by start) moved into edits
-}
-
-// Handled reports whether the placeholder starting at pos was replaced.
-func (w *Rewriter) Handled(pos int) bool { return w.handled[pos] }
-
-// Replace turns the spot's text into one placeholder bound by slot.
-func (w *Rewriter) Replace(sp Spot, slot Slot) {
-	slot.Value = sp.Value
-	if sp.Value.Arg >= 0 {
-		if w.handled == nil {
-			w.handled = map[int]bool{}
-		}
-		w.handled[sp.Start] = true
-	}
-	w.Out.Edits = append(w.Out.Edits, Edit{Start: sp.Start, End: sp.End, Pieces: []Piece{SlotPiece(slot)}})
-}
-
-// ReplaceText replaces Source[start:end] with text.
-func (w *Rewriter) ReplaceText(start, end int, text string) {
-	w.Out.Edits = append(w.Out.Edits, Edit{Start: start, End: end, Pieces: []Piece{Text(text)}})
-}
-
-// InsertAt inserts pieces at pos.
-func (w *Rewriter) InsertAt(pos int, pieces ...Piece) {
-	w.Out.Edits = append(w.Out.Edits, Edit{Start: pos, End: pos, Pieces: pieces})
-}
-
-// Assign seals the spot's value for col (bound with rowKey) in place and
-// returns the slots of col's blind indexes, to be written beside it.
-func (w *Rewriter) Assign(col *Column, sp Spot, rowKey *Value) []Slot {
-	seal, idx := SealSlots(col, sp.Value, rowKey)
-	w.Replace(sp, seal)
-	return idx
 }

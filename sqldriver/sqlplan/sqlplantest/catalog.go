@@ -5,6 +5,7 @@ package sqlplantest
 import (
 	"testing"
 
+	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -21,8 +22,8 @@ func Catalog() *sqlplan.MapCatalog {
 			t.IndexColumns[i.Column] = c
 		}
 	}
-	add("id_no", sqlplan.Index{Column: "id_no_bidx", Transform: "full"})
-	add("phone", sqlplan.Index{Column: "phone_bidx", Transform: "full"}, sqlplan.Index{Column: "phone_last4_bidx", Transform: "last4"})
+	add("id_no", sqlplan.Index{Column: "id_no_bidx", Transform: crypto.TransformFull})
+	add("phone", sqlplan.Index{Column: "phone_bidx", Transform: crypto.TransformFull}, sqlplan.Index{Column: "phone_last4_bidx", Transform: crypto.TransformLast4})
 	add("name")
 	return sqlplan.NewCatalog(t)
 }
@@ -59,7 +60,7 @@ func CheckPlan(t testing.TB, q string, p *sqlplan.Plan, err error) {
 		return
 	}
 	for _, s := range p.Slots {
-		if s.Op != sqlplan.OpPass && (s.Table == "" || s.Column == "") {
+		if s.Op != sqlplan.OpPass && (s.Table == "" || (s.Column == "" && s.Op != sqlplan.OpRowKey)) {
 			t.Fatalf("slot without a column: %+v", s)
 		}
 		if s.Value.Arg >= p.NumInput {

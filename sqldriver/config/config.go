@@ -1,4 +1,14 @@
-package sqldriver
+// Package config reads the gmfield driver's YAML configuration
+// (docs/config.md) into a *sqldriver.Config: the key ring, the protected
+// tables and the role policy. It is the batteries-included path: importing
+// it links every dialect (pgdialect, mysqldialect) and every key-directory
+// KEK kind (local SM4 and SM2, Vault Transit and KV v2), so that a file can
+// name any of them. Applications that want a smaller binary build a
+// sqldriver.Config in Go and import only what they use.
+//
+//	cfg, err := config.Load("gmfield.yaml")
+//	db, err := sqldriver.Open("pgx", dsn, cfg)
+package config
 
 import (
 	"encoding/hex"
@@ -6,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,11 +27,16 @@ import (
 	"github.com/gmfield/gmfield/internal/yamlmap"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/keyring/local"
+	_ "github.com/gmfield/gmfield/keyring/vault" // the Vault KEK kinds of key directories
 	"github.com/gmfield/gmfield/masking"
+	"github.com/gmfield/gmfield/sqldriver"
+	_ "github.com/gmfield/gmfield/sqldriver/mysqldialect" // registers mysql, mariadb
+	_ "github.com/gmfield/gmfield/sqldriver/pgdialect"    // registers postgres, sqlite
 )
 
-// ConfigError is a mistake in a configuration file, with its line.
-type ConfigError struct {
+// Error is a mistake in a configuration file, with its line. It wraps
+// sqldriver.ErrInvalidConfig.
+type Error struct {
 	File string
 	Line int
 	Msg  string
@@ -28,7 +44,7 @@ type ConfigError struct {
 }
 
 // Error names the file, the line and the mistake.
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("gmfield/sqldriver: ")
 	if e.File != "" {
@@ -45,40 +61,41 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns ErrInvalidConfig and the underlying error.
-func (e *ConfigError) Unwrap() []error {
+// Unwrap returns sqldriver.ErrInvalidConfig and the underlying error.
+func (e *Error) Unwrap() []error {
 	if e.Err != nil {
-		return []error{ErrInvalidConfig, e.Err}
+		return []error{sqldriver.ErrInvalidConfig, e.Err}
 	}
-	return []error{ErrInvalidConfig}
+	return []error{sqldriver.ErrInvalidConfig}
 }
 
-// LoadConfig reads a configuration file (docs/config.md) and opens its
-// keyring. Relative paths in it are relative to the file's directory.
-func LoadConfig(path string) (*Config, error) {
+// Load reads a configuration file (docs/config.md) and opens its key
+// ring. Relative paths in it are relative to the file's directory. A
+// mistake is an *Error naming the file and line.
+func Load(path string) (*sqldriver.Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &ConfigError{File: path, Msg: err.Error(), Err: err}
+		return nil, &Error{File: path, Msg: err.Error(), Err: err}
 	}
-	cfg, err := ParseConfig(data, filepath.Dir(path))
-	var ce *ConfigError
+	cfg, err := Parse(data, filepath.Dir(path))
+	var ce *Error
 	if errors.As(err, &ce) {
 		ce.File = path
 	}
 	return cfg, err
 }
 
-// ParseConfig parses a configuration document; dir resolves relative paths.
-func ParseConfig(data []byte, dir string) (*Config, error) {
+// Parse parses a configuration document; dir resolves relative paths.
+func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &ConfigError{Msg: err.Error(), Err: err}
+		return nil, &Error{Msg: err.Error(), Err: err}
 	}
 	if len(doc.Content) == 0 {
-		return nil, &ConfigError{Line: 1, Msg: "empty configuration"}
+		return nil, &Error{Line: 1, Msg: "empty configuration"}
 	}
 	var (
-		cfg                     Config
+		cfg                     sqldriver.Config
 		keyringNode, tablesNode *yaml.Node
 		rolesNode               *yaml.Node
 		maskOpts                []masking.Option
@@ -90,7 +107,7 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 	err := pairs(doc.Content[0], func(k, v *yaml.Node) error {
 		switch k.Value {
 		case "dialect":
-			d, ok := DialectNamed(v.Value)
+			d, ok := sqldriver.DialectNamed(v.Value)
 			if !ok {
 				return lineErr(v, "dialect must be sqlite, postgres or mysql")
 			}
@@ -100,7 +117,7 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 		case "key_scope":
 			s, err := keyring.ParseScope(v.Value)
 			if err != nil {
-				return &ConfigError{Line: v.Line, Msg: err.Error(), Err: err}
+				return &Error{Line: v.Line, Msg: err.Error(), Err: err}
 			}
 			cfg.Scope = s
 		case "plan_cache":
@@ -134,12 +151,12 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 	if maskKeyEnv != "" {
 		key, err := hex.DecodeString(strings.TrimSpace(os.Getenv(maskKeyEnv)))
 		if err != nil || len(key) < 16 {
-			return nil, &ConfigError{Line: maskKeyLine, Msg: "mask_key_env: $" + maskKeyEnv + " must hold at least 16 bytes in hex"}
+			return nil, &Error{Line: maskKeyLine, Msg: "mask_key_env: $" + maskKeyEnv + " must hold at least 16 bytes in hex"}
 		}
 		maskOpts = append(maskOpts, masking.WithKey(key))
 	}
 	if tablesNode == nil {
-		return nil, &ConfigError{Line: 1, Msg: "no tables"}
+		return nil, &Error{Line: 1, Msg: "no tables"}
 	}
 	rules := map[string]*masking.Rule{}
 	if err := pairs(tablesNode, func(k, v *yaml.Node) error {
@@ -150,25 +167,25 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 		return nil, err
 	}
 	if rolesNode == nil {
-		return nil, &ConfigError{Line: tablesLine, Msg: "no roles: every protected column would be denied"}
+		return nil, &Error{Line: tablesLine, Msg: "no roles: every protected column would be denied"}
 	}
 	roles, err := masking.DecodeRoles(rolesNode, rules)
 	if err != nil {
-		return nil, &ConfigError{Line: policyLine(err, rolesLine), Msg: err.Error(), Err: err}
+		return nil, &Error{Line: policyLine(err, rolesLine), Msg: err.Error(), Err: err}
 	}
 	policyOpts = append(policyOpts, masking.WithExternalHash())
 	cfg.Policy, err = masking.NewPolicy(roles, rules, policyOpts...)
 	if err != nil {
-		return nil, &ConfigError{Line: rolesLine, Msg: err.Error(), Err: err}
+		return nil, &Error{Line: rolesLine, Msg: err.Error(), Err: err}
 	}
 	if keyringNode == nil {
-		return nil, &ConfigError{Line: 1, Msg: "no keyring"}
+		return nil, &Error{Line: 1, Msg: "no keyring"}
 	}
 	if cfg.Keyring, err = openKeyring(keyringNode, dir); err != nil {
 		return nil, err
 	}
-	if _, err := cfg.catalog(); err != nil {
-		return nil, &ConfigError{Line: tablesLine, Msg: strings.TrimPrefix(err.Error(), ErrInvalidConfig.Error()+": "), Err: err}
+	if err := cfg.Validate(); err != nil {
+		return nil, &Error{Line: tablesLine, Msg: strings.TrimPrefix(err.Error(), sqldriver.ErrInvalidConfig.Error()+": "), Err: err}
 	}
 	return &cfg, nil
 }
@@ -181,8 +198,8 @@ func policyLine(err error, fallback int) int {
 	return fallback
 }
 
-func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []masking.Option) (Table, error) {
-	t := Table{Name: strings.ToLower(k.Value)}
+func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []masking.Option) (sqldriver.Table, error) {
+	t := sqldriver.Table{Name: strings.ToLower(k.Value)}
 	if !identRE.MatchString(t.Name) {
 		return t, lineErr(k, "table name must be a plain lower-case identifier")
 	}
@@ -215,7 +232,7 @@ func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []mas
 // decodeRowKey reads "row_key: id" (an integer key) or
 // "row_key: {column: id, type: integer|text|uuid|decimal|timestamp,
 // scale: N, precision: N}".
-func decodeRowKey(n *yaml.Node, t *Table) error {
+func decodeRowKey(n *yaml.Node, t *sqldriver.Table) error {
 	if n.Kind == yaml.ScalarNode {
 		t.RowKey = strings.ToLower(n.Value)
 		if !identRE.MatchString(t.RowKey) {
@@ -233,8 +250,8 @@ func decodeRowKey(n *yaml.Node, t *Table) error {
 			}
 		case "type":
 			found := false
-			for kind, name := range keyKindNames {
-				if name == v.Value {
+			for _, kind := range []sqldriver.KeyKind{sqldriver.KeyInteger, sqldriver.KeyText, sqldriver.KeyUUID, sqldriver.KeyDecimal, sqldriver.KeyTimestamp} {
+				if kind.String() == v.Value {
 					t.RowKeyType.Kind, found = kind, true
 				}
 			}
@@ -258,10 +275,10 @@ func decodeRowKey(n *yaml.Node, t *Table) error {
 	}
 	for _, p := range []struct {
 		node *yaml.Node
-		kind KeyKind
+		kind sqldriver.KeyKind
 		into *int
 		name string
-	}{{scale, KeyDecimal, &t.RowKeyType.Scale, "scale"}, {precision, KeyTimestamp, &t.RowKeyType.Precision, "precision"}} {
+	}{{scale, sqldriver.KeyDecimal, &t.RowKeyType.Scale, "scale"}, {precision, sqldriver.KeyTimestamp, &t.RowKeyType.Precision, "precision"}} {
 		if p.node == nil {
 			continue
 		}
@@ -274,14 +291,12 @@ func decodeRowKey(n *yaml.Node, t *Table) error {
 		}
 		*p.into = v
 	}
-	if err := t.RowKeyType.validate(); err != nil {
-		return lineErr(n, "row_key: "+err.Error())
-	}
+
 	return nil
 }
 
-func decodeColumn(table string, k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []masking.Option) (Column, error) {
-	c := Column{Name: strings.ToLower(k.Value)}
+func decodeColumn(table string, k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []masking.Option) (sqldriver.Column, error) {
+	c := sqldriver.Column{Name: strings.ToLower(k.Value)}
 	if !identRE.MatchString(c.Name) {
 		return c, lineErr(k, "column name must be a plain lower-case identifier")
 	}
@@ -291,30 +306,30 @@ func decodeColumn(table string, k, v *yaml.Node, rules map[string]*masking.Rule,
 		case "mask":
 			r, err := masking.DecodeRule(cv, maskOpts...)
 			if err != nil {
-				return &ConfigError{Line: policyLine(err, cv.Line), Msg: key + ": " + err.Error(), Err: err}
+				return &Error{Line: policyLine(err, cv.Line), Msg: key + ": " + err.Error(), Err: err}
 			}
 			rules[key] = r
 		case "form":
 			switch cv.Value {
 			case "text":
-				c.Form = FormText
+				c.Form = sqldriver.FormText
 			case "binary":
-				c.Form = FormBinary
+				c.Form = sqldriver.FormBinary
 			default:
 				return lineErr(cv, "form must be text or binary")
 			}
 		case "on_error":
 			switch cv.Value {
 			case "fail", "error":
-				c.OnError = ErrorFail
+				c.OnError = sqldriver.ErrorFail
 			case "null":
-				c.OnError = ErrorNull
+				c.OnError = sqldriver.ErrorNull
 			default:
 				return lineErr(cv, `on_error must be fail or "null"`)
 			}
 		case "index":
 			return pairs(cv, func(ik, iv *yaml.Node) error {
-				ix := Index{Column: strings.ToLower(ik.Value)}
+				ix := sqldriver.Index{Column: strings.ToLower(ik.Value)}
 				tn := iv
 				if iv.Kind == yaml.MappingNode {
 					tn = nil
@@ -389,20 +404,20 @@ func openKeyring(n *yaml.Node, dir string) (*keyring.Keyring, error) {
 	}
 	kc, err := local.ReadConfig(kdir)
 	if err != nil {
-		return nil, &ConfigError{Line: n.Line, Msg: "keyring: " + err.Error(), Err: err}
+		return nil, &Error{Line: n.Line, Msg: "keyring: " + err.Error(), Err: err}
 	}
 	if provider != "" {
 		want := map[string]string{"local-sm4": "sm4", "local-sm2": "sm2", "sm4": "sm4", "sm2": "sm2", "vault-transit": "vault-transit", "vault-kv": "vault-kv"}[provider]
 		if want == "" {
 			return nil, lineErr(n, "keyring provider must be local-sm4, local-sm2, vault-transit or vault-kv")
 		}
-		if want != kc.KEK.Kind {
+		if local.KEKKind(want) != kc.KEK.Kind {
 			return nil, lineErr(n, fmt.Sprintf("keyring provider %s, but %s is a %s key directory", provider, kdir, kc.KEK.Kind))
 		}
 	}
 	kr, err := local.Open(kdir, opts...)
 	if err != nil {
-		return nil, &ConfigError{Line: n.Line, Msg: "keyring: " + err.Error(), Err: err}
+		return nil, &Error{Line: n.Line, Msg: "keyring: " + err.Error(), Err: err}
 	}
 	return kr, nil
 }
@@ -410,4 +425,6 @@ func openKeyring(n *yaml.Node, dir string) (*keyring.Keyring, error) {
 // pairs calls f for each key and value of a mapping, refusing duplicates.
 func pairs(n *yaml.Node, f func(k, v *yaml.Node) error) error { return yamlmap.Pairs(n, lineErr, f) }
 
-func lineErr(n *yaml.Node, msg string) error { return &ConfigError{Line: n.Line, Msg: msg} }
+func lineErr(n *yaml.Node, msg string) error { return &Error{Line: n.Line, Msg: msg} }
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)

@@ -1,0 +1,49 @@
+package sqldriver
+
+import (
+	"context"
+	"database/sql/driver"
+	"io"
+)
+
+// connector is the wrapping driver.Connector.
+type connector struct {
+	inner driver.Connector
+	s     *schema
+	drv   *drv
+}
+
+var (
+	_ driver.Connector = (*connector)(nil)
+	_ io.Closer        = (*connector)(nil)
+)
+
+// Connect implements driver.Connector.
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	ic, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(ic, c.s), nil
+}
+
+// Driver implements driver.Connector.
+func (c *connector) Driver() driver.Driver { return c.drv }
+
+// Close implements io.Closer, closing the inner connector if it is one.
+func (c *connector) Close() error {
+	if cl, ok := c.inner.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
+// dsnConnector is the connector of an inner driver without
+// driver.DriverContext: it opens connections by name.
+type dsnConnector struct {
+	name string
+	d    driver.Driver
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.name) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.d }
