@@ -174,7 +174,7 @@ func (k *Key) seal(dst, aadBuf []byte, loc Location, plaintext, nonce []byte) (o
 		return nil, aadBuf, err
 	}
 	if loc.Keyspace != k.keyspace {
-		return nil, aadBuf, fmt.Errorf("%w: key %s belongs to keyspace %q, %s.%s maps to %q", ErrKeyMismatch, k.id, k.keyspace, loc.Table, loc.Column, loc.Keyspace)
+		return nil, aadBuf, fmt.Errorf("%w: key %s does not belong to keyspace %q of %s.%s", ErrKeyMismatch, k.id, loc.Keyspace, loc.Table, loc.Column)
 	}
 	if len(plaintext) > MaxPlaintextSize {
 		return nil, aadBuf, fmt.Errorf("%w: %s.%s: %d bytes, limit %d", ErrTooLarge, loc.Table, loc.Column, len(plaintext), MaxPlaintextSize)
@@ -385,7 +385,7 @@ func (e Envelope) open(dst, aadBuf []byte, keys KeySource, loc Location) (out, a
 		return nil, aadBuf, fmt.Errorf("%s.%s: key %s: %w", loc.Table, loc.Column, e.KeyID, ErrKeyNotFound)
 	}
 	if k.keyspace != loc.Keyspace {
-		return nil, aadBuf, fmt.Errorf("%s.%s: %w: key %s belongs to keyspace %q, the value's place to %q", loc.Table, loc.Column, ErrKeyMismatch, e.KeyID, k.keyspace, loc.Keyspace)
+		return nil, aadBuf, fmt.Errorf("%s.%s: %w: key %s does not belong to keyspace %q", loc.Table, loc.Column, ErrKeyMismatch, e.KeyID, loc.Keyspace)
 	}
 	if k.alg != e.Algorithm {
 		return nil, aadBuf, fmt.Errorf("%w: key %s is %s, envelope is %s", ErrAuthentication, e.KeyID, k.alg, e.Algorithm)

@@ -142,3 +142,21 @@ func (k *SM2PrivateKey) Decrypt(ct []byte) ([]byte, error) {
 	}
 	return pt, nil
 }
+
+// Sign signs msg with k: SM2 signature (GB/T 32918.2) with SM3 and the
+// default user id "1234567812345678", in ASN.1 DER (r, s), as OpenSSL's
+// "openssl pkeyutl -sign -rawin -digest sm3 -pkeyopt
+// distid:1234567812345678" makes it.
+func (k *SM2PrivateKey) Sign(msg []byte) ([]byte, error) {
+	sig, err := k.k.SignWithSM2(rand.Reader, nil, msg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SM2 sign: %v", ErrInvalidKey, err)
+	}
+	return sig, nil
+}
+
+// Verify reports whether sig is an SM2 signature of msg by the private
+// key of k (SM3, default user id, ASN.1 DER).
+func (k *SM2PublicKey) Verify(msg, sig []byte) bool {
+	return sm2.VerifyASN1WithSM2(k.k, nil, msg, sig)
+}

@@ -90,3 +90,20 @@ func TestSM2RejectsBadInput(t *testing.T) {
 	_, err = ParseSM2PublicKeyPEM(p256)
 	assert.ErrorIs(t, err, ErrInvalidKey)
 }
+
+func TestSM2SignVerify(t *testing.T) {
+	priv, err := GenerateSM2Key()
+	require.NoError(t, err)
+	msg := []byte("gmfield:record:v1 test")
+	sig, err := priv.Sign(msg)
+	require.NoError(t, err)
+	assert.True(t, priv.Public().Verify(msg, sig))
+	assert.False(t, priv.Public().Verify(append(msg, 'x'), sig))
+	other, err := GenerateSM2Key()
+	require.NoError(t, err)
+	assert.False(t, other.Public().Verify(msg, sig))
+	bad := append([]byte(nil), sig...)
+	bad[len(bad)-1] ^= 1
+	assert.False(t, priv.Public().Verify(msg, bad))
+	assert.False(t, priv.Public().Verify(msg, nil))
+}

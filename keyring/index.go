@@ -9,79 +9,94 @@ import (
 	"github.com/gmfield/gmfield/crypto"
 )
 
-// maxRootGenerations bounds the generations of one keyspace's root: a
-// keyspace shredded and reborn more often than this is refused.
+// maxRootGenerations bounds the generations of one root: a keyspace
+// shredded and reborn more often than this is refused.
 const maxRootGenerations = 1000
 
 // IndexRoot returns the deployment's blind-index root key
-// (crypto.IndexRootSize bytes), stored wrapped like a DEK under
-// IndexRootID, creating it on first use. Rewrap covers it; destroying it
-// makes every blind index of the column and table scopes unrecomputable
-// (the columns must be re-indexed under a new root).
+// (crypto.IndexRootSize bytes), the root of every keyspace of the column
+// and table scopes. It is stored wrapped like a DEK (docs/format.md
+// §8.2) and created on first use, when the store has never held one.
+// Once destroyed it stays destroyed (ErrKeyDestroyed) until
+// RenewIndexRoot starts a new generation: every blind index of those
+// scopes is then unrecomputable and must be re-indexed. Rewrap covers it.
+// Roots are cached like DEKs, for the TTL.
 func (k *Keyring) IndexRoot(ctx context.Context) (*crypto.IndexRoot, error) {
-	for range 3 {
-		rec, err := k.store.Get(ctx, IndexRootID)
-		if errors.Is(err, ErrKeyNotFound) {
-			root, err := k.createRoot(ctx, IndexRootID, IndexRootKeyspace)
-			if errors.Is(err, ErrExists) {
-				continue // another process created it first: read it
-			}
-			return root, err
-		}
-		if err != nil {
-			return nil, err
-		}
-		return k.unwrapRoot(rec)
-	}
-	return nil, fmt.Errorf("index root: %w: created concurrently but not readable", ErrConflict)
+	return k.root(ctx, "")
 }
 
 // IndexRootFor returns the blind-index root of keyspace ks. Keyspaces of
 // the column and table scopes share the deployment's root (IndexRoot). A
 // tenant keyspace ("tenant/…") has its own root (docs/format.md §8.2),
-// created on first use and destroyed with the keyspace's last DEK, so
-// that a shredded tenant's rows cannot even be found by equality search:
-// after that, IndexRootFor returns ErrKeyDestroyed until the keyspace gets
-// a new DEK (Current), which starts a new root. Roots are cached like DEKs.
+// created with the keyspace's first DEK (Current) and destroyed with its
+// last: before the first, IndexRootFor returns ErrKeyNotFound (the
+// keyspace has no values to find), after the last ErrKeyDestroyed, until
+// the keyspace gets a new DEK, which starts a new root. IndexRootFor
+// itself never creates a tenant root, so searches and reads write nothing
+// to the store.
 func (k *Keyring) IndexRootFor(ctx context.Context, ks string) (*crypto.IndexRoot, error) {
 	n, err := parseKeyspace(ks)
 	if err != nil {
 		return nil, err
 	}
-	if n.scope != PerTenantColumn {
-		return k.IndexRoot(ctx)
+	return k.root(ctx, rootKey(n, ks))
+}
+
+// RenewIndexRoot starts a new generation of the deployment's blind-index
+// root after the old one was destroyed, and returns its id. It refuses
+// (ErrExists) while the deployment has a live root: a new root makes every
+// index written before it unsearchable.
+func (k *Keyring) RenewIndexRoot(ctx context.Context) (string, error) {
+	k.rotate.Lock()
+	defer k.rotate.Unlock()
+	_, top, err := k.liveRoot(ctx, "")
+	switch {
+	case err == nil:
+		return "", fmt.Errorf("%w: the deployment's blind-index root is live; destroy it first", ErrExists)
+	case !errors.Is(err, ErrKeyDestroyed) && !errors.Is(err, ErrKeyNotFound):
+		return "", err
 	}
+	_, err = k.createRoot(ctx, "", top+1)
+	k.dropRoot("")
+	return rootID("", top+1), err
+}
+
+// rootKey is the key of keyspace n's root among the roots: "" for the
+// deployment's, else the tenant keyspace ks.
+func rootKey(n keyspaceName, ks string) string {
+	if n.scope == PerTenantColumn {
+		return ks
+	}
+	return ""
+}
+
+// root returns the live root of rk, from the cache or the store. Only
+// the deployment's root is created here, and only when none was ever
+// stored.
+func (k *Keyring) root(ctx context.Context, rk string) (*crypto.IndexRoot, error) {
 	k.mu.RLock()
-	c := k.roots[ks]
+	c := k.roots[rk]
 	k.mu.RUnlock()
 	if c != nil && k.fresh(&c.cached) {
 		return c.root, nil
 	}
-	v, err := k.load(ctx, "root:"+ks, func(ctx context.Context) (any, error) {
-		for range 3 {
-			rec, gen, err := k.latestRoot(ctx, ks)
-			if err != nil {
-				return nil, err
-			}
-			var root *crypto.IndexRoot
-			switch {
-			case gen == 0:
-				root, err = k.createRoot(ctx, rootID(ks, 1), rootKeyspace(ks))
-				if errors.Is(err, ErrExists) {
-					continue // another process created it first: read it
+	v, err := k.load(ctx, "root:"+rk, func(ctx context.Context) (any, error) {
+		epoch := k.epochNow()
+		root, top, err := k.liveRoot(ctx, rk)
+		if errors.Is(err, ErrKeyNotFound) && rk == "" && top == 0 {
+			root, err = k.createRoot(ctx, "", 1)
+			if errors.Is(err, ErrExists) {
+				root, _, err = k.liveRoot(ctx, "") // another process was first
+				if errors.Is(err, ErrKeyNotFound) {
+					err = fmt.Errorf("index root: %w: created concurrently but not readable", ErrConflict)
 				}
-			case rec.State == StateDestroyed:
-				return nil, fmt.Errorf("index root of %s: %w", ks, ErrKeyDestroyed)
-			default:
-				root, err = k.unwrapRoot(rec)
 			}
-			if err != nil {
-				return nil, err
-			}
-			k.putRoot(ks, root)
-			return root, nil
 		}
-		return nil, fmt.Errorf("index root of %s: %w: created concurrently but not readable", ks, ErrConflict)
+		if err != nil {
+			return nil, err
+		}
+		k.putRoot(epoch, rk, root)
+		return root, nil
 	})
 	if err != nil {
 		return nil, err
@@ -89,81 +104,133 @@ func (k *Keyring) IndexRootFor(ctx context.Context, ks string) (*crypto.IndexRoo
 	return v.(*crypto.IndexRoot), nil
 }
 
-// cachedRoot is an unwrapped keyspace root in the cache.
+// cachedRoot is an unwrapped root in the cache.
 type cachedRoot struct {
 	cached
 	root *crypto.IndexRoot
 }
 
-func (k *Keyring) putRoot(ks string, root *crypto.IndexRoot) {
+func (k *Keyring) putRoot(epoch uint64, rk string, root *crypto.IndexRoot) {
 	c := &cachedRoot{root: root}
 	k.arm(&c.cached)
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.epoch != epoch {
+		return
+	}
 	if len(k.roots) >= k.size {
 		clear(k.roots)
 	}
-	k.roots[ks] = c
+	k.roots[rk] = c
 }
 
-// latestRoot returns the newest generation of ks's root record, and its
-// generation number (0 when ks has no root yet).
-func (k *Keyring) latestRoot(ctx context.Context, ks string) (Record, int, error) {
-	var last Record
+// dropRoot removes rk's root from the cache and counts a destruction.
+func (k *Keyring) dropRoot(rk string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.roots, rk)
+	k.epoch++
+}
+
+// roots returns every stored generation of rk's root, oldest first.
+func (k *Keyring) rootRecords(ctx context.Context, rk string) ([]Record, error) {
+	var recs []Record
 	for gen := 1; gen <= maxRootGenerations; gen++ {
-		rec, err := k.store.Get(ctx, rootID(ks, gen))
+		rec, err := k.store.Get(ctx, rootID(rk, gen))
 		if errors.Is(err, ErrKeyNotFound) {
-			return last, gen - 1, nil
+			return recs, nil
 		}
 		if err != nil {
-			return Record{}, 0, err
+			return nil, err
 		}
-		if rec.Keyspace != rootKeyspace(ks) {
-			return Record{}, 0, fmt.Errorf("%w: key %s is not the index root of %s", ErrCorrupt, rec.ID, ks)
+		if rec.Keyspace != rootKeyspace(rk) {
+			return nil, fmt.Errorf("%w: key %s is not the index root of %q", ErrCorrupt, rec.ID, rk)
 		}
-		last = rec
+		recs = append(recs, rec)
 	}
-	return Record{}, 0, fmt.Errorf("index root of %s: more than %d generations", ks, maxRootGenerations)
+	return nil, fmt.Errorf("index root of %q: more than %d generations", rk, maxRootGenerations)
 }
 
-// ensureRoot makes sure tenant keyspace ks has a live root before a new
-// DEK seals into it: the first generation, or the next one after the
-// keyspace was shredded.
-func (k *Keyring) ensureRoot(ctx context.Context, ks string) error {
-	rec, gen, err := k.latestRoot(ctx, ks)
+// liveRoot returns rk's live root (docs/format.md §8.2): the highest
+// generation that is destroyed (then there is none: ErrKeyDestroyed) or
+// trusted (open), passing over untrusted ones; ErrKeyNotFound when there
+// is none. top is the highest stored generation, 0 if none. Any failure
+// to unwrap fails, so that a wrong KEK never leads to a new root.
+func (k *Keyring) liveRoot(ctx context.Context, rk string) (root *crypto.IndexRoot, top int, err error) {
+	recs, err := k.rootRecords(ctx, rk)
 	if err != nil {
+		return nil, 0, err
+	}
+	top = len(recs)
+	for i := top - 1; i >= 0; i-- {
+		rec := recs[i]
+		if rec.State == StateDestroyed {
+			return nil, top, fmt.Errorf("index root %s: %w", rec.ID, ErrKeyDestroyed)
+		}
+		secret, trusted, err := open(k.provider(), rec)
+		if err != nil {
+			return nil, top, fmt.Errorf("index root %s: unwrap: %w", rec.ID, err)
+		}
+		root, err := crypto.NewIndexRoot(secret)
+		clear(secret)
+		if err != nil {
+			return nil, top, fmt.Errorf("index root %s: %w", rec.ID, err)
+		}
+		if trusted {
+			return root, top, nil
+		}
+	}
+	return nil, top, fmt.Errorf("index root of %q: %w", rk, ErrKeyNotFound)
+}
+
+// ensureRoot makes sure rk has a live root before a new DEK seals into
+// it: the first generation, or for a tenant keyspace the next one after
+// it was shredded. A destroyed deployment root stays destroyed
+// (RenewIndexRoot). A provider holding only an SM2 public key cannot
+// make one (ErrCannotUnwrap).
+func (k *Keyring) ensureRoot(ctx context.Context, rk string) error {
+	_, top, err := k.liveRoot(ctx, rk)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrKeyDestroyed) && rk == "":
+		return nil
+	case !errors.Is(err, ErrKeyDestroyed) && !errors.Is(err, ErrKeyNotFound):
 		return err
 	}
-	if gen > 0 && rec.State != StateDestroyed {
-		return nil
-	}
-	_, err = k.createRoot(ctx, rootID(ks, gen+1), rootKeyspace(ks))
+	_, err = k.createRoot(ctx, rk, top+1)
 	if errors.Is(err, ErrExists) {
 		return nil // another process started it
 	}
-	k.mu.Lock()
-	delete(k.roots, ks)
-	k.mu.Unlock()
+	k.dropRoot(rk)
 	return err
 }
 
-// destroyRoot destroys the live root of tenant keyspace ks, if any.
-func (k *Keyring) destroyRoot(ctx context.Context, ks string) error {
-	rec, gen, err := k.latestRoot(ctx, ks)
-	if err != nil || gen == 0 || rec.State == StateDestroyed {
+// destroyRoot destroys every generation of rk's root that is not
+// destroyed yet.
+func (k *Keyring) destroyRoot(ctx context.Context, rk string) error {
+	recs, err := k.rootRecords(ctx, rk)
+	if err != nil {
 		return err
 	}
-	if err := k.updateRetry(ctx, rec.ID, destroyRecord(k.now())); err != nil {
-		return err
+	for _, rec := range recs {
+		if rec.State == StateDestroyed {
+			continue
+		}
+		if err := k.updateRetry(ctx, rec.ID, destroyRecord(k.now())); err != nil {
+			return err
+		}
 	}
-	k.mu.Lock()
-	delete(k.roots, ks)
-	k.mu.Unlock()
+	k.dropRoot(rk)
 	return nil
 }
 
-// createRoot makes, wraps and stores a new root key under id.
-func (k *Keyring) createRoot(ctx context.Context, id, keyspace string) (*crypto.IndexRoot, error) {
+// createRoot makes, wraps, signs and stores generation gen of rk's root.
+func (k *Keyring) createRoot(ctx context.Context, rk string, gen int) (*crypto.IndexRoot, error) {
+	if gen > maxRootGenerations {
+		return nil, fmt.Errorf("index root of %q: more than %d generations", rk, maxRootGenerations)
+	}
+	id, keyspace := rootID(rk, gen), rootKeyspace(rk)
 	secret := make([]byte, crypto.IndexRootSize)
 	_, _ = rand.Read(secret)
 	defer clear(secret)
@@ -172,25 +239,14 @@ func (k *Keyring) createRoot(ctx context.Context, id, keyspace string) (*crypto.
 		return nil, fmt.Errorf("index root %s: wrap: %w", id, err)
 	}
 	rec := Record{ID: id, Keyspace: keyspace, State: StateActive, Created: k.now().UTC(), KEK: k.kekName(wrapped), Wrapped: wrapped}
+	if err := sign(k.provider(), &rec); err != nil {
+		return nil, err
+	}
+	if _, ok := signer(k.provider()); ok && rec.Sig == nil {
+		return nil, fmt.Errorf("index root %s: %w: a blind-index root must be signed, and only the private key signs", id, ErrCannotUnwrap)
+	}
 	if err := k.store.Create(ctx, rec); err != nil {
 		return nil, err
 	}
 	return crypto.NewIndexRoot(secret)
-}
-
-// unwrapRoot unwraps a root record.
-func (k *Keyring) unwrapRoot(rec Record) (*crypto.IndexRoot, error) {
-	if rec.State == StateDestroyed {
-		return nil, fmt.Errorf("index root %s: %w", rec.ID, ErrKeyDestroyed)
-	}
-	secret, err := k.provider().Decrypt(rec.Wrapped, AssociatedData(rec.ID, rec.Keyspace))
-	if err != nil {
-		return nil, fmt.Errorf("index root %s: unwrap: %w", rec.ID, err)
-	}
-	defer clear(secret)
-	root, err := crypto.NewIndexRoot(secret)
-	if err != nil {
-		return nil, fmt.Errorf("index root %s: %w", rec.ID, err)
-	}
-	return root, nil
 }

@@ -245,5 +245,5 @@ func TestIndexRootRetryIsBounded(t *testing.T) {
 	_, err := r.IndexRoot(ctx)
 	assert.ErrorIs(t, err, keyring.ErrConflict)
 	_, err = r.IndexRootFor(ctx, "tenant/a/t.c")
-	assert.ErrorIs(t, err, keyring.ErrConflict)
+	assert.ErrorIs(t, err, keyring.ErrKeyNotFound, "a read never creates a tenant root")
 }

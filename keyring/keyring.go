@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +42,11 @@ type Keyring struct {
 
 	mu    sync.RWMutex
 	byID  map[string]*cached
-	roots map[string]*cachedRoot // blind-index roots of tenant keyspaces
+	roots map[string]*cachedRoot // blind-index roots: "" the deployment's, else by tenant keyspace
+	// epoch counts destructions; a load caches what it read only if no
+	// destruction happened since it started, so a key destroyed during
+	// a load is not cached again.
+	epoch uint64
 	// active maps keyspaces to their current DEK; copy-on-write under
 	// the rotate mutex, so the sealing path reads it without locking.
 	active atomic.Pointer[map[string]*activeKey]
@@ -154,6 +157,7 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		return nil, fmt.Errorf("%w: %v", ErrKeyNotFound, err)
 	}
 	v, err := k.load(ctx, id, func(ctx context.Context) (any, error) {
+		epoch := k.epochNow()
 		rec, err := k.store.Get(ctx, id)
 		if err != nil {
 			return nil, err
@@ -161,11 +165,14 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		if rec.ID != id || reserved(rec.Keyspace) {
 			return nil, fmt.Errorf("%w: key %s: the record is not a DEK of that id", ErrCorrupt, id)
 		}
-		key, err := k.unwrap(rec)
+		// Any record of the keyspace opens its values, signed or not: a
+		// value names its DEK, and an unsigned DEK (made by a process
+		// holding only an SM2 public key) opens only what its maker wrote.
+		key, _, err := k.unwrap(rec)
 		if err != nil {
 			return nil, err
 		}
-		k.put(id, key)
+		k.put(epoch, id, key)
 		return key, nil
 	})
 	if err != nil {
@@ -196,29 +203,105 @@ func (k *Keyring) load(ctx context.Context, key string, f func(context.Context) 
 	}
 }
 
-func (k *Keyring) unwrap(rec Record) (*crypto.Key, error) {
+// unwrap unwraps a DEK record; trusted reports whether the keyring may
+// seal under it (see open).
+func (k *Keyring) unwrap(rec Record) (key *crypto.Key, trusted bool, err error) {
 	if rec.State == StateDestroyed {
-		return nil, fmt.Errorf("key %s: %w", rec.ID, ErrKeyDestroyed)
+		return nil, false, fmt.Errorf("key %s: %w", rec.ID, ErrKeyDestroyed)
 	}
-	dek, err := k.provider().Decrypt(rec.Wrapped, AssociatedData(rec.ID, rec.Keyspace))
+	dek, trusted, err := open(k.provider(), rec)
 	if err != nil {
-		return nil, fmt.Errorf("key %s: unwrap: %w", rec.ID, err)
+		return nil, false, fmt.Errorf("key %s: unwrap: %w", rec.ID, err)
 	}
 	defer clear(dek)
-	key, err := crypto.NewKey(rec.ID, rec.Keyspace, crypto.SM4GCM, dek)
+	key, err = crypto.NewKey(rec.ID, rec.Keyspace, crypto.SM4GCM, dek)
 	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", rec.ID, err)
+		return nil, false, fmt.Errorf("key %s: %w", rec.ID, err)
 	}
-	return key, nil
+	return key, trusted, nil
 }
 
-// put caches key, evicting expired entries, then arbitrary ones, to stay
-// within the size bound.
-func (k *Keyring) put(id string, key *crypto.Key) {
+// open unwraps rec's key with p. The record is trusted when the provider
+// that unwrapped it authenticates its maker: any provider that is not a
+// RecordSigner (only a holder of the KEK can wrap), or a RecordSigner
+// whose signature of the record verifies. A Fallback tries its primary,
+// then its secondary, and the one that unwraps decides.
+func open(p Provider, rec Record) (secret []byte, trusted bool, err error) {
+	if f, ok := p.(fallback); ok {
+		secret, trusted, err = open(f.primary, rec)
+		if err == nil {
+			return secret, trusted, nil
+		}
+		if s2, t2, err2 := open(f.secondary, rec); err2 == nil {
+			return s2, t2, nil
+		}
+		return nil, false, err
+	}
+	secret, err = p.Decrypt(rec.Wrapped, AssociatedData(rec.ID, rec.Keyspace))
+	if err != nil {
+		return nil, false, err
+	}
+	if v, ok := p.(RecordSigner); ok {
+		return secret, v.VerifyRecord(RecordMessage(rec.ID, rec.Keyspace, rec.Wrapped), rec.Sig), nil
+	}
+	return secret, true, nil
+}
+
+// sign sets rec.Sig for a record wrapped by p: the signature when p is a
+// RecordSigner holding its private key, nil when it holds only the public
+// key or is no RecordSigner.
+func sign(p Provider, rec *Record) error {
+	rec.Sig = nil
+	s, ok := signer(p)
+	if !ok {
+		return nil
+	}
+	sig, err := s.SignRecord(RecordMessage(rec.ID, rec.Keyspace, rec.Wrapped))
+	if errors.Is(err, ErrCannotUnwrap) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("key %s: sign: %w", rec.ID, err)
+	}
+	rec.Sig = sig
+	return nil
+}
+
+// signer returns the RecordSigner among p's wrapping providers (a
+// Fallback wraps with its primary).
+func signer(p Provider) (RecordSigner, bool) {
+	if f, ok := p.(fallback); ok {
+		p = f.primary
+	}
+	s, ok := p.(RecordSigner)
+	return s, ok
+}
+
+// epochNow returns the destruction count.
+func (k *Keyring) epochNow() uint64 {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.epoch
+}
+
+// forget drops id from the cache and counts a destruction.
+func (k *Keyring) forget(id string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.byID, id)
+	k.epoch++
+}
+
+// put caches key if nothing was destroyed since epoch, evicting expired
+// entries, then arbitrary ones, to stay within the size bound.
+func (k *Keyring) put(epoch uint64, id string, key *crypto.Key) {
 	c := &cached{key: key}
 	k.arm(c)
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.epoch != epoch {
+		return
+	}
 	if len(k.byID) >= k.size {
 		for kid, e := range k.byID {
 			if !k.fresh(e) {
@@ -262,8 +345,8 @@ func (k *Keyring) Current(ctx context.Context, keyspace string) (*crypto.Key, er
 }
 
 // refresh replaces the keyspace's active entry seen as old: it loads the
-// active DEK (creating one if there is none), reserves more seals, or
-// rotates when the DEK is used up.
+// active DEK (creating one if there is none it may seal under), reserves
+// more seals, or rotates when the DEK is used up.
 func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) error {
 	k.rotate.Lock()
 	defer k.rotate.Unlock()
@@ -271,44 +354,31 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 		return nil // another goroutine refreshed it
 	}
 	var (
-		rec  Record
-		key  *crypto.Key
-		err  error
-		have bool
+		rec Record
+		key *crypto.Key
+		err error
 	)
 	if old != nil {
 		// Usually the same DEK needs more reservations: one read, no list.
 		// Its cached key is reused only within its TTL; past it, the
 		// provider must unwrap again.
 		rec, err = k.store.Get(ctx, old.rec.ID)
-		if have = err == nil && rec.State == StateActive; have && k.fresh(&old.cached) {
-			key = old.key
+		if err == nil && rec.State == StateActive {
+			if k.fresh(&old.cached) {
+				key = old.key
+			} else if kk, trusted, err := k.unwrap(rec); err == nil && trusted {
+				key = kk
+			}
 		}
 	}
-	if !have {
-		if rec, key, err = k.activeRecord(ctx, keyspace); err != nil {
+	if key == nil {
+		if rec, key, err = k.usableActive(ctx, keyspace); err != nil {
 			return err
 		}
 	}
 	for {
 		if rec.Seals >= k.maxSeals {
 			if rec, key, err = k.rotateLocked(ctx, keyspace); err != nil {
-				return err
-			}
-		}
-		if key == nil {
-			// Unwrap before reserving, so an unreachable provider costs
-			// no store write.
-			key, err = k.unwrap(rec)
-			if errors.Is(err, ErrCannotUnwrap) {
-				// A write-only provider (an SM2 public key) cannot read
-				// the stored active DEK: start a fresh one it knows.
-				if rec, key, err = k.rotateLocked(ctx, keyspace); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
 				return err
 			}
 		}
@@ -321,7 +391,7 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 				return err
 			}
 			if rec.State != StateActive {
-				if rec, key, err = k.activeRecord(ctx, keyspace); err != nil {
+				if rec, key, err = k.usableActive(ctx, keyspace); err != nil {
 					return err
 				}
 			}
@@ -336,7 +406,7 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 		a.used.Store(from)
 		a.limit.Store(rec.Seals)
 		k.setActive(keyspace, a)
-		k.put(rec.ID, key)
+		k.put(k.epochNow(), rec.ID, key)
 		return nil
 	}
 }
@@ -357,35 +427,78 @@ func (k *Keyring) setActive(keyspace string, a *activeKey) {
 	k.active.Store(&m)
 }
 
-// activeRecord returns the newest active record of keyspace, creating one
-// if there is none; key is set only when it created one.
-func (k *Keyring) activeRecord(ctx context.Context, keyspace string) (rec Record, key *crypto.Key, err error) {
+// usableActive returns the newest active DEK of keyspace that this
+// keyring may seal under, unwrapped: one that unwraps and is trusted
+// (open). Untrusted active records — under SM2, DEKs made by holders of
+// the public key only, or planted — are passed over and left alone. If
+// there is none, it creates one. A provider that cannot unwrap (an SM2
+// public key) can use no stored DEK: it creates its own and retires the
+// other unsigned active ones, the DEKs of earlier write-only processes.
+// Unwrap failures other than that fail: a wrong KEK must not start new
+// DEKs.
+func (k *Keyring) usableActive(ctx context.Context, keyspace string) (Record, *crypto.Key, error) {
 	recs, err := k.store.List(ctx)
 	if err != nil {
 		return Record{}, nil, err
 	}
-	var best *Record
-	for i := range recs {
-		r := &recs[i]
-		if r.Keyspace == keyspace && r.State == StateActive && (best == nil || r.Created.After(best.Created)) {
-			best = r
+	var active []Record
+	for _, r := range recs {
+		if r.Keyspace == keyspace && r.State == StateActive {
+			active = append(active, r)
 		}
 	}
-	if best != nil {
-		return *best, nil, nil
+	slices.SortFunc(active, func(a, b Record) int { return b.Created.Compare(a.Created) })
+	for _, r := range active {
+		key, trusted, err := k.unwrap(r)
+		if errors.Is(err, ErrCannotUnwrap) {
+			fresh, key, err := k.create(ctx, keyspace)
+			if err != nil {
+				return Record{}, nil, err
+			}
+			return fresh, key, k.retire(ctx, active, func(r Record) bool { return len(r.Sig) == 0 })
+		}
+		if err != nil {
+			return Record{}, nil, err
+		}
+		if trusted {
+			return r, key, nil
+		}
 	}
 	return k.create(ctx, keyspace)
 }
 
-// create makes, wraps and stores a new active DEK for keyspace (after
-// the blind-index root of a tenant keyspace).
+// retire makes the records of recs for which which returns true
+// decrypt-only, if they are still active.
+func (k *Keyring) retire(ctx context.Context, recs []Record, which func(Record) bool) error {
+	for _, r := range recs {
+		if !which(r) {
+			continue
+		}
+		if err := k.updateRetry(ctx, r.ID, func(r *Record) bool {
+			if r.State != StateActive {
+				return false
+			}
+			r.State, r.Retired = StateDecryptOnly, k.now().UTC()
+			return true
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// create makes, wraps, signs and stores a new active DEK for keyspace,
+// after making sure a tenant keyspace has a blind-index root. A
+// provider that holds only an SM2 public key makes no root: its DEK is
+// unsigned, and the first DEK a private-key holder makes starts the root.
 func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.Key, error) {
 	n, err := parseKeyspace(keyspace)
 	if err != nil {
 		return Record{}, nil, err
 	}
-	if n.scope == PerTenantColumn {
-		if err := k.ensureRoot(ctx, keyspace); err != nil {
+	rk := rootKey(n, keyspace) // "" is the deployment's root: made on first use (IndexRoot)
+	if rk != "" {
+		if err := k.ensureRoot(ctx, rk); err != nil && !errors.Is(err, ErrCannotUnwrap) {
 			return Record{}, nil, fmt.Errorf("keyspace %s: %w", keyspace, err)
 		}
 	}
@@ -404,10 +517,21 @@ func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.
 		return Record{}, nil, fmt.Errorf("keyspace %s: wrap new key: %w", keyspace, err)
 	}
 	rec := Record{ID: id, Keyspace: keyspace, State: StateActive, Created: k.now().UTC(), KEK: k.kekName(wrapped), Wrapped: wrapped}
+	if err := sign(k.provider(), &rec); err != nil {
+		return Record{}, nil, err
+	}
 	if err := k.store.Create(ctx, rec); err != nil {
 		return Record{}, nil, err
 	}
 	rec.Rev = 1
+	if rk != "" {
+		// A concurrent destruction of the keyspace's last DEK (in another
+		// process) may have destroyed the root between ensureRoot and
+		// now: check again, now that this DEK is stored for it to see.
+		if err := k.ensureRoot(ctx, rk); err != nil && !errors.Is(err, ErrCannotUnwrap) {
+			return Record{}, nil, fmt.Errorf("keyspace %s: %w", keyspace, err)
+		}
+	}
 	return rec, key, nil
 }
 
@@ -444,19 +568,11 @@ func (k *Keyring) rotateLocked(ctx context.Context, keyspace string) (Record, *c
 	if err != nil {
 		return Record{}, nil, err
 	}
-	for _, r := range recs {
-		if r.Keyspace != keyspace || r.State != StateActive || r.ID == fresh.ID {
-			continue
-		}
-		if err := k.updateRetry(ctx, r.ID, func(r *Record) bool {
-			if r.State != StateActive {
-				return false
-			}
-			r.State, r.Retired = StateDecryptOnly, k.now().UTC()
-			return true
-		}); err != nil {
-			return Record{}, nil, err
-		}
+	err = k.retire(ctx, recs, func(r Record) bool {
+		return r.Keyspace == keyspace && r.State == StateActive && r.ID != fresh.ID
+	})
+	if err != nil {
+		return Record{}, nil, err
 	}
 	k.setActive(keyspace, nil)
 	return fresh, key, nil
@@ -487,7 +603,9 @@ func (k *Keyring) updateRetry(ctx context.Context, id string, change func(*Recor
 // DEK of its keyspace, the next Current creates a new one. When id was the
 // last DEK of a tenant keyspace not yet destroyed, the keyspace's
 // blind-index root is destroyed with it, so its rows can no longer be
-// found by equality search either.
+// found by equality search either. The id of a blind-index root destroys
+// every generation of that root; a destroyed deployment root comes back
+// only through RenewIndexRoot.
 func (k *Keyring) Destroy(ctx context.Context, id string) error {
 	k.rotate.Lock()
 	defer k.rotate.Unlock()
@@ -495,33 +613,48 @@ func (k *Keyring) Destroy(ctx context.Context, id string) error {
 }
 
 func (k *Keyring) destroyLocked(ctx context.Context, id string) error {
-	var keyspace string
-	err := k.updateRetry(ctx, id, func(r *Record) bool {
-		keyspace = r.Keyspace
-		return destroyRecord(k.now())(r)
-	})
+	rec, err := k.store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	k.mu.Lock()
-	delete(k.byID, id)
-	k.mu.Unlock()
+	if reserved(rec.Keyspace) {
+		return k.destroyRoot(ctx, rootOf(rec.Keyspace))
+	}
+	if err := k.updateRetry(ctx, id, destroyRecord(k.now())); err != nil {
+		return err
+	}
+	k.forget(id)
+	keyspace := rec.Keyspace
 	if a := (*k.active.Load())[keyspace]; a != nil && a.rec.ID == id {
 		k.setActive(keyspace, nil)
 	}
 	if n, err := parseKeyspace(keyspace); err != nil || n.scope != PerTenantColumn {
 		return nil
 	}
-	recs, err := k.store.List(ctx)
-	if err != nil {
+	live := func() (bool, error) {
+		recs, err := k.store.List(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range recs {
+			if r.Keyspace == keyspace && r.State != StateDestroyed {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	if has, err := live(); err != nil || has {
+		return err // a keyspace that still has a DEK keeps its indexes
+	}
+	if err := k.destroyRoot(ctx, keyspace); err != nil {
 		return err
 	}
-	for _, r := range recs {
-		if r.Keyspace == keyspace && r.State != StateDestroyed {
-			return nil // the keyspace still has a DEK: its indexes stay
-		}
+	// Another process may have stored a new DEK for the keyspace since the
+	// list: it needs a root (create checks too, after storing).
+	if has, err := live(); err != nil || !has {
+		return err
 	}
-	return k.destroyRoot(ctx, keyspace)
+	return k.ensureRoot(ctx, keyspace)
 }
 
 // destroyRecord returns the change that destroys a record: its wrapped
@@ -532,7 +665,7 @@ func destroyRecord(now time.Time) func(*Record) bool {
 			return false
 		}
 		clear(r.Wrapped)
-		r.State, r.Wrapped, r.Destroyed = StateDestroyed, nil, now.UTC()
+		r.State, r.Wrapped, r.Sig, r.Destroyed = StateDestroyed, nil, nil, now.UTC()
 		return true
 	}
 }
@@ -548,7 +681,10 @@ func (k *Keyring) DestroyTenant(ctx context.Context, tenant string) ([]string, e
 	k.rotate.Lock()
 	defer k.rotate.Unlock()
 	ofTenant := func(r Record) (ks string, ok bool) {
-		ks = strings.TrimPrefix(r.Keyspace, IndexRootKeyspace+"/")
+		ks = r.Keyspace
+		if reserved(ks) {
+			ks = rootOf(ks)
+		}
 		n, err := parseKeyspace(ks)
 		return ks, err == nil && n.tenant == tenant
 	}
@@ -592,7 +728,9 @@ func (k *Keyring) DestroyTenant(ctx context.Context, tenant string) ([]string, e
 // Rewrap rewraps every DEK that is not destroyed under to (a new KEK),
 // or, with to nil, under the current version of the keyring's own KEK
 // (through the provider's Rewrapper when it has one). Values are not
-// touched. It returns how many DEKs it rewrapped. While it runs and
+// touched. Under a RecordSigner target (SM2) the records trusted under the
+// old KEK are signed anew; untrusted ones are rewrapped unsigned. It
+// returns how many DEKs it rewrapped. While it runs and
 // afterwards, this keyring unwraps with Fallback(to, old); processes that
 // share the store need both KEKs (Fallback) until all of them have moved.
 func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
@@ -620,11 +758,12 @@ func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
 			}
 			ad := AssociatedData(r.ID, r.Keyspace)
 			var wrapped []byte
+			trusted := true
 			if rw, ok := old.(Rewrapper); ok && to == nil {
 				wrapped, wrapErr = rw.Rewrap(r.Wrapped, ad)
 			} else {
 				var dek []byte
-				if dek, wrapErr = old.Decrypt(r.Wrapped, ad); wrapErr == nil {
+				if dek, trusted, wrapErr = open(old, *r); wrapErr == nil {
 					wrapped, wrapErr = target.Encrypt(dek, ad)
 					clear(dek)
 				}
@@ -632,8 +771,13 @@ func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
 			if wrapErr != nil {
 				return false
 			}
-			r.Wrapped, r.KEK = wrapped, kekName(target, wrapped)
-			return true
+			r.Wrapped, r.KEK, r.Sig = wrapped, kekName(target, wrapped), nil
+			// Only a record trusted before is signed anew: rewrapping must
+			// not turn a planted record into a trusted one.
+			if trusted {
+				wrapErr = sign(target, r)
+			}
+			return wrapErr == nil
 		})
 		if err == nil {
 			err = wrapErr

@@ -205,28 +205,59 @@ const (
 
 func reserved(keyspace string) bool { return strings.HasPrefix(keyspace, reservedPrefix) }
 
-// rootKeyspace is the reserved keyspace of the blind-index root of a
-// tenant keyspace ks.
-func rootKeyspace(ks string) string { return IndexRootKeyspace + "/" + ks }
+// rootKeyspace is the reserved keyspace of the blind-index root rk: the
+// deployment's ("") or that of tenant keyspace rk.
+func rootKeyspace(rk string) string {
+	if rk == "" {
+		return IndexRootKeyspace
+	}
+	return IndexRootKeyspace + "/" + rk
+}
+
+// rootOf is the inverse of rootKeyspace.
+func rootOf(keyspace string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(keyspace, IndexRootKeyspace), "/")
+}
 
 // rootID is the record id of generation gen (1, 2, …) of the blind-index
-// root of keyspace ks (docs/format.md §8.2).
-func rootID(ks string, gen int) string {
-	h := sm3.Sum([]byte("gmfield:index-root:" + ks))
-	id := crypto.ReservedKeyIDPrefix + "-" + hex.EncodeToString(h[:16])
+// root rk (docs/format.md §8.2).
+func rootID(rk string, gen int) string {
+	id := IndexRootID
+	if rk != "" {
+		h := sm3.Sum([]byte("gmfield:index-root:" + rk))
+		id = crypto.ReservedKeyIDPrefix + "-" + hex.EncodeToString(h[:16])
+	}
 	if gen > 1 {
 		id += "." + strconv.Itoa(gen)
 	}
 	return id
 }
 
-// validRecordID reports whether id can name a stored record: a key id, or
-// the id of a blind-index root.
+// ValidateRecordID reports whether id can name a stored record: a key id
+// (crypto.ValidateKeyID), or the id of a generation of a blind-index root
+// (docs/format.md §8.2). Stores check it before writing.
+func ValidateRecordID(id string) error { return validRecordID(id) }
+
 func validRecordID(id string) error {
-	if id == IndexRootID || isKeyspaceRootID(id) {
+	if isDeploymentRootID(id) || isKeyspaceRootID(id) {
 		return nil
 	}
 	return crypto.ValidateKeyID(id)
+}
+
+// isDeploymentRootID reports whether id names a generation of the
+// deployment's root: "index-root" or "index-root.N", N ≥ 2.
+func isDeploymentRootID(id string) bool {
+	rest, ok := strings.CutPrefix(id, IndexRootID)
+	return ok && (rest == "" || validGeneration(rest))
+}
+
+// validGeneration reports whether s is ".N" with N ≥ 2 in canonical
+// decimal.
+func validGeneration(s string) bool {
+	gen, ok := strings.CutPrefix(s, ".")
+	n, err := strconv.Atoi(gen)
+	return ok && err == nil && n >= 2 && n <= maxRootGenerations && strconv.Itoa(n) == gen
 }
 
 // isKeyspaceRootID reports whether id has the form of a keyspace root's id.
@@ -239,13 +270,7 @@ func isKeyspaceRootID(id string) bool {
 	if len(h) != 32 || strings.Trim(h, "0123456789abcdef") != "" {
 		return false
 	}
-	if hasGen {
-		n, err := strconv.Atoi(gen)
-		if err != nil || n < 2 || strconv.Itoa(n) != gen {
-			return false
-		}
-	}
-	return true
+	return !hasGen || validGeneration("."+gen)
 }
 
 // checkRecordNames checks that a record's id and keyspace agree: a DEK id
@@ -255,7 +280,7 @@ func checkRecordNames(id, keyspace string) error {
 		return err
 	}
 	switch {
-	case id == IndexRootID:
+	case isDeploymentRootID(id):
 		if keyspace != IndexRootKeyspace {
 			return fmt.Errorf("%w: record %s must have keyspace %s", crypto.ErrInvalidInput, id, IndexRootKeyspace)
 		}

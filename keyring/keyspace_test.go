@@ -114,3 +114,16 @@ func TestKeyspaceNamesDoNotCollide(t *testing.T) {
 		seen[ks] = ks
 	}
 }
+
+// TestKeyspaceGrammarMatchesTheVerifier: the same names as the
+// independent verifier's (crypto/testdata/verify_vectors.py) self-check.
+func TestKeyspaceGrammarMatchesTheVerifier(t *testing.T) {
+	for _, ks := range []string{"citizen.phone", "public.citizen.phone", "citizen.*", "public.citizen.*", "tenant/acme/citizen.phone",
+		"tenant/a.b-c_D/public.citizen.phone", "_t._c"} {
+		assert.NoError(t, keyring.ValidateKeyspace(ks), ks)
+	}
+	for _, ks := range []string{"citizen", "a.b.c.d", "Citizen.phone", "citizen.*.x", "tenant/acme/citizen.*", "tenant//t.c", "tenant/.a/t.c",
+		"gmfield:index-root", "t.c/", "t.1c", "t." + strings.Repeat("c", 64), "tenant/" + strings.Repeat("a", 65) + "/t.c"} {
+		assert.Error(t, keyring.ValidateKeyspace(ks), ks)
+	}
+}

@@ -42,8 +42,25 @@ type Record struct {
 	// Seals is the high-water mark of seals reserved under the DEK by all
 	// processes; it only grows.
 	Seals uint64 `json:"seals"`
+	// Sig is, under a provider that signs records (RecordSigner: SM2),
+	// the signature of RecordMessage by the private key; nil otherwise,
+	// and on records made by a process that holds only the public key.
+	Sig []byte `json:"sig,omitempty"`
 	// Rev is the record's revision, for compare-and-swap updates.
 	Rev uint64 `json:"rev"`
+}
+
+// RecordMessage is what a RecordSigner signs for a record:
+// "gmfield:record:v1" ‖ LP(id) ‖ LP(keyspace) ‖ LP(wrapped)
+// (docs/format.md §8.5).
+func RecordMessage(id, keyspace string, wrapped []byte) []byte {
+	b := make([]byte, 0, 17+12+len(id)+len(keyspace)+len(wrapped))
+	b = append(b, "gmfield:record:v1"...)
+	for _, f := range [][]byte{[]byte(id), []byte(keyspace), wrapped} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return b
 }
 
 // Validate checks a record a Store read back under id: the id matches,
@@ -74,6 +91,9 @@ func (r Record) Validate(id string) error {
 	case StateDestroyed:
 		if len(r.Wrapped) != 0 {
 			return bad("destroyed key still holds key material")
+		}
+		if len(r.Sig) != 0 {
+			return bad("destroyed key still holds a signature")
 		}
 	default:
 		return bad("unknown state " + string(r.State))
@@ -110,6 +130,19 @@ type Provider interface {
 // a wrapped key was made with; the name is recorded in Record.KEK.
 type KEKNamer interface {
 	KEKName(wrapped []byte) string
+}
+
+// RecordSigner is implemented by providers whose wrapping does not show
+// who made a record, because a public key wraps (SM2). A keyring whose
+// provider holds the private key signs every record it creates or rewraps,
+// seals new values only under DEKs whose signature verifies, and uses only
+// signed blind-index roots (docs/keys.md, "Trust model").
+type RecordSigner interface {
+	// SignRecord signs msg (RecordMessage). A provider that holds only the
+	// public key returns an error wrapping ErrCannotUnwrap.
+	SignRecord(msg []byte) ([]byte, error)
+	// VerifyRecord reports whether sig is the provider's signature of msg.
+	VerifyRecord(msg, sig []byte) bool
 }
 
 // Rewrapper is implemented by providers that can move a wrapped key to

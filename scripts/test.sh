@@ -98,6 +98,12 @@ go vet ./...
 step "staticcheck ${STATICCHECK_VERSION}"
 go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
 
+step "tools of the independent vector check (python3-cryptography, openssl, unicode-data)"
+command -v openssl >/dev/null || apt_install openssl
+python3 -c 'import cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null || apt_install python3 python3-cryptography
+[ -f /usr/share/unicode/UnicodeData.txt ] || apt_install unicode-data
+export GMFIELD_TEST_INDEPENDENT=1
+
 step "PostgreSQL and MariaDB"
 start_postgres
 start_mariadb

@@ -309,3 +309,52 @@ func errIsAny(err error, targets ...error) bool {
 	}
 	return false
 }
+
+// TestWriteOnlyService: a service holding only the SM2 public key writes
+// values the readers open, cannot write index columns (it cannot compute
+// a blind index), and its DEKs are never sealed under by the readers,
+// who could not tell them from planted ones (docs/keys.md, "Trust model").
+func TestWriteOnlyService(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		dir := t.TempDir()
+		kd := filepath.Join(dir, "keys")
+		_, err := local.Init(t.Context(), kd, local.KEKConfig{Kind: local.KindSM2})
+		require.NoError(t, err)
+		reader, err := config.Parse([]byte(strings.Replace(testConfig, "local-sm4", "local-sm2", 1)), dir)
+		require.NoError(t, err)
+		pubs, err := filepath.Glob(filepath.Join(kd, "kek-*.pub.pem"))
+		require.NoError(t, err)
+		require.Len(t, pubs, 1)
+		pub, err := local.LoadSM2(pubs[0])
+		require.NoError(t, err)
+		store, err := keyring.OpenDir(kd)
+		require.NoError(t, err)
+		writerCfg := *reader
+		writerCfg.Keyring = keyring.New(store, pub)
+
+		raw, rdb, wrap := b.openMore(t, reader)
+		b.schema(t, rdb)
+		wdb := wrap(&writerCfg)
+		_, err = wdb.ExecContext(as("admin"), `INSERT INTO citizen (id, name) VALUES (?, ?)`, 1, "张三")
+		require.NoError(t, err, "a write-only service writes columns without indexes")
+		_, err = wdb.ExecContext(as("admin"), `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 2, "13800138000")
+		assert.ErrorIs(t, err, keyring.ErrCannotUnwrap, "but not index columns")
+		var n int
+		require.NoError(t, raw.QueryRow(b.ph(`SELECT count(*) FROM citizen WHERE id = ?`), 2).Scan(&n))
+		assert.Zero(t, n, "nothing was written")
+
+		var name string
+		require.NoError(t, rdb.QueryRowContext(as("admin"), `SELECT name FROM citizen WHERE id = 1`).Scan(&name))
+		assert.Equal(t, "张三", name, "the readers open what it wrote")
+		_, err = rdb.ExecContext(as("admin"), `INSERT INTO citizen (id, name) VALUES (?, ?)`, 3, "李四")
+		require.NoError(t, err)
+		var c1, c3 string
+		require.NoError(t, raw.QueryRow(`SELECT name FROM citizen WHERE id = 1`).Scan(&c1))
+		require.NoError(t, raw.QueryRow(`SELECT name FROM citizen WHERE id = 3`).Scan(&c3))
+		e1, err := crypto.ParseText([]byte(c1))
+		require.NoError(t, err)
+		e3, err := crypto.ParseText([]byte(c3))
+		require.NoError(t, err)
+		assert.NotEqual(t, e1.KeyID, e3.KeyID, "the reader seals under its own signed DEK, not the writer's")
+	})
+}

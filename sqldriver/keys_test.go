@@ -123,5 +123,21 @@ func TestTenantKeys(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, db.QueryRowContext(beijing, `SELECT id FROM citizen WHERE phone = ?`, phone).Scan(&id))
 		assert.Equal(t, 4, id)
+
+		// A search for a tenant that never wrote finds nothing and stores
+		// nothing: reads never create keys or roots.
+		before, err := cfg.Keyring.List(admin)
+		require.NoError(t, err)
+		nobody := sqldriver.WithTenant(admin, "nobody")
+		err = db.QueryRowContext(nobody, `SELECT id FROM citizen WHERE phone = ?`, phone).Scan(&id)
+		assert.ErrorIs(t, err, sql.ErrNoRows)
+		after, err := cfg.Keyring.List(admin)
+		require.NoError(t, err)
+		assert.Len(t, after, len(before))
+		// Its first write makes its keys, and the row is found at once.
+		_, err = db.ExecContext(nobody, `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 5, phone)
+		require.NoError(t, err)
+		require.NoError(t, db.QueryRowContext(nobody, `SELECT id FROM citizen WHERE phone = ?`, phone).Scan(&id))
+		assert.Equal(t, 5, id)
 	})
 }

@@ -71,7 +71,7 @@ func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.
 			oc.loc, err = s.place(ctx, oc.pc)
 		case masking.ActionHash:
 			var d *derived
-			if d, err = s.indexes(ctx, oc.pc); d != nil {
+			if d, err = s.indexes(ctx, oc.pc, true); d != nil {
 				oc.pseudonym = d.pseudonym
 			}
 		}

@@ -72,8 +72,11 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 		return nil, err
 	}
 	// Load (or create) the deployment's root now, so that a wrong KEK fails
-	// Wrap rather than the first statement.
-	if _, err = cfg.Keyring.IndexRoot(ctx); err != nil {
+	// Wrap rather than the first statement. A write-only keyring (an SM2
+	// public key) cannot read it, and a destroyed root awaits renewal:
+	// both still seal and open values, and fail every index slot.
+	_, err = cfg.Keyring.IndexRoot(ctx)
+	if err != nil && !errors.Is(err, keyring.ErrCannotUnwrap) && !errors.Is(err, keyring.ErrKeyDestroyed) {
 		return nil, fmt.Errorf("gmfield/sqldriver: blind-index root: %w", err)
 	}
 	size := cfg.PlanCacheSize
@@ -153,15 +156,16 @@ func (s *schema) place(ctx context.Context, pc *protCol) (crypto.Location, error
 // key_scope tenant the tenant keyspace's own. The key ring caches roots
 // for its TTL, so a destroyed root stops working here within it; derived
 // keys are reused while the key ring hands out the same root. A tenant
-// keyspace that has no root yet has no values: indexes returns nil, and
-// searches then match nothing.
-func (s *schema) indexes(ctx context.Context, pc *protCol) (*derived, error) {
+// keyspace that has no root yet has no values: for a search, indexes
+// returns nil, and the search then matches nothing; a write fails (bind
+// seals first, and the keyspace's first DEK makes its root).
+func (s *schema) indexes(ctx context.Context, pc *protCol, search bool) (*derived, error) {
 	loc, err := s.place(ctx, pc)
 	if err != nil {
 		return nil, err
 	}
 	root, err := s.kr.IndexRootFor(ctx, loc.Keyspace)
-	if errors.Is(err, keyring.ErrKeyNotFound) && pc.keyspace == "" {
+	if errors.Is(err, keyring.ErrKeyNotFound) && pc.keyspace == "" && search {
 		return nil, nil
 	}
 	if err != nil {
@@ -203,93 +207,107 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 	}
 	out := make([]driver.NamedValue, len(p.Slots))
 	var buf []byte
+	// Index slots of written values come last, after the seals: the first
+	// DEK of a tenant keyspace is what makes its blind-index root.
+	var writes []int
 	for i, sl := range p.Slots {
-		v := sl.Value.Arg
-		var val driver.Value
-		if v >= 0 {
-			val = args[v].Value
-		} else if !sl.Value.Null {
-			val = sl.Value.Literal
-		}
-		out[i] = driver.NamedValue{Ordinal: i + 1}
-		if sl.Op == sqlplan.OpPass {
-			out[i].Value = val
+		if sl.Op == sqlplan.OpIndex && !sl.Search {
+			writes = append(writes, i)
 			continue
 		}
-		if sl.Op == sqlplan.OpRowKey {
-			rk, err := s.rowKeyValue(sl, args)
-			if err != nil {
-				return nil, err
-			}
-			out[i].Value = rk
-			continue
-		}
-		pc := s.col(sl.Table, sl.Column)
-		if pc == nil {
-			return nil, fmt.Errorf("gmfield/sqldriver: internal: no column %s.%s", sl.Table, sl.Column)
-		}
-		plain, isNull, err := valueBytes(val)
+		v, err := s.bindSlot(ctx, sl, args, &buf)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, sl.Table, sl.Column, err)
+			return nil, err
 		}
-		if isNull {
-			continue
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	for _, i := range writes {
+		v, err := s.bindSlot(ctx, p.Slots[i], args, &buf)
+		if err != nil {
+			return nil, err
 		}
-		switch sl.Op {
-		case sqlplan.OpSeal:
-			loc, err := s.place(ctx, pc)
-			if err != nil {
-				return nil, err
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return out, nil
+}
+
+// bindSlot computes the value of slot sl; buf is scratch space reused
+// across slots.
+func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.NamedValue, buf *[]byte) (driver.Value, error) {
+	var val driver.Value
+	if v := sl.Value.Arg; v >= 0 {
+		val = args[v].Value
+	} else if !sl.Value.Null {
+		val = sl.Value.Literal
+	}
+	switch sl.Op {
+	case sqlplan.OpPass:
+		return val, nil
+	case sqlplan.OpRowKey:
+		return s.rowKeyValue(sl, args)
+	}
+	pc := s.col(sl.Table, sl.Column)
+	if pc == nil {
+		return nil, fmt.Errorf("gmfield/sqldriver: internal: no column %s.%s", sl.Table, sl.Column)
+	}
+	plain, isNull, err := valueBytes(val)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, sl.Table, sl.Column, err)
+	}
+	if isNull {
+		return nil, nil
+	}
+	switch sl.Op {
+	case sqlplan.OpSeal:
+		loc, err := s.place(ctx, pc)
+		if err != nil {
+			return nil, err
+		}
+		if sl.RowKey != nil {
+			if loc.RowKey, err = s.rowKey(pc, *sl.RowKey, args); err != nil {
+				return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
 			}
-			if sl.RowKey != nil {
-				if loc.RowKey, err = s.rowKey(pc, *sl.RowKey, args); err != nil {
-					return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
-				}
-			}
-			key, err := s.kr.Current(ctx, loc.Keyspace)
+		}
+		key, err := s.kr.Current(ctx, loc.Keyspace)
+		if err != nil {
+			return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
+		}
+		if pc.form == FormBinary {
+			sealed, err := key.Seal(nil, loc, plain)
 			if err != nil {
 				return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
 			}
-			if pc.form == FormBinary {
-				sealed, err := key.Seal(nil, loc, plain)
-				if err != nil {
-					return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
-				}
-				out[i].Value = sealed
-			} else {
-				buf, err = key.SealText(buf[:0], loc, plain)
-				if err != nil {
-					return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
-				}
-				out[i].Value = string(buf)
-			}
-		case sqlplan.OpIndex, sqlplan.OpLikeLast4:
-			if sl.Op == sqlplan.OpLikeLast4 {
-				digits, ok := sqlplan.LastFourPattern(string(plain))
-				if !ok {
-					return nil, fmt.Errorf("%w: %w: %s.%s: a LIKE on a last4 index takes '%%' and exactly four digits", ErrBadValue, ErrUnsupportedUse, pc.table, pc.column)
-				}
-				plain = []byte(digits)
-			}
-			d, err := s.indexes(ctx, pc)
-			if err != nil {
-				return nil, err
-			}
-			if d == nil {
-				continue // a tenant keyspace with no root yet: nothing to find (NULL matches nothing)
-			}
-			idx := d.indexes[sl.Transform]
-			if idx == nil {
-				return nil, fmt.Errorf("gmfield/sqldriver: internal: no %s index on %s.%s", sl.Transform, sl.Table, sl.Column)
-			}
-			buf, err = idx.SumHex(buf[:0], plain)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
-			}
-			out[i].Value = string(buf)
+			return sealed, nil
 		}
+		if *buf, err = key.SealText((*buf)[:0], loc, plain); err != nil {
+			return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
+		}
+		return string(*buf), nil
+	case sqlplan.OpIndex, sqlplan.OpLikeLast4:
+		if sl.Op == sqlplan.OpLikeLast4 {
+			digits, ok := sqlplan.LastFourPattern(string(plain))
+			if !ok {
+				return nil, fmt.Errorf("%w: %w: %s.%s: a LIKE on a last4 index takes '%%' and exactly four digits", ErrBadValue, ErrUnsupportedUse, pc.table, pc.column)
+			}
+			plain = []byte(digits)
+		}
+		d, err := s.indexes(ctx, pc, sl.Search || sl.Op == sqlplan.OpLikeLast4)
+		if err != nil {
+			return nil, err
+		}
+		if d == nil {
+			return nil, nil // a search in a tenant keyspace with no root yet: NULL matches nothing
+		}
+		idx := d.indexes[sl.Transform]
+		if idx == nil {
+			return nil, fmt.Errorf("gmfield/sqldriver: internal: no %s index on %s.%s", sl.Transform, sl.Table, sl.Column)
+		}
+		if *buf, err = idx.SumHex((*buf)[:0], plain); err != nil {
+			return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
+		}
+		return string(*buf), nil
 	}
-	return out, nil
+	return nil, fmt.Errorf("gmfield/sqldriver: internal: slot op %d", sl.Op)
 }
 
 // rowKeyValue binds the canonical row key of slot sl's table, typed for

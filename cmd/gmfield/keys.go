@@ -234,7 +234,31 @@ keyspace's blind-index root too. Asks to type the id (or tenant) again unless --
 	keyringFlag(destroy, &dir)
 	destroy.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 
-	cmd.AddCommand(list, rotate, rewrap, destroy)
+	renew := &cobra.Command{
+		Use:   "renew-index-root --keyring DIR",
+		Short: "Start a new blind-index root after the deployment's was destroyed (every index column must then be re-indexed)",
+		Long: `After "keys destroy index-root" no blind index of the column and table scopes can be
+computed: searches fail and nothing makes a new root behind your back. renew-index-root
+starts the next generation of the root on purpose. Index columns written before it match
+nothing under the new root: recompute them. Refused while the root is live.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := openKeyring(dir)
+			if err != nil {
+				return err
+			}
+			id, err := k.RenewIndexRoot(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "new blind-index root %s\n", id)
+			fmt.Fprintln(cmd.ErrOrStderr(), "gmfield: index columns written before it match nothing now: re-index them")
+			return nil
+		},
+	}
+	keyringFlag(renew, &dir)
+
+	cmd.AddCommand(list, rotate, rewrap, destroy, renew)
 	return cmd
 }
 

@@ -105,6 +105,23 @@ func TestKeysWorkflow(t *testing.T) {
 			assert.Contains(t, errOut, "key destroyed")
 			code, _, _ = gmfield(t, "", "keys", "destroy", "--keyring", dir, "--yes", id)
 			assert.Equal(t, 0, code, "destroying twice is harmless")
+
+			// The blind-index root: destroyed, it stays destroyed until renewed.
+			code, _, errOut = gmfield(t, "", "keys", "renew-index-root", "--keyring", dir)
+			assert.Equal(t, 1, code)
+			assert.Contains(t, errOut, "is live")
+			code, _, _ = gmfield(t, "", "keys", "destroy", "--keyring", dir, "--yes", "index-root")
+			require.Equal(t, 0, code)
+			code, _, errOut = gmfield(t, "", "index", "--keyring", dir, "--table", "citizen", "--column", "phone", "13800138000")
+			assert.Equal(t, 1, code)
+			assert.Contains(t, errOut, "key destroyed")
+			code, out, errOut = gmfield(t, "", "keys", "renew-index-root", "--keyring", dir)
+			require.Equal(t, 0, code, errOut)
+			assert.Equal(t, "new blind-index root index-root.2\n", out)
+			assert.Contains(t, errOut, "re-index")
+			_, a3, _ := gmfield(t, "", "index", "--keyring", dir, "--table", "citizen", "--column", "phone", "13800138000")
+			assert.Regexp(t, `^[0-9a-f]{32}\n$`, a3)
+			assert.NotEqual(t, a, a3)
 		})
 	}
 }

@@ -30,6 +30,15 @@ WHITE_SPACE = set(
 )
 B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 KEY_ID = re.compile(r"[a-z0-9][a-z0-9._:-]{0,63}")
+# format.md section 8.1.
+NAME = r"[a-z_][a-z0-9_]{0,62}"
+TENANT = r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}"
+QTABLE = rf"{NAME}(?:\.{NAME})?"
+KEYSPACE = re.compile(rf"{QTABLE}\.{NAME}|{QTABLE}\.\*|tenant/{TENANT}/{QTABLE}\.{NAME}")
+GOOD_KEYSPACES = ["citizen.phone", "public.citizen.phone", "citizen.*", "public.citizen.*", "tenant/acme/citizen.phone",
+                  "tenant/a.b-c_D/public.citizen.phone", "_t._c"]
+BAD_KEYSPACES = ["citizen", "a.b.c.d", "Citizen.phone", "citizen.*.x", "tenant/acme/citizen.*", "tenant//t.c", "tenant/.a/t.c",
+                 "gmfield:index-root", "t.c/", "t.1c", "t." + "c" * 64, "tenant/" + "a" * 65 + "/t.c"]
 
 
 class Malformed(Exception):
@@ -172,6 +181,32 @@ def check_negative(path):
     return len(cases)
 
 
+UNICODE_DATA = os.environ.get("UNICODE_DATA", "/usr/share/unicode/UnicodeData.txt")
+_SIMPLE = None
+
+
+def simple_case():
+    """Simple case mappings (UnicodeData.txt fields 12 and 13), as format.md
+    section 5 says: Python's str.lower/upper apply the full mappings
+    (SpecialCasing.txt), which differ. (NFKC comes from Python's own
+    unicodedata, whose version may be older than 15.0: the vectors use no
+    character added since.)"""
+    global _SIMPLE
+    if _SIMPLE is None:
+        if not os.path.exists(UNICODE_DATA):
+            print(f"skip: {UNICODE_DATA} not found (Debian: apt-get install unicode-data)")
+            sys.exit(3)
+        upper, lower = {}, {}
+        for line in open(UNICODE_DATA, encoding="ascii"):
+            f = line.rstrip("\n").split(";")
+            if f[12]:
+                upper[chr(int(f[0], 16))] = chr(int(f[12], 16))
+            if f[13]:
+                lower[chr(int(f[0], 16))] = chr(int(f[13], 16))
+        _SIMPLE = (upper, lower)
+    return _SIMPLE
+
+
 def normalize(transform: str, value: str) -> str:
     v = unicodedata.normalize("NFKC", value)
     while v and v[0] in WHITE_SPACE:
@@ -181,9 +216,9 @@ def normalize(transform: str, value: str) -> str:
     if transform == "full":
         return v
     if transform == "lower":
-        return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in v)
+        return "".join(simple_case()[1].get(ch, ch) for ch in v)
     if transform == "upper":
-        return "".join(ch.upper() if len(ch.upper()) == 1 else ch for ch in v)
+        return "".join(simple_case()[0].get(ch, ch) for ch in v)
     digits = "".join(ch for ch in v if "0" <= ch <= "9")
     if transform == "digits":
         return digits
@@ -223,13 +258,31 @@ def sm2_decrypt(private_pem: str, ciphertext: bytes) -> bytes:
         return subprocess.run(["openssl", "pkeyutl", "-decrypt", "-inkey", key, "-in", ct], check=True, capture_output=True).stdout
 
 
+def sm2_verify(public_pem: str, msg: bytes, sig: bytes) -> bool:
+    """SM2 signature check (SM3, default user id) with the openssl command line."""
+    with tempfile.TemporaryDirectory() as d:
+        key, m, sg = os.path.join(d, "k.pem"), os.path.join(d, "m.bin"), os.path.join(d, "s.bin")
+        open(key, "w").write(public_pem)
+        open(m, "wb").write(msg)
+        open(sg, "wb").write(sig)
+        r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", key, "-rawin", "-digest", "sm3",
+                            "-pkeyopt", "distid:1234567812345678", "-in", m, "-sigfile", sg],
+                           capture_output=True)
+        return r.returncode == 0
+
+
 def check_keyring(path):
     """Unwrap a DEK from a key-directory record (format.md section 8) with
     the KEK, then open a value sealed with it."""
     v = json.load(open(path, encoding="utf-8"))
     rec = v["record"]
     assert KEY_ID.fullmatch(rec["id"]) and ":" not in rec["id"], "record id"
-    assert re.fullmatch(r"[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62}){1,2}", rec["keyspace"]), "keyspace grammar"
+    for ks in GOOD_KEYSPACES:
+        assert KEYSPACE.fullmatch(ks), f"grammar refuses {ks}"
+    for ks in BAD_KEYSPACES:
+        assert not KEYSPACE.fullmatch(ks), f"grammar accepts {ks}"
+    assert KEYSPACE.fullmatch(rec["keyspace"]), "keyspace grammar"
+    assert not rec["id"].startswith("index-root"), "a DEK id is not reserved"
     ad = b"gmfield:dek:v1" + lp(rec["id"].encode()) + lp(rec["keyspace"].encode())
     assert ad.hex() == v["ad_hex"], "DEK associated data"
     wrapped = base64.b64decode(rec["wrapped"], validate=True)
@@ -245,6 +298,13 @@ def check_keyring(path):
         assert msg[:32] == sm3(ad), "SM3(AD) prefix"
         dek = msg[32:]
         fp = sm3(b"gmfield:kek-fingerprint:sm2:" + v["public_key_pem"].encode())[:8].hex()
+        # Section 8.5: the record is signed by the private key.
+        signed = b"gmfield:record:v1" + lp(rec["id"].encode()) + lp(rec["keyspace"].encode()) + lp(wrapped)
+        sig = base64.b64decode(rec["sig"], validate=True)
+        assert sm2_verify(v["public_key_pem"], signed, sig), "record signature"
+        assert not sm2_verify(v["public_key_pem"], signed[:-1] + bytes([signed[-1] ^ 1]), sig), "a changed record still verified"
+        other = b"gmfield:record:v1" + lp(rec["id"].encode()) + lp(b"citizen.phone") + lp(wrapped)
+        assert not sm2_verify(v["public_key_pem"], other, sig), "the signature does not bind the keyspace"
     assert rec["kek"] == rec["kek"][:4] + fp, "KEK fingerprint"
     assert len(dek) == 16, "DEK length"
     assert dek.hex() == v["dek_hex"], "DEK"

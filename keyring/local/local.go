@@ -87,7 +87,9 @@ func (p *SM4) KEKName([]byte) string { return p.name }
 // SM2 wraps DEKs with an SM2 public key and unwraps them with the private
 // key. The SM2 plaintext is SM3(associatedData) ‖ DEK, so the associated
 // data is bound and checked on unwrap. A provider made from the public key
-// alone wraps but cannot unwrap (ErrCannotUnwrap).
+// alone wraps but cannot unwrap (ErrCannotUnwrap). Because the public key
+// wraps, SM2 is a keyring.RecordSigner: records are signed with the
+// private key, and the keyring trusts only signed ones for sealing.
 type SM2 struct {
 	pub  *crypto.SM2PublicKey
 	priv *crypto.SM2PrivateKey
@@ -167,6 +169,21 @@ func (p *SM2) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 
 // KEKName names the key pair by a fingerprint of its public key.
 func (p *SM2) KEKName([]byte) string { return p.name }
+
+// SignRecord signs a key record's message (keyring.RecordMessage) with
+// the private key (docs/format.md §8.5); a public-key-only provider
+// returns an error wrapping keyring.ErrCannotUnwrap.
+func (p *SM2) SignRecord(msg []byte) ([]byte, error) {
+	if p.priv == nil {
+		return nil, fmt.Errorf("%w: SM2 public key only: cannot sign key records", keyring.ErrCannotUnwrap)
+	}
+	return p.priv.Sign(msg)
+}
+
+// VerifyRecord reports whether sig is the key pair's signature of msg.
+func (p *SM2) VerifyRecord(msg, sig []byte) bool {
+	return len(sig) != 0 && p.pub.Verify(msg, sig)
+}
 
 // fingerprint is 8 bytes of SM3("gmfield:kek-fingerprint:" ‖ kind ‖ ":" ‖
 // material), in hex: enough to tell KEKs apart, useless to recover them.

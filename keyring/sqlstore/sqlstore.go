@@ -99,7 +99,7 @@ func (s *Store) q(query string) string {
 }
 
 func encode(r keyring.Record) (string, error) {
-	if err := crypto.ValidateKeyID(r.ID); err != nil {
+	if err := keyring.ValidateRecordID(r.ID); err != nil {
 		return "", err
 	}
 	r.Rev = 0

@@ -43,13 +43,13 @@ func Analyze(cat sqlplan.Catalog, st *sqlir.Stmt, opt Options) (*sqlplan.Plan, e
 }
 
 type analyzer struct {
-	cat     sqlplan.Catalog
-	st      *sqlir.Stmt
-	opt     Options
-	w       rewriter
-	plan    sqlplan.Plan
-	seen    map[sqlplan.Use]bool
-	tables  map[string]bool
+	cat    sqlplan.Catalog
+	st     *sqlir.Stmt
+	opt    Options
+	w      rewriter
+	plan   sqlplan.Plan
+	seen   map[sqlplan.Use]bool
+	tables map[string]bool
 	// target is the protected table an INSERT writes, while its upsert
 	// clauses are analyzed.
 	target *sqlplan.Table
