@@ -119,6 +119,7 @@ var (
 	ErrUnsupportedStatement = sqlplan.ErrUnsupportedStatement
 	ErrRowKeyRequired       = sqlplan.ErrRowKeyRequired
 	ErrNoIndex              = sqlplan.ErrNoIndex
+	ErrSession              = sqlplan.ErrSession
 )
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)

@@ -28,6 +28,9 @@ var _ Unwrapper = (*conn)(nil)
 type conn struct {
 	inner driver.Conn
 	s     *schema
+	// settled: the connection's settings were checked and nothing sent
+	// since may have changed them (session.go).
+	settled bool
 }
 
 var (
@@ -58,6 +61,13 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	p, err := c.s.plan(query)
 	if err != nil {
 		return nil, err
+	}
+	if p.Protected {
+		if err := c.checkSession(ctx, p.SQL); err != nil {
+			return nil, err
+		}
+	} else {
+		c.forwarded(query)
 	}
 	var st driver.Stmt
 	if pc, ok := c.inner.(driver.ConnPrepareContext); ok {
@@ -106,6 +116,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	if !p.Protected {
+		c.forwarded(query)
 		return ex.ExecContext(ctx, query, args)
 	}
 	if err := c.s.authorize(principalOf(ctx), p); err != nil {
@@ -113,6 +124,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	}
 	bound, err := c.s.bind(ctx, p, args)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkSession(ctx, p.SQL); err != nil {
 		return nil, err
 	}
 	return ex.ExecContext(ctx, p.SQL, bound)
@@ -130,9 +144,13 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		return nil, err
 	}
 	if !p.Protected {
+		c.forwarded(query)
 		return q.QueryContext(ctx, query, args)
 	}
 	return c.s.query(ctx, p, args, func(bound []driver.NamedValue) (driver.Rows, error) {
+		if err := c.checkSession(ctx, p.SQL); err != nil {
+			return nil, err
+		}
 		return q.QueryContext(ctx, p.SQL, bound)
 	})
 }

@@ -28,6 +28,7 @@ type schema struct {
 	scope   keyring.Scope
 	plans   *lru.Cache[string, planResult]
 	keys    map[string]KeyType // row-key types by table
+	session sqlplan.SessionChecker // nil when the dialect reads no connection settings
 	// derived caches each column's derived index keys, by keyspace and
 	// column; an entry is used only while the key ring hands out the same
 	// root.
@@ -89,6 +90,12 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 	}
 	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, keys: map[string]KeyType{},
 		plans: plans, scope: cfg.Scope}
+	if sc, ok := dialect.(sqlplan.SessionChecker); ok && sc.SessionQuery() != "" {
+		s.session = sc
+	}
+	if w, ok := dialect.(sqlplan.Warmer); ok {
+		go w.Warm()
+	}
 	for _, tc := range cfg.Tables {
 		table := strings.ToLower(tc.Name)
 		s.keys[table] = tc.RowKeyType
@@ -287,7 +294,7 @@ func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.Na
 		if sl.Op == sqlplan.OpLikeLast4 {
 			digits, ok := sqlplan.LastFourPattern(string(plain))
 			if !ok {
-				return nil, fmt.Errorf("%w: %w: %s.%s: a LIKE on a last4 index takes '%%' and exactly four digits", ErrBadValue, ErrUnsupportedUse, pc.table, pc.column)
+				return nil, fmt.Errorf("%w: %w", ErrBadValue, sqlplan.Refuse(ErrUnsupportedUse, pc.table, pc.column, "a LIKE on a last4 index takes '%' and exactly four digits"))
 			}
 			plain = []byte(digits)
 		}

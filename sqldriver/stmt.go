@@ -60,6 +60,12 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		if bound, err = s.conn.s.bind(ctx, s.plan, args); err != nil {
 			return nil, err
 		}
+		// Some drivers send the text again, or only now.
+		if err := s.conn.checkSession(ctx, s.plan.SQL); err != nil {
+			return nil, err
+		}
+	} else {
+		s.conn.forwarded(s.plan.SQL)
 	}
 	if ec, ok := s.inner.(driver.StmtExecContext); ok {
 		return ec.ExecContext(ctx, bound)
@@ -75,6 +81,13 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 // QueryContext implements driver.StmtQueryContext.
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	run := func(bound []driver.NamedValue) (driver.Rows, error) {
+		if s.plan.Protected {
+			if err := s.conn.checkSession(ctx, s.plan.SQL); err != nil {
+				return nil, err
+			}
+		} else {
+			s.conn.forwarded(s.plan.SQL)
+		}
 		if qc, ok := s.inner.(driver.StmtQueryContext); ok {
 			return qc.QueryContext(ctx, bound)
 		}

@@ -852,6 +852,15 @@ func (tr *translator) columnDef(c *ast.ColumnDef, kind sqlir.ActionKind) *sqlir.
 			act.Exprs = append(act.Exprs, tr.e(o.Expr))
 		case ast.ColumnOptionCheck:
 			act.Exprs = append(act.Exprs, tr.e(o.Expr))
+		case ast.ColumnOptionComment, ast.ColumnOptionCollate, ast.ColumnOptionColumnFormat, ast.ColumnOptionStorage,
+			ast.ColumnOptionNull, ast.ColumnOptionNotNull, ast.ColumnOptionPrimaryKey, ast.ColumnOptionUniqKey:
+		default:
+			// ALTER COLUMN … SET DEFAULT gives its value as an option of
+			// no type; any other option with an expression is a value too.
+			if o.Expr != nil {
+				act.Value = true
+				act.Exprs = append(act.Exprs, tr.e(o.Expr))
+			}
 		}
 	}
 	return act

@@ -23,7 +23,6 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
-	pgquery "github.com/wasilibs/go-pgquery"
 	pgparser "github.com/wasilibs/go-pgquery/parser"
 
 	"github.com/gmfield/gmfield/sqldriver/internal/analysis"
@@ -79,7 +78,7 @@ func (d Dialect) Analyze(cat sqlplan.Catalog, sql string) (plan *sqlplan.Plan, e
 	if err != nil {
 		return nil, err
 	}
-	tree, err := pgquery.Parse(src)
+	tree, err := parse(src)
 	if err != nil {
 		return nil, parseRefusal(err)
 	}
@@ -132,12 +131,15 @@ func (d Dialect) read(sql string) (string, *tokens, []sqlir.Param, int, error) {
 			return "", nil, nil, 0, err
 		}
 	}
-	scan, err := pgquery.Scan(src)
+	scan, err := scan(src)
 	if err != nil {
 		return "", nil, nil, 0, refuse(sqlplan.ErrUnparsable, "the scanner rejects the statement")
 	}
 	if err := d.lex(src, scan.Tokens); err != nil {
 		return "", nil, nil, 0, err
+	}
+	if n := nestingEstimate(scan.Tokens); n > maxNesting {
+		return "", nil, nil, 0, refuse(sqlplan.ErrUnparsable, fmt.Sprintf("nesting deeper than %d", maxNesting))
 	}
 	toks := newTokens(src, scan.Tokens)
 	var params []sqlir.Param
@@ -164,7 +166,7 @@ func (d Dialect) read(sql string) (string, *tokens, []sqlir.Param, int, error) {
 //   - PostgreSQL: a backslash in a standard string '…' (read as an escape
 //     when standard_conforming_strings is off);
 //   - SQLite: comments that nest (/* /* */ closes at the first */ in
-//     SQLite), "--" comments holding a carriage return (SQLite ends them
+//     SQLite), "--" comments ended by a carriage return (SQLite ends them
 //     at a line feed only), and PostgreSQL's E'…', $$…$$, U&'…' and B'…'
 //     strings, which SQLite does not have.
 func (d Dialect) lex(src string, all []*pg.ScanToken) error {
@@ -188,8 +190,9 @@ func (d Dialect) lex(src string, all []*pg.ScanToken) error {
 				bad = "a nested comment"
 			}
 		case pg.Token_SQL_COMMENT:
-			if d.sqlite && strings.ContainsRune(raw, '\r') {
-				bad = "a carriage return in a -- comment"
+			// PostgreSQL ends a -- comment at a carriage return too.
+			if d.sqlite && int(t.End) < len(src) && src[t.End] == '\r' {
+				bad = "a carriage return ending a -- comment"
 			}
 		}
 		if bad != "" {
@@ -207,7 +210,7 @@ func (d Dialect) verify(cat sqlplan.Catalog, orig *sqlir.Stmt, plan *sqlplan.Pla
 	if err != nil {
 		return analysis.ErrRewrite
 	}
-	tree, err := pgquery.Parse(src)
+	tree, err := parse(src)
 	if err != nil || len(tree.Stmts) != 1 {
 		return analysis.ErrRewrite
 	}
@@ -222,7 +225,7 @@ func sqliteSource(sql string) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	scan, err := pgquery.Scan(sql)
+	scan, err := scan(sql)
 	if err != nil {
 		return "", 0, refuse(sqlplan.ErrUnparsable, "the scanner rejects the statement")
 	}

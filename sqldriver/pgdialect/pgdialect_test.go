@@ -1,6 +1,7 @@
 package pgdialect_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -144,4 +145,40 @@ func TestHiddenColumnsAfterTrickyLastItem(t *testing.T) {
 	p, err := pgdialect.PostgreSQL.Analyze(sqlplantest.Catalog(), `SELECT phone, 1 IS DISTINCT FROM 2 FROM citizen`)
 	require.NoError(t, err)
 	assert.Equal(t, `SELECT phone, 1 IS DISTINCT FROM 2 , citizen.id, citizen.phone_bidx FROM citizen`, p.SQL)
+}
+
+// TestDeepStatementsLeaveTheParserWorking: libpg_query under wazero
+// overflows its stack on trees a few thousand levels deep, and the parser
+// instance was then broken for every later statement of the process (a
+// valid INSERT failed with "syntax error"). Such statements are refused
+// from their tokens, before parsing; wide but flat ones still pass.
+func TestDeepStatementsLeaveTheParserWorking(t *testing.T) {
+	cat := sqlplantest.Catalog()
+	deep := map[string]string{
+		"subqueries": strings.Repeat("SELECT (", 2000) + "1" + strings.Repeat(")", 2000) + " FROM citizen",
+		"plus chain": "SELECT id FROM citizen WHERE id = 1" + strings.Repeat("+1", 10000),
+		"NOT chain":  "SELECT id FROM citizen WHERE " + strings.Repeat("NOT ", 5000) + "true",
+		"casts":      "SELECT id FROM citizen WHERE id = 1" + strings.Repeat("::int", 5000),
+		"joins":      "SELECT 1 FROM citizen" + strings.Repeat(" JOIN orders ON true", 5000),
+		"concat":     "SELECT id FROM citizen WHERE note = 'a'" + strings.Repeat(" || 'a'", 5000),
+		"parens":     "SELECT " + strings.Repeat("(", 3000) + "1" + strings.Repeat(")", 3000) + " FROM citizen",
+	}
+	for name, q := range deep {
+		for _, d := range []sqlplan.Dialect{pgdialect.PostgreSQL, pgdialect.SQLite} {
+			_, err := d.Analyze(cat, q)
+			assert.ErrorIs(t, err, sqlplan.ErrUnparsable, name)
+		}
+	}
+	wide := map[string]string{
+		"8000 rows": "INSERT INTO citizen (id, phone) VALUES " + strings.TrimSuffix(strings.Repeat("(-1, $1),", 8000), ","),
+		"ANDs":      "SELECT id FROM citizen WHERE id = 1" + strings.Repeat(" AND id = 1", 5000),
+		"nested":    "SELECT id FROM citizen WHERE id IN " + strings.Repeat("(SELECT id FROM citizen WHERE id IN ", 100) + "(1)" + strings.Repeat(")", 100),
+	}
+	for name, q := range wide {
+		_, err := pgdialect.PostgreSQL.Analyze(cat, q)
+		assert.NoError(t, err, name)
+	}
+	p, err := pgdialect.PostgreSQL.Analyze(cat, `INSERT INTO citizen (id, phone) VALUES ($1, $2)`)
+	require.NoError(t, err, "the parser still works")
+	assert.True(t, p.Protected)
 }

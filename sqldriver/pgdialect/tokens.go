@@ -98,3 +98,42 @@ func (t *tokens) end(stop int) int {
 	}
 	return -1
 }
+
+// maxNesting bounds nestingEstimate. libpg_query under wazero overflows
+// its stack on trees a few thousand levels deep (nested subqueries at
+// about 2,000, operator chains at about 5,000) and the parser instance is
+// then unusable for every later statement; real statements stay far
+// below this.
+const maxNesting = 1000
+
+// nestingEstimate bounds from above the depth of the tree a statement
+// parses into, from its tokens alone: the parenthesis depth plus, at
+// each depth, the keywords and operators since the last comma, AND or OR
+// (lists and AND/OR chains are flat in the tree; operator chains, NOT,
+// casts, joins and set operations nest).
+func nestingEstimate(toks []*pg.ScanToken) int {
+	ops := []int{0}
+	sum, most := 0, 0
+	for _, t := range toks {
+		switch t.Token {
+		case pg.Token_ASCII_40, pg.Token_ASCII_91: // ( [
+			ops = append(ops, 0)
+			sum++
+		case pg.Token_ASCII_41, pg.Token_ASCII_93: // ) ]
+			if len(ops) > 1 {
+				sum -= ops[len(ops)-1] + 1
+				ops = ops[:len(ops)-1]
+			}
+		case pg.Token_ASCII_44, pg.Token_AND, pg.Token_OR: // , AND OR
+			sum -= ops[len(ops)-1]
+			ops[len(ops)-1] = 0
+		case pg.Token_IDENT, pg.Token_ICONST, pg.Token_FCONST, pg.Token_SCONST, pg.Token_BCONST, pg.Token_XCONST,
+			pg.Token_USCONST, pg.Token_UIDENT, pg.Token_PARAM, pg.Token_C_COMMENT, pg.Token_SQL_COMMENT:
+		default:
+			ops[len(ops)-1]++
+			sum++
+		}
+		most = max(most, sum)
+	}
+	return most
+}

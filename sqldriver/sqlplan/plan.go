@@ -45,6 +45,11 @@ var (
 	// ErrNoIndex: an equality or suffix search on a protected column that has
 	// no blind index of the needed transform.
 	ErrNoIndex = errors.New("gmfield/sqldriver: no blind index for this search")
+	// ErrSession: the connection's settings would make the server read
+	// the statement differently from the parser (a client character set
+	// other than UTF-8 for a statement with non-ASCII text, MariaDB's
+	// ORACLE sql_mode).
+	ErrSession = errors.New("gmfield/sqldriver: connection settings differ from the analysis")
 )
 
 // Refusal is the error of a refused statement. It names the table and
@@ -278,6 +283,31 @@ type Dialect interface {
 	// Analyze plans sql. A statement that touches no protected table
 	// returns a Plan with Protected false and SQL unchanged.
 	Analyze(cat Catalog, sql string) (*Plan, error)
+}
+
+// SessionChecker is implemented by dialects whose server reads statement
+// text under connection settings the text does not show. The driver runs
+// SessionQuery on a connection before its first protected statement, again
+// after a statement for which Unsettles reports true, and before every
+// protected statement whose text has a byte outside ASCII (ASCII text
+// reads the same in every client character set a server accepts); it
+// refuses the statement when CheckSession fails.
+type SessionChecker interface {
+	// SessionQuery is a query returning one row of text values; "" when
+	// the dialect needs none.
+	SessionQuery() string
+	// CheckSession checks the row, for a statement whose text is ASCII
+	// unless nonASCII. Its error wraps ErrSession.
+	CheckSession(row []string, nonASCII bool) error
+	// Unsettles reports whether sql may change what SessionQuery reads.
+	Unsettles(sql string) bool
+}
+
+// Warmer is implemented by dialects whose parser is costly to start (the
+// wazero build of libpg_query compiles for seconds): the driver calls Warm
+// in the background when a database is opened.
+type Warmer interface {
+	Warm()
 }
 
 // PassThrough is the plan of a statement that touches no protected table.

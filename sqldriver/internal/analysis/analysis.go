@@ -77,6 +77,12 @@ func (a *analyzer) run() (*sqlplan.Plan, error) {
 		}
 	})
 	if prot == "" {
+		// A statement kind the translators do not map may name a table
+		// where no table reference is built (COMMENT ON COLUMN t.c, GRANT
+		// … ON t): default-deny, by the words of its text.
+		if st.Kind == sqlir.KindOther && Mentions(a.cat, st.Source, maxIdentifier, nil) {
+			return nil, refuse(sqlplan.ErrUnsupportedStatement, mentionedTable(a.cat, st.Source, maxIdentifier), "", "a statement kind the driver does not analyze names a protected table")
+		}
 		return &sqlplan.Plan{NumInput: -1}, nil
 	}
 	a.plan.Protected = true
@@ -165,6 +171,10 @@ func (a *analyzer) use(table, column string, k sqlplan.UseKind) {
 // as a word, case-insensitively: with truncate > 0 also as the first
 // truncate bytes of a longer word (PostgreSQL truncates identifiers to 63
 // bytes).
+// maxIdentifier is the longest identifier of any supported server
+// (PostgreSQL's 63 bytes; MySQL's 64 are refused, not truncated).
+const maxIdentifier = 63
+
 func mentionedTable(cat sqlplan.Catalog, s string, truncate int) string {
 	lower := strings.ToLower(s)
 	for _, t := range cat.Tables() {

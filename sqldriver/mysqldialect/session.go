@@ -1,0 +1,55 @@
+package mysqldialect
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+var _ sqlplan.SessionChecker = dialect{}
+
+// SessionQuery implements sqlplan.SessionChecker: the server reads a
+// statement in character_set_client, and MariaDB's sql_mode ORACLE and
+// MSSQL change its grammar.
+func (dialect) SessionQuery() string { return "SELECT @@character_set_client, @@sql_mode" }
+
+// CheckSession implements sqlplan.SessionChecker. The other sql_mode flags
+// that change how text is read (NO_BACKSLASH_ESCAPES, ANSI_QUOTES,
+// PIPES_AS_CONCAT) do not matter: the statements they would read
+// differently are refused whatever the mode (scan.go).
+func (dialect) CheckSession(row []string, nonASCII bool) error {
+	if len(row) != 2 {
+		return sqlplan.Refuse(sqlplan.ErrSession, "", "", "unexpected answer to the settings query")
+	}
+	for _, m := range strings.Split(strings.ToUpper(row[1]), ",") {
+		if m == "ORACLE" || m == "MSSQL" {
+			return sqlplan.Refuse(sqlplan.ErrSession, "", "", fmt.Sprintf("sql_mode %s changes the grammar the parser reads", m))
+		}
+	}
+	switch strings.ToLower(row[0]) {
+	case "utf8mb4", "utf8mb3", "utf8":
+		return nil
+	}
+	if !nonASCII {
+		return nil
+	}
+	cs := "unknown"
+	if len(row[0]) <= 32 {
+		cs = row[0]
+	}
+	return sqlplan.Refuse(sqlplan.ErrSession, "", "", fmt.Sprintf("character_set_client is %s, and the statement has non-ASCII text: use utf8mb4, or bind the values", cs))
+}
+
+// Unsettles implements sqlplan.SessionChecker: a statement naming sql_mode
+// (SET sql_mode, SET @@session.sql_mode, /*!… SET SQL_MODE … */) may change
+// it. Stored routines restore the caller's sql_mode when they return.
+func (dialect) Unsettles(sql string) bool {
+	const w = "sql_mode"
+	for i := 0; i+len(w) <= len(sql); i++ {
+		if strings.EqualFold(sql[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
+}
