@@ -95,10 +95,7 @@ func BenchmarkVersusGoMask(b *testing.B) {
 }
 
 func BenchmarkDecide(b *testing.B) {
-	p, err := LoadPolicy([]byte(examplePolicy), WithKey(testKey))
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := loadExample(b)
 	pr := Principal{ID: "u1", Roles: []string{"analyst", "clerk"}}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -25,8 +25,12 @@ const (
 	KindIPv6     Kind = "ipv6"
 )
 
-// Kinds lists every kind in the order Detect tries them.
-var Kinds = []Kind{KindIDCard, KindUSCC, KindBankCard, KindMobile, KindLandline, KindEmail, KindPlate, KindPassport, KindIPv4, KindIPv6}
+// kinds is every kind in the order Detect tries them.
+var kinds = [...]Kind{KindIDCard, KindUSCC, KindBankCard, KindMobile, KindLandline, KindEmail, KindPlate, KindPassport, KindIPv4, KindIPv6}
+
+// Kinds returns every kind, in the order Detect tries them (a new slice
+// each call).
+func Kinds() []Kind { return append([]Kind(nil), kinds[:]...) }
 
 // Match is one kind a value may be, with a confidence in (0, 1].
 type Match struct {
@@ -39,7 +43,7 @@ type Match struct {
 // check of a bank card); the confidences say which is likelier.
 func Detect(value string) []Match {
 	var ms []Match
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		if c := Validate(k, value); c > 0 {
 			ms = append(ms, Match{k, c})
 		}

@@ -1,7 +1,6 @@
 package masking
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -63,30 +62,6 @@ func FuzzMask(f *testing.F) {
 			if m != n && !(m == n+1 && allMask) {
 				t.Fatalf("%s(%q) = %q: %d runes, want %d", r.Name(), in, out, m, n)
 			}
-		}
-	})
-}
-
-// FuzzLoadPolicy feeds arbitrary documents to the policy loader: it never
-// panics, and every error is a *PolicyError wrapping ErrInvalidPolicy.
-func FuzzLoadPolicy(f *testing.F) {
-	f.Add([]byte(examplePolicy))
-	f.Add([]byte("roles: {a: {default: plain}}\n"))
-	f.Add([]byte("columns: {t.c: {function: keep_first_last, params: {first: 1, last: 1}}}\nroles: {a: {default: mask}}\n"))
-	f.Add([]byte("roles: [\n"))
-	f.Add([]byte("&a [*a]"))
-	f.Add([]byte("columns: &x {t.c: mobile}\nroles: {a: {default: mask, columns: *x}}\n"))
-	f.Fuzz(func(t *testing.T, doc []byte) {
-		p, err := LoadPolicy(doc, WithKey(testKey))
-		if err != nil {
-			var pe *PolicyError
-			if !errors.As(err, &pe) || !errors.Is(err, ErrInvalidPolicy) {
-				t.Fatalf("untyped error %T: %v", err, err)
-			}
-			return
-		}
-		for _, role := range p.Roles() {
-			_ = p.Decide(Principal{Roles: []string{role}}, "t", "c")
 		}
 	})
 }

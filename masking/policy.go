@@ -143,7 +143,7 @@ func NewPolicy(roles map[string]Role, columns map[string]*Rule, opts ...PolicyOp
 	}
 	p.defaultRole = strings.ToLower(p.defaultRole)
 	for name, r := range columns {
-		key, err := columnKey(name)
+		key, err := ColumnKey(name)
 		if err != nil {
 			return nil, &PolicyError{Msg: err.Error()}
 		}
@@ -164,7 +164,7 @@ func NewPolicy(roles map[string]Role, columns map[string]*Rule, opts ...PolicyOp
 		usesHash = usesHash || r.Default == ActionHash
 		cols := make(map[string]Action, len(r.Columns))
 		for c, a := range r.Columns {
-			key, err := columnKey(c)
+			key, err := ColumnKey(c)
 			if err != nil {
 				return nil, &PolicyError{Msg: fmt.Sprintf("role %s: %v", name, err)}
 			}
@@ -186,8 +186,9 @@ func NewPolicy(roles map[string]Role, columns map[string]*Rule, opts ...PolicyOp
 	return p, nil
 }
 
-// columnKey validates and lower-cases "table.column".
-func columnKey(s string) (string, error) {
+// ColumnKey returns the key of a column in a policy, "table.column" in
+// lower case, or an error if s is not of that form.
+func ColumnKey(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	t, c, ok := strings.Cut(s, ".")
 	if !ok || t == "" || c == "" || strings.Contains(c, ".") {

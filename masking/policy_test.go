@@ -2,7 +2,6 @@ package masking
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -10,27 +9,30 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const examplePolicy = `# The policy of docs/policy.md.
-mask_char: "*"
-columns:
-  citizen.id_no: id_card
-  citizen.phone: {function: mobile}
-  citizen.name: chinese_name
-  citizen.card: {function: bank_card, params: {keep_last: 4}}
-  citizen.note: "null"
-roles:
-  admin:    {default: plain}
-  clerk:    {default: mask}
-  auditor:  {default: mask, columns: {citizen.phone: plain}}
-  analyst:  {default: hash, columns: {citizen.name: deny}}
-  default:  {default: null}
-`
-
 var fixedNow = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
-func loadExample(t *testing.T) *Policy {
+// loadExample builds the policy of docs/policy.md (the YAML form is
+// tested in masking/policyfile).
+func loadExample(t testing.TB) *Policy {
 	t.Helper()
-	p, err := LoadPolicy([]byte(examplePolicy), WithKey(testKey))
+	rules := map[string]*Rule{}
+	for col, spec := range map[string]struct {
+		fn     string
+		params Params
+	}{
+		"id_no": {"id_card", nil}, "phone": {"mobile", nil}, "name": {"chinese_name", nil},
+		"card": {"bank_card", Params{"keep_last": "4"}}, "note": {"null", nil},
+	} {
+		rules["citizen."+col] = rule(t, spec.fn, spec.params)
+	}
+	roles := map[string]Role{
+		"admin":   {Default: ActionPlain},
+		"clerk":   {Default: ActionMask},
+		"auditor": {Default: ActionMask, Columns: map[string]Action{"citizen.phone": ActionPlain}},
+		"analyst": {Default: ActionHash, Columns: map[string]Action{"citizen.name": ActionDeny}},
+		"default": {Default: ActionNull},
+	}
+	p, err := NewPolicy(roles, rules, WithHashRule(rule(t, "hash", nil)))
 	require.NoError(t, err)
 	p.now = func() time.Time { return fixedNow }
 	return p
@@ -109,10 +111,11 @@ func TestPolicyApply(t *testing.T) {
 }
 
 func TestNoDefaultRoleDenies(t *testing.T) {
-	p, err := LoadPolicy([]byte("columns: {t.c: mobile}\nroles: {clerk: {default: mask}}\n"))
+	rules := map[string]*Rule{"t.c": rule(t, "mobile", nil)}
+	p, err := NewPolicy(map[string]Role{"clerk": {Default: ActionMask}}, rules)
 	require.NoError(t, err)
 	assert.Equal(t, ActionDeny, p.Decide(Principal{}, "t", "c"))
-	p, err = LoadPolicy([]byte("default_role: guest\ncolumns: {t.c: mobile}\nroles: {guest: {default: mask}}\n"))
+	p, err = NewPolicy(map[string]Role{"guest": {Default: ActionMask}}, rules, WithDefaultRole("guest"))
 	require.NoError(t, err)
 	assert.Equal(t, ActionMask, p.Decide(Principal{}, "t", "c"))
 }
@@ -124,45 +127,6 @@ func TestContext(t *testing.T) {
 	pr, ok := FromContext(ctx)
 	require.True(t, ok)
 	assert.Equal(t, "u1", pr.ID)
-}
-
-func TestLoadPolicyErrorsNameTheLine(t *testing.T) {
-	cases := []struct {
-		name, doc string
-		line      int
-		is        error
-		contains  string
-	}{
-		{"unknown function", "columns:\n  t.c: soundex\nroles: {a: {default: plain}}\n", 2, ErrUnknownFunction, "soundex"},
-		{"bad parameter", "columns:\n  t.a: mobile\n  t.c: {function: mobile, params: {keep_first: many}}\nroles: {a: {default: plain}}\n", 3, ErrBadParameter, "keep_first"},
-		{"unknown parameter", "columns:\n  t.c:\n    function: mobile\n    params: {keep: 3}\nroles: {a: {default: plain}}\n", 4, ErrBadParameter, "keep"},
-		{"unknown action", "columns: {t.c: mobile}\nroles:\n  a: {default: show}\n", 3, nil, "show"},
-		{"undeclared column", "columns: {t.c: mobile}\nroles:\n  a:\n    default: mask\n    columns: {t.d: plain}\n", 5, nil, "t.d"},
-		{"undefined default role", "default_role: guest\ncolumns: {t.c: mobile}\nroles: {a: {default: plain}}\n", 1, nil, "guest"},
-		{"role without default", "columns: {t.c: mobile}\nroles:\n  a: {columns: {t.c: plain}}\n", 3, nil, "default"},
-		{"unknown key", "columns: {t.c: mobile}\nrole: {}\n", 2, nil, "role"},
-		{"bad column name", "columns:\n  phone: mobile\nroles: {a: {default: plain}}\n", 2, nil, "table.column"},
-		{"duplicate column", "columns:\n  t.c: mobile\n  T.C: mobile\nroles: {a: {default: plain}}\n", 3, nil, "twice"},
-		{"hash without key", "columns: {t.c: mobile}\nroles:\n  a: {default: hash}\n", 3, ErrMissingKey, "key"},
-		{"keyed function without key", "columns:\n  t.c: {function: pseudonym, params: {type: mobile}}\nroles: {a: {default: plain}}\n", 2, ErrMissingKey, "key"},
-		{"no roles", "columns: {t.c: mobile}\n", 1, nil, "roles"},
-		{"not a mapping", "- a\n- b\n", 1, nil, "mapping"},
-		{"bad mask char", "mask_char: '**'\nroles: {a: {default: plain}}\n", 1, nil, "mask_char"},
-	}
-	for _, c := range cases {
-		_, err := LoadPolicy([]byte(c.doc))
-		require.Error(t, err, c.name)
-		assert.ErrorIs(t, err, ErrInvalidPolicy, c.name)
-		if c.is != nil {
-			assert.ErrorIs(t, err, c.is, c.name)
-		}
-		var pe *PolicyError
-		require.True(t, errors.As(err, &pe), c.name)
-		assert.Equal(t, c.line, pe.Line, "%s: %v", c.name, err)
-		assert.Contains(t, err.Error(), c.contains, c.name)
-	}
-	_, err := LoadPolicy([]byte("roles: [\n"))
-	assert.ErrorIs(t, err, ErrInvalidPolicy)
 }
 
 func TestNewPolicyGoAPI(t *testing.T) {

@@ -205,7 +205,7 @@ func NewRule(name string, params Params, opts ...Option) (*Rule, error) {
 	}
 	for p := range params {
 		if _, ok := f.params[p]; !ok {
-			return nil, &paramError{p, fmt.Errorf("%w: %s has no parameter %q", ErrBadParameter, name, p)}
+			return nil, &ParamError{p, fmt.Errorf("%w: %s has no parameter %q", ErrBadParameter, name, p)}
 		}
 	}
 	r := &Rule{name: name, kind: f.kind, char: '*'}
@@ -251,19 +251,23 @@ func NewRule(name string, params Params, opts ...Option) (*Rule, error) {
 	return r, nil
 }
 
-// paramError is a bad parameter value; it names the parameter so that a
-// YAML loader can point at its line.
-type paramError struct {
-	param string
-	err   error
+// ParamError is NewRule's error for a bad or unknown parameter: it names
+// the parameter, so that a loader can point at its line. It wraps
+// ErrBadParameter.
+type ParamError struct {
+	Param string
+	Err   error
 }
 
-func (e *paramError) Error() string { return e.err.Error() }
-func (e *paramError) Unwrap() error { return e.err }
+// Error describes the bad parameter.
+func (e *ParamError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *ParamError) Unwrap() error { return e.Err }
 
 func (r *Rule) set(name, p string, s paramSpec, v string) error {
 	bad := func(why string) error {
-		return &paramError{p, fmt.Errorf("%w: %s parameter %s=%q: %s", ErrBadParameter, name, p, v, why)}
+		return &ParamError{p, fmt.Errorf("%w: %s parameter %s=%q: %s", ErrBadParameter, name, p, v, why)}
 	}
 	switch {
 	case s.typ == "int":

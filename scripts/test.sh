@@ -95,6 +95,14 @@ fi
 step "go vet"
 go vet ./...
 
+step "pure Go: CGO_ENABLED=0 builds for linux/amd64, linux/arm64 (Kunpeng, Phytium), linux/loong64 (Loongson)"
+for arch in amd64 arm64 loong64; do
+	CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -o /dev/null ./...
+	echo "linux/$arch: ok"
+done
+echo "the cgo parser (build tag pgquery_cgo) type-checks:"
+go vet -tags pgquery_cgo ./sqldriver/pgdialect/
+
 step "staticcheck ${STATICCHECK_VERSION}"
 go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
 

@@ -331,7 +331,7 @@ func runAttack(ctx context.Context, db *sql.DB, q string, args []any) ([][]byte,
 		return nil, err
 	}
 	var out [][]byte
-	for rows.Next() {
+	for n := 0; n < 10000 && rows.Next(); n++ {
 		vals := make([]sql.RawBytes, len(cols))
 		ptrs := make([]any, len(cols))
 		for i := range vals {

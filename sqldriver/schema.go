@@ -27,7 +27,7 @@ type schema struct {
 	cols    map[colKey]*protCol
 	scope   keyring.Scope
 	plans   *lru.Cache[string, planResult]
-	keys    map[string]KeyType // row-key types by table
+	keys    map[string]KeyType     // row-key types by table
 	session sqlplan.SessionChecker // nil when the dialect reads no connection settings
 	// derived caches each column's derived index keys, by keyspace and
 	// column; an entry is used only while the key ring hands out the same

@@ -24,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/internal/policyyaml"
 	"github.com/gmfield/gmfield/internal/yamlmap"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/keyring/local"
@@ -169,7 +170,7 @@ func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 	if rolesNode == nil {
 		return nil, &Error{Line: tablesLine, Msg: "no roles: every protected column would be denied"}
 	}
-	roles, err := masking.DecodeRoles(rolesNode, rules)
+	roles, err := policyyaml.DecodeRoles(rolesNode, rules)
 	if err != nil {
 		return nil, &Error{Line: policyLine(err, rolesLine), Msg: err.Error(), Err: err}
 	}
@@ -304,7 +305,7 @@ func decodeColumn(table string, k, v *yaml.Node, rules map[string]*masking.Rule,
 	err := pairs(v, func(ck, cv *yaml.Node) error {
 		switch ck.Value {
 		case "mask":
-			r, err := masking.DecodeRule(cv, maskOpts...)
+			r, err := policyyaml.DecodeRule(cv, maskOpts...)
 			if err != nil {
 				return &Error{Line: policyLine(err, cv.Line), Msg: key + ": " + err.Error(), Err: err}
 			}

@@ -2,9 +2,9 @@ package mysqldialect
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
+	"github.com/gmfield/gmfield/sqldriver/internal/sqlir"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -36,6 +36,7 @@ type tokens struct {
 	toks  []token
 	depth []int
 	match []int
+	ix    *sqlir.Tokens
 }
 
 // tokenize splits sql into tokens, skipping spaces and comments, and
@@ -132,26 +133,12 @@ func tokenize(sql string) (*tokens, error) {
 			i++
 		}
 	}
-	t.depth = make([]int, len(t.toks))
-	t.match = make([]int, len(t.toks))
-	var open []int
+	spans := make([]sqlir.Span, len(t.toks))
 	for k, tk := range t.toks {
-		t.depth[k] = len(open)
-		t.match[k] = -1
-		if tk.kind != tkPunct {
-			continue
-		}
-		switch sql[tk.start] {
-		case '(':
-			open = append(open, k)
-		case ')':
-			if n := len(open); n > 0 {
-				t.match[open[n-1]] = k
-				open = open[:n-1]
-				t.depth[k] = len(open)
-			}
-		}
+		spans[k] = sqlir.Span{Start: tk.start, End: tk.end}
 	}
+	t.ix = sqlir.NewTokens(spans, func(k int) bool { return t.punct(k, '(') }, func(k int) bool { return t.punct(k, ')') })
+	t.depth, t.match = t.ix.Depth, t.ix.Match
 	return t, nil
 }
 
@@ -160,18 +147,10 @@ func isWord(c byte) bool {
 }
 
 // at returns the index of the token starting at pos, or -1.
-func (t *tokens) at(pos int) int {
-	i := sort.Search(len(t.toks), func(i int) bool { return t.toks[i].start >= pos })
-	if i < len(t.toks) && t.toks[i].start == pos {
-		return i
-	}
-	return -1
-}
+func (t *tokens) at(pos int) int { return t.ix.At(pos) }
 
 // after returns the index of the first token starting at or after pos.
-func (t *tokens) after(pos int) int {
-	return sort.Search(len(t.toks), func(i int) bool { return t.toks[i].start >= pos })
-}
+func (t *tokens) after(pos int) int { return t.ix.After(pos) }
 
 func (t *tokens) punct(i int, c byte) bool {
 	return i >= 0 && i < len(t.toks) && t.toks[i].kind == tkPunct && t.src[t.toks[i].start] == c
@@ -184,27 +163,11 @@ func (t *tokens) word(i int, w string) bool {
 // find returns the index of the first word w at depth d at or after from,
 // stopping (-1) where depth d closes.
 func (t *tokens) find(from, d int, w string) int {
-	for i := max(from, 0); i < len(t.toks); i++ {
-		if t.depth[i] < d {
-			return -1
-		}
-		if t.depth[i] == d && t.word(i, w) {
-			return i
-		}
-	}
-	return -1
+	return t.ix.Find(from, d, func(i int) bool { return t.word(i, w) })
 }
 
 // end returns the end of the last token before index stop (or of the
 // statement, for stop < 0), leaving out a final ";".
 func (t *tokens) end(stop int) int {
-	if stop < 0 {
-		stop = len(t.toks)
-	}
-	for i := stop - 1; i >= 0; i-- {
-		if !t.punct(i, ';') {
-			return t.toks[i].end
-		}
-	}
-	return -1
+	return t.ix.End(stop, func(i int) bool { return t.punct(i, ';') })
 }

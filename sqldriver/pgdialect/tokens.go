@@ -1,62 +1,45 @@
 package pgdialect
 
 import (
-	"sort"
-
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/gmfield/gmfield/sqldriver/internal/sqlir"
 )
 
 // tokens is the scanner's view of a statement: every token (comments
-// included) with its parenthesis depth and, for each "(", the index of
-// its ")". Built once per statement, so that positions cost O(log n).
+// included), and those that are not comments indexed by position and
+// nesting (sqlir.Tokens). Built once per statement, so that positions
+// cost O(log n).
 type tokens struct {
 	src   string
 	all   []*pg.ScanToken // comments included
 	toks  []*pg.ScanToken // comments left out
 	depth []int           // depth[i]: parentheses open before toks[i]
 	match []int           // match[i]: for a "(" the index of its ")", else -1
+	ix    *sqlir.Tokens
 }
 
 func newTokens(src string, scan []*pg.ScanToken) *tokens {
 	t := &tokens{src: src, all: scan}
+	var spans []sqlir.Span
 	for _, tk := range scan {
 		if tk.Token != pg.Token_SQL_COMMENT && tk.Token != pg.Token_C_COMMENT {
 			t.toks = append(t.toks, tk)
+			spans = append(spans, sqlir.Span{Start: int(tk.Start), End: int(tk.End)})
 		}
 	}
-	t.depth = make([]int, len(t.toks))
-	t.match = make([]int, len(t.toks))
-	var open []int
-	for i, tk := range t.toks {
-		t.depth[i] = len(open)
-		t.match[i] = -1
-		switch tk.Token {
-		case pg.Token_ASCII_40:
-			open = append(open, i)
-		case pg.Token_ASCII_41:
-			if n := len(open); n > 0 {
-				t.match[open[n-1]] = i
-				open = open[:n-1]
-				t.depth[i] = len(open)
-			}
-		}
-	}
+	t.ix = sqlir.NewTokens(spans,
+		func(i int) bool { return t.toks[i].Token == pg.Token_ASCII_40 },
+		func(i int) bool { return t.toks[i].Token == pg.Token_ASCII_41 })
+	t.depth, t.match = t.ix.Depth, t.ix.Match
 	return t
 }
 
 // at returns the index of the token starting at pos, or -1.
-func (t *tokens) at(pos int32) int {
-	i := sort.Search(len(t.toks), func(i int) bool { return t.toks[i].Start >= pos })
-	if i < len(t.toks) && t.toks[i].Start == pos {
-		return i
-	}
-	return -1
-}
+func (t *tokens) at(pos int32) int { return t.ix.At(int(pos)) }
 
 // after returns the index of the first token starting at or after pos.
-func (t *tokens) after(pos int32) int {
-	return sort.Search(len(t.toks), func(i int) bool { return t.toks[i].Start >= pos })
-}
+func (t *tokens) after(pos int32) int { return t.ix.After(int(pos)) }
 
 func (t *tokens) is(i int, tok pg.Token) bool {
 	return i >= 0 && i < len(t.toks) && t.toks[i].Token == tok
@@ -74,29 +57,13 @@ func (t *tokens) lastName(i int) int {
 // find returns the index of the first token of kind tok at depth d at or
 // after index from, stopping (-1) at a ")" that closes depth d.
 func (t *tokens) find(from int, d int, tok pg.Token) int {
-	for i := max(from, 0); i < len(t.toks); i++ {
-		if t.depth[i] < d {
-			return -1
-		}
-		if t.depth[i] == d && t.toks[i].Token == tok {
-			return i
-		}
-	}
-	return -1
+	return t.ix.Find(from, d, func(i int) bool { return t.toks[i].Token == tok })
 }
 
 // end returns the end of the last token before index stop (or of the
 // statement, for stop < 0), leaving out a final ";".
 func (t *tokens) end(stop int) int {
-	if stop < 0 {
-		stop = len(t.toks)
-	}
-	for i := stop - 1; i >= 0; i-- {
-		if t.toks[i].Token != pg.Token_ASCII_59 {
-			return int(t.toks[i].End)
-		}
-	}
-	return -1
+	return t.ix.End(stop, func(i int) bool { return t.toks[i].Token == pg.Token_ASCII_59 })
 }
 
 // maxNesting bounds nestingEstimate. libpg_query under wazero overflows

@@ -60,14 +60,10 @@ func (tr *translator) unsupported(loc int32, what string) {
 // every function that runs SQL from text, and every string given to a
 // function.
 func (tr *translator) scanAll(n *pg.Node) {
-	var walk func(m protoreflect.Message, d int)
-	walk = func(m protoreflect.Message, d int) {
-		if !m.IsValid() {
-			return
-		}
+	walkTree(n, func(m protoreflect.Message, d int) bool {
 		if d > maxDepth {
 			tr.unsupported(0, "nesting deeper than "+strconv.Itoa(maxDepth))
-			return
+			return false
 		}
 		switch x := m.Interface().(type) {
 		case *pg.RangeVar:
@@ -85,33 +81,27 @@ func (tr *translator) scanAll(n *pg.Node) {
 		case *pg.CreateFunctionStmt:
 			tr.st.Dynamic = append(tr.st.Dynamic, sqlir.Unsupported{What: "CREATE FUNCTION or PROCEDURE"})
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			if fd.Kind() != protoreflect.MessageKind {
-				return true
-			}
-			if fd.IsList() {
-				l := v.List()
-				for i := 0; i < l.Len(); i++ {
-					walk(l.Get(i).Message(), d+1)
-				}
-				return true
-			}
-			walk(v.Message(), d+1)
-			return true
-		})
-	}
-	walk(n.ProtoReflect(), 0)
+		return true
+	})
 }
 
 // strings records the string constants of a function argument.
 func (tr *translator) strings(n *pg.Node) {
-	var walk func(m protoreflect.Message, d int)
-	walk = func(m protoreflect.Message, d int) {
-		if !m.IsValid() || d > maxDepth {
-			return
-		}
+	walkTree(n, func(m protoreflect.Message, d int) bool {
 		if c, ok := m.Interface().(*pg.A_Const); ok && c.GetSval() != nil {
 			tr.st.Strings = append(tr.st.Strings, &sqlir.Literal{Span: sqlir.Span{Start: int(c.Location), End: int(c.Location)}, Kind: sqlir.LitString, Value: c.GetSval().Sval})
+		}
+		return d <= maxDepth
+	})
+}
+
+// walkTree calls visit on every message of n's tree, with its depth,
+// depth first; visit returns false to skip a message's children.
+func walkTree(n *pg.Node, visit func(m protoreflect.Message, depth int) bool) {
+	var walk func(m protoreflect.Message, d int)
+	walk = func(m protoreflect.Message, d int) {
+		if !m.IsValid() || !visit(m, d) {
+			return
 		}
 		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 			if fd.Kind() != protoreflect.MessageKind {

@@ -225,32 +225,11 @@ func (a *analyzer) onConflict(t *sqlplan.Table, e *entry, oc *sqlir.OnConflict, 
 	us := &scope{parent: s, entries: []*entry{e, {name: t.Name, ref: "excluded", table: t, excluded: true}}}
 	protected := false
 	for _, as := range oc.Set {
-		col, err := assignable(t, as.Column, false)
+		p, err := a.upsertAssign(t, as, us, "DO UPDATE", func(col string) string { return "DO UPDATE SET takes only excluded." + col })
 		if err != nil {
 			return err
 		}
-		if col == nil {
-			if err := a.expr(as.Value, us, "DO UPDATE"); err != nil {
-				return err
-			}
-			continue
-		}
-		protected = true
-		ok, err := insertedOf(as.Value, col.Name, us)
-		if err != nil {
-			return err
-		}
-		if !ok || as.Multi || as.Indirect {
-			return refuse(sqlplan.ErrUnsupportedUse, t.Name, col.Name, "DO UPDATE SET takes only excluded."+col.Name)
-		}
-		var b strings.Builder
-		for _, ix := range col.Indexes {
-			b.WriteString(", " + ix.Column + " = " + a.opt.Inserted(ix.Column))
-		}
-		if b.Len() > 0 {
-			a.w.insert(as.ValueEnd, text(b.String()))
-		}
-		a.use(col.Table, col.Name, sqlplan.UseWrite)
+		protected = protected || p
 	}
 	if protected && t.RowKey != "" {
 		if oc.Constraint || len(oc.Targets) != 1 || oc.Targets[0] != t.RowKey {
@@ -281,36 +260,45 @@ func (a *analyzer) onConflict(t *sqlplan.Table, e *entry, oc *sqlir.OnConflict, 
 // unknown).
 func (a *analyzer) onDuplicate(t *sqlplan.Table, list []*sqlir.Assign, s *scope) error {
 	for _, as := range list {
-		col, err := assignable(t, as.Column, false)
-		if err != nil {
-			return err
-		}
-		if col == nil {
-			if err := a.expr(as.Value, s, "ON DUPLICATE KEY UPDATE"); err != nil {
-				return err
-			}
-			continue
-		}
-		if t.RowKey != "" {
+		if col, err := assignable(t, as.Column, false); err == nil && col != nil && t.RowKey != "" {
 			return refuse(sqlplan.ErrRowKeyRequired, t.Name, col.Name, "ON DUPLICATE KEY UPDATE of a protected column on a table with a row key")
 		}
-		ok, err := insertedOf(as.Value, col.Name, s)
-		if err != nil {
+		if _, err := a.upsertAssign(t, as, s, "ON DUPLICATE KEY UPDATE", func(col string) string { return "ON DUPLICATE KEY UPDATE takes only VALUES(" + col + ")" }); err != nil {
 			return err
 		}
-		if !ok || as.Multi || as.Indirect {
-			return refuse(sqlplan.ErrUnsupportedUse, t.Name, col.Name, "ON DUPLICATE KEY UPDATE takes only VALUES("+col.Name+")")
-		}
-		var b strings.Builder
-		for _, ix := range col.Indexes {
-			b.WriteString(", " + ix.Column + " = " + a.opt.Inserted(ix.Column))
-		}
-		if b.Len() > 0 {
-			a.w.insert(as.ValueEnd, text(b.String()))
-		}
-		a.use(col.Table, col.Name, sqlplan.UseWrite)
 	}
 	return nil
+}
+
+// upsertAssign analyzes one assignment of an upsert's update clause: an
+// ordinary column takes what the rules allow anywhere; a protected one
+// only the value the statement would have inserted into it (its sealed
+// value), and its blind-index columns follow it the same way. It reports
+// whether the column is protected; only names the refusal's detail.
+func (a *analyzer) upsertAssign(t *sqlplan.Table, as *sqlir.Assign, s *scope, clause string, only func(col string) string) (bool, error) {
+	col, err := assignable(t, as.Column, false)
+	if err != nil {
+		return false, err
+	}
+	if col == nil {
+		return false, a.expr(as.Value, s, clause)
+	}
+	ok, err := insertedOf(as.Value, col.Name, s)
+	if err != nil {
+		return true, err
+	}
+	if !ok || as.Multi || as.Indirect {
+		return true, refuse(sqlplan.ErrUnsupportedUse, t.Name, col.Name, only(col.Name))
+	}
+	var b strings.Builder
+	for _, ix := range col.Indexes {
+		b.WriteString(", " + ix.Column + " = " + a.opt.Inserted(ix.Column))
+	}
+	if b.Len() > 0 {
+		a.w.insert(as.ValueEnd, text(b.String()))
+	}
+	a.use(col.Table, col.Name, sqlplan.UseWrite)
+	return true, nil
 }
 
 func (a *analyzer) update(up *sqlir.Update, s *scope) error {

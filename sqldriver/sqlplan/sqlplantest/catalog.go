@@ -3,6 +3,7 @@
 package sqlplantest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gmfield/gmfield/crypto"
@@ -45,9 +46,17 @@ var Seeds = []string{
 }
 
 // CheckPlan fails t if the plan of q breaks an invariant every dialect
-// keeps: a statement passed through is unchanged, every slot that seals or
-// indexes names its column, and no slot binds an argument the caller does
-// not give. Fuzz targets call it on whatever Analyze returns.
+// keeps. Fuzz targets call it on whatever Analyze returns:
+//   - a statement passed through is unchanged;
+//   - every slot that seals or indexes names its column, and no slot binds
+//     an argument the caller does not give;
+//   - what the driver authorizes covers what the plan does: a result read
+//     from a protected column is a UseRead of it, one read from a
+//     blind-index column a UseIndex, a search slot a UseSearch, a sealing
+//     slot a UseWrite (the driver decides every Use for the caller's role
+//     before the statement runs, so nothing outside them reaches a result);
+//   - a literal the plan seals no longer appears in the text sent as often
+//     as in the text given: it was taken out and bound.
 func CheckPlan(t testing.TB, q string, p *sqlplan.Plan, err error) {
 	t.Helper()
 	if err != nil {
@@ -59,12 +68,64 @@ func CheckPlan(t testing.TB, q string, p *sqlplan.Plan, err error) {
 		}
 		return
 	}
+	uses := map[sqlplan.Use]bool{}
+	for _, u := range p.Uses {
+		uses[u] = true
+	}
+	need := func(table, column string, kind sqlplan.UseKind, what string) {
+		t.Helper()
+		if !uses[sqlplan.Use{Table: table, Column: column, Kind: kind}] {
+			t.Fatalf("%s of %s.%s without its use (%v) in %q", what, table, column, p.Uses, q)
+		}
+	}
+	sealed := map[string]int{}
 	for _, s := range p.Slots {
 		if s.Op != sqlplan.OpPass && (s.Table == "" || (s.Column == "" && s.Op != sqlplan.OpRowKey)) {
 			t.Fatalf("slot without a column: %+v", s)
 		}
 		if s.Value.Arg >= p.NumInput {
 			t.Fatalf("slot binds argument %d of %d", s.Value.Arg, p.NumInput)
+		}
+		switch s.Op {
+		case sqlplan.OpSeal:
+			need(s.Table, s.Column, sqlplan.UseWrite, "a sealed value")
+			if s.Value.Arg < 0 && !s.Value.Null && s.Value.Literal != "" {
+				sealed[s.Value.Literal]++
+			}
+		case sqlplan.OpIndex, sqlplan.OpLikeLast4:
+			if s.Search {
+				need(s.Table, s.Column, sqlplan.UseSearch, "a search")
+			}
+		}
+	}
+	for _, r := range p.Results {
+		if r.Column != "" {
+			need(r.Table, r.Column, sqlplan.UseRead, "a result")
+		}
+		if r.IndexOf != "" {
+			need(r.Table, r.IndexOf, sqlplan.UseIndex, "a blind index in a result")
+		}
+	}
+	cat := Catalog()
+	for _, r := range p.Results {
+		if !r.Star {
+			continue
+		}
+		tables := r.StarTables
+		if len(tables) == 0 {
+			tables = p.Tables
+		}
+		for _, name := range tables {
+			if tb := cat.Table(name); tb != nil {
+				for col := range tb.Columns {
+					need(tb.Name, col, sqlplan.UseRead, "a * over a protected table")
+				}
+			}
+		}
+	}
+	for lit, n := range sealed {
+		if c := strings.Count(q, lit); len(lit) >= 3 && c >= n && strings.Count(p.SQL, lit) > c-n {
+			t.Fatalf("a sealed literal %q is still in the statement sent: %q", lit, p.SQL)
 		}
 	}
 }

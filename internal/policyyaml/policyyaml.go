@@ -1,4 +1,9 @@
-package masking
+// Package policyyaml decodes the masking parts of gmfield's YAML documents
+// — a policy file (masking/policyfile) and the driver's configuration
+// (sqldriver/config) — into masking's types, naming the line of every
+// mistake (*masking.PolicyError). It keeps *yaml.Node out of masking's API
+// and YAML out of the programs that build their policy in Go.
+package policyyaml
 
 import (
 	"errors"
@@ -9,9 +14,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gmfield/gmfield/internal/yamlmap"
+	"github.com/gmfield/gmfield/masking"
 )
 
-// LoadPolicy parses and validates a policy document (docs/policy.md):
+// Load parses and validates a policy document (docs/policy.md):
 //
 //	mask_char: "*"
 //	default_role: default
@@ -25,30 +31,26 @@ import (
 //	  default: {default: "null"}
 //
 // Options supply the key of keyed functions (WithKey). Any mistake returns
-// a *PolicyError that names its line and wraps ErrInvalidPolicy.
-func LoadPolicy(data []byte, opts ...Option) (*Policy, error) {
+// a *masking.PolicyError that names its line and wraps ErrInvalidPolicy.
+func Load(data []byte, opts ...masking.Option) (*masking.Policy, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &PolicyError{Msg: err.Error()}
+		return nil, &masking.PolicyError{Msg: err.Error()}
 	}
 	if len(doc.Content) == 0 {
-		return nil, &PolicyError{Line: 1, Msg: "empty policy"}
+		return nil, &masking.PolicyError{Line: 1, Msg: "empty policy"}
 	}
 	root := doc.Content[0]
 	var (
-		o           options
-		columns     = map[string]*Rule{}
-		roles       map[string]Role
-		policyOpts  []PolicyOption
-		hashParams  Params
+		columns     = map[string]*masking.Rule{}
+		roles       map[string]masking.Role
+		policyOpts  []masking.PolicyOption
+		hashParams  masking.Params
 		hashLine    int
 		rolesLine   int
 		rolesNode   *yaml.Node
 		defaultRole *yaml.Node
 	)
-	for _, opt := range opts {
-		opt(&o)
-	}
 	err := eachPair(root, func(k, v *yaml.Node) error {
 		switch k.Value {
 		case "mask_char":
@@ -56,7 +58,7 @@ func LoadPolicy(data []byte, opts ...Option) (*Policy, error) {
 				return lineErr(v, "mask_char must be one character")
 			}
 			c, _ := utf8.DecodeRuneInString(v.Value)
-			opts = append(opts, WithMaskChar(c))
+			opts = append(opts, masking.WithMaskChar(c))
 		case "default_role":
 			if v.Kind != yaml.ScalarNode || v.Value == "" {
 				return lineErr(v, "default_role must name a role")
@@ -81,7 +83,7 @@ func LoadPolicy(data []byte, opts ...Option) (*Policy, error) {
 		switch k.Value {
 		case "columns":
 			return eachPair(v, func(ck, cv *yaml.Node) error {
-				key, err := columnKey(ck.Value)
+				key, err := masking.ColumnKey(ck.Value)
 				if err != nil {
 					return lineErr(ck, err.Error())
 				}
@@ -107,35 +109,35 @@ func LoadPolicy(data []byte, opts ...Option) (*Policy, error) {
 		return nil, err
 	}
 	if roles == nil {
-		return nil, &PolicyError{Line: max(rolesLine, 1), Msg: "a policy needs a roles section"}
+		return nil, &masking.PolicyError{Line: max(rolesLine, 1), Msg: "a policy needs a roles section"}
 	}
 	if defaultRole != nil {
 		if _, ok := roles[strings.ToLower(defaultRole.Value)]; !ok {
 			return nil, lineErr(defaultRole, "default_role "+defaultRole.Value+" is not defined")
 		}
-		policyOpts = append(policyOpts, WithDefaultRole(defaultRole.Value))
+		policyOpts = append(policyOpts, masking.WithDefaultRole(defaultRole.Value))
 	}
 	if usesHashAction(roles) || hashParams != nil {
-		r, err := NewRule("hash", hashParams, opts...)
+		r, err := masking.NewRule("hash", hashParams, opts...)
 		if err != nil {
 			line := hashLine
 			if line == 0 {
 				line = max(hashActionLine(rolesNode), rolesLine)
 			}
-			return nil, &PolicyError{Line: line, Msg: "hash action: " + err.Error(), Err: err}
+			return nil, &masking.PolicyError{Line: line, Msg: "hash action: " + err.Error(), Err: err}
 		}
-		policyOpts = append(policyOpts, WithHashRule(r))
+		policyOpts = append(policyOpts, masking.WithHashRule(r))
 	}
-	return NewPolicy(roles, columns, policyOpts...)
+	return masking.NewPolicy(roles, columns, policyOpts...)
 }
 
-func usesHashAction(roles map[string]Role) bool {
+func usesHashAction(roles map[string]masking.Role) bool {
 	for _, r := range roles {
-		if r.Default == ActionHash {
+		if r.Default == masking.ActionHash {
 			return true
 		}
 		for _, a := range r.Columns {
-			if a == ActionHash {
+			if a == masking.ActionHash {
 				return true
 			}
 		}
@@ -145,9 +147,9 @@ func usesHashAction(roles map[string]Role) bool {
 
 // DecodeRule decodes a column's masking function from YAML: a function
 // name ("id_card") or a mapping {function: NAME, params: {k: v}}.
-func DecodeRule(n *yaml.Node, opts ...Option) (*Rule, error) {
+func DecodeRule(n *yaml.Node, opts ...masking.Option) (*masking.Rule, error) {
 	var name string
-	var params Params
+	var params masking.Params
 	var paramsNode *yaml.Node
 	switch n.Kind {
 	case yaml.ScalarNode:
@@ -178,18 +180,18 @@ func DecodeRule(n *yaml.Node, opts ...Option) (*Rule, error) {
 	default:
 		return nil, lineErr(n, "a masking function is a name or {function: NAME, params: {...}}")
 	}
-	r, err := NewRule(name, params, opts...)
+	r, err := masking.NewRule(name, params, opts...)
 	if err != nil {
 		line := n.Line
-		var pe *paramError
+		var pe *masking.ParamError
 		if errors.As(err, &pe) && paramsNode != nil {
 			for i := 0; i+1 < len(paramsNode.Content); i += 2 {
-				if paramsNode.Content[i].Value == pe.param {
+				if paramsNode.Content[i].Value == pe.Param {
 					line = paramsNode.Content[i].Line
 				}
 			}
 		}
-		return nil, &PolicyError{Line: line, Msg: err.Error(), Err: err}
+		return nil, &masking.PolicyError{Line: line, Msg: err.Error(), Err: err}
 	}
 	return r, nil
 }
@@ -221,8 +223,8 @@ func hashActionLine(roles *yaml.Node) int {
 // DecodeRoles decodes the roles section: role name → {default: ACTION,
 // columns: {table.column: ACTION}}. Overrides must name a column in
 // columns when columns is not nil.
-func DecodeRoles(n *yaml.Node, columns map[string]*Rule) (map[string]Role, error) {
-	roles := map[string]Role{}
+func DecodeRoles(n *yaml.Node, columns map[string]*masking.Rule) (map[string]masking.Role, error) {
+	roles := map[string]masking.Role{}
 	err := eachPair(n, func(rk, rv *yaml.Node) error {
 		name := strings.ToLower(rk.Value)
 		if name == "" {
@@ -231,7 +233,7 @@ func DecodeRoles(n *yaml.Node, columns map[string]*Rule) (map[string]Role, error
 		if _, dup := roles[name]; dup {
 			return lineErr(rk, "role "+name+" is defined twice")
 		}
-		role := Role{Columns: map[string]Action{}}
+		role := masking.Role{Columns: map[string]masking.Action{}}
 		err := eachPair(rv, func(k, v *yaml.Node) error {
 			switch k.Value {
 			case "default":
@@ -240,7 +242,7 @@ func DecodeRoles(n *yaml.Node, columns map[string]*Rule) (map[string]Role, error
 				return err
 			case "columns":
 				return eachPair(v, func(ck, cv *yaml.Node) error {
-					key, err := columnKey(ck.Value)
+					key, err := masking.ColumnKey(ck.Value)
 					if err != nil {
 						return lineErr(ck, err.Error())
 					}
@@ -271,7 +273,7 @@ func DecodeRoles(n *yaml.Node, columns map[string]*Rule) (map[string]Role, error
 
 // decodeAction reads an action; an unquoted null (YAML's null) means the
 // null action.
-func decodeAction(n *yaml.Node) (Action, error) {
+func decodeAction(n *yaml.Node) (masking.Action, error) {
 	if n.Kind != yaml.ScalarNode {
 		return 0, lineErr(n, "an action is one of plain, mask, hash, null, deny")
 	}
@@ -279,15 +281,15 @@ func decodeAction(n *yaml.Node) (Action, error) {
 	if n.Tag == "!!null" {
 		v = "null"
 	}
-	a, err := ParseAction(v)
+	a, err := masking.ParseAction(v)
 	if err != nil {
 		return 0, lineErr(n, fmt.Sprintf("unknown action %q (plain, mask, hash, null, deny)", n.Value))
 	}
 	return a, nil
 }
 
-func decodeParams(n *yaml.Node) (Params, error) {
-	p := Params{}
+func decodeParams(n *yaml.Node) (masking.Params, error) {
+	p := masking.Params{}
 	err := eachPair(n, func(k, v *yaml.Node) error {
 		if v.Kind != yaml.ScalarNode {
 			return lineErr(v, "parameter "+k.Value+" must be a scalar")
@@ -308,5 +310,5 @@ func eachPair(n *yaml.Node, f func(k, v *yaml.Node) error) error {
 }
 
 func lineErr(n *yaml.Node, msg string) error {
-	return &PolicyError{Line: n.Line, Msg: msg}
+	return &masking.PolicyError{Line: n.Line, Msg: msg}
 }
