@@ -63,6 +63,9 @@ func (d *Dir) Create(_ context.Context, r Record) error {
 			return fmt.Errorf("key %s: %w", r.ID, ErrExists)
 		}
 		r.Rev = 1
+		if err := r.Validate(r.ID); err != nil {
+			return err // never store what would not read back
+		}
 		return d.write(name, r)
 	})
 }
@@ -82,6 +85,9 @@ func (d *Dir) Update(_ context.Context, r Record) error {
 			return fmt.Errorf("key %s: stored revision %d, have %d: %w", r.ID, cur.Rev, r.Rev, ErrConflict)
 		}
 		r.Rev++
+		if err := r.Validate(r.ID); err != nil {
+			return err
+		}
 		return d.write(name, r)
 	})
 }

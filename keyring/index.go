@@ -81,7 +81,7 @@ func (k *Keyring) root(ctx context.Context, rk string) (*crypto.IndexRoot, error
 		return c.root, nil
 	}
 	v, err := k.load(ctx, "root:"+rk, func(ctx context.Context) (any, error) {
-		epoch := k.epochNow()
+		epoch, born := k.epochNow(), k.nowNano()
 		root, top, err := k.liveRoot(ctx, rk)
 		if errors.Is(err, ErrKeyNotFound) && rk == "" && top == 0 {
 			root, err = k.createRoot(ctx, "", 1)
@@ -95,7 +95,7 @@ func (k *Keyring) root(ctx context.Context, rk string) (*crypto.IndexRoot, error
 		if err != nil {
 			return nil, err
 		}
-		k.putRoot(epoch, rk, root)
+		k.putRoot(epoch, rk, root, born)
 		return root, nil
 	})
 	if err != nil {
@@ -110,9 +110,9 @@ type cachedRoot struct {
 	root *crypto.IndexRoot
 }
 
-func (k *Keyring) putRoot(epoch uint64, rk string, root *crypto.IndexRoot) {
+func (k *Keyring) putRoot(epoch uint64, rk string, root *crypto.IndexRoot, born int64) {
 	c := &cachedRoot{root: root}
-	k.arm(&c.cached)
+	k.arm(&c.cached, born)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.epoch != epoch {
@@ -126,6 +126,7 @@ func (k *Keyring) putRoot(epoch uint64, rk string, root *crypto.IndexRoot) {
 
 // dropRoot removes rk's root from the cache and counts a destruction.
 func (k *Keyring) dropRoot(rk string) {
+	k.loads.Forget("root:" + rk)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.roots, rk)
@@ -209,12 +210,14 @@ func (k *Keyring) ensureRoot(ctx context.Context, rk string) error {
 // destroyRoot destroys every generation of rk's root that is not
 // destroyed yet.
 func (k *Keyring) destroyRoot(ctx context.Context, rk string) error {
-	recs, err := k.rootRecords(ctx, rk)
+	// Every record of the root's keyspace, from the list: a generation
+	// missing from the store does not hide the ones after it.
+	all, err := k.store.List(ctx)
 	if err != nil {
 		return err
 	}
-	for _, rec := range recs {
-		if rec.State == StateDestroyed {
+	for _, rec := range all {
+		if rec.Keyspace != rootKeyspace(rk) || rec.State == StateDestroyed {
 			continue
 		}
 		if err := k.updateRetry(ctx, rec.ID, destroyRecord(k.now())); err != nil {

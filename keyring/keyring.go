@@ -61,17 +61,34 @@ func (k *Keyring) provider() Provider { return k.kek.Load().p }
 
 type cached struct {
 	key     *crypto.Key
-	expires int64 // unix nanoseconds, when clocked
+	born    int64 // unix nanoseconds: when the key was unwrapped
+	expires int64 // born + TTL, when clocked
 	stale   atomic.Bool
 }
 
-// arm starts c's TTL.
-func (k *Keyring) arm(c *cached) {
+// nowNano is the time a key is unwrapped at.
+func (k *Keyring) nowNano() int64 {
 	if k.clocked {
-		c.expires = k.now().UnixNano() + int64(k.ttl)
+		return k.now().UnixNano()
+	}
+	return time.Now().UnixNano()
+}
+
+// arm starts c's TTL, counted from born, the time its key was unwrapped:
+// a key handed from one cache entry to another keeps its first expiry, so
+// nothing is used longer than the TTL after the provider last unwrapped it.
+func (k *Keyring) arm(c *cached, born int64) {
+	c.born = born
+	if k.clocked {
+		c.expires = born + int64(k.ttl)
 		return
 	}
-	time.AfterFunc(k.ttl, func() { c.stale.Store(true) })
+	left := time.Duration(born + int64(k.ttl) - time.Now().UnixNano())
+	if left <= 0 {
+		c.stale.Store(true)
+		return
+	}
+	time.AfterFunc(left, func() { c.stale.Store(true) })
 }
 
 // fresh reports whether c is within its TTL.
@@ -157,7 +174,7 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		return nil, fmt.Errorf("%w: %v", ErrKeyNotFound, err)
 	}
 	v, err := k.load(ctx, id, func(ctx context.Context) (any, error) {
-		epoch := k.epochNow()
+		epoch, born := k.epochNow(), k.nowNano()
 		rec, err := k.store.Get(ctx, id)
 		if err != nil {
 			return nil, err
@@ -172,7 +189,7 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		if err != nil {
 			return nil, err
 		}
-		k.put(epoch, id, key)
+		k.put(epoch, id, key, born)
 		return key, nil
 	})
 	if err != nil {
@@ -239,6 +256,13 @@ func open(p Provider, rec Record) (secret []byte, trusted bool, err error) {
 	}
 	secret, err = p.Decrypt(rec.Wrapped, AssociatedData(rec.ID, rec.Keyspace))
 	if err != nil {
+		if errors.Is(err, ErrProviderUnavailable) || errors.Is(err, ErrCannotUnwrap) {
+			return nil, false, err
+		}
+		// A record rewrapped as open-only (openOnlyAD) opens, untrusted.
+		if s2, err2 := p.Decrypt(rec.Wrapped, openOnlyAD(rec.ID, rec.Keyspace)); err2 == nil {
+			return s2, false, nil
+		}
 		return nil, false, err
 	}
 	if v, ok := p.(RecordSigner); ok {
@@ -285,7 +309,10 @@ func (k *Keyring) epochNow() uint64 {
 }
 
 // forget drops id from the cache and counts a destruction.
+// A load already under way is forgotten too, so that a caller arriving
+// after the destruction reads the store again instead of joining it.
 func (k *Keyring) forget(id string) {
+	k.loads.Forget(id)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.byID, id)
@@ -294,9 +321,9 @@ func (k *Keyring) forget(id string) {
 
 // put caches key if nothing was destroyed since epoch, evicting expired
 // entries, then arbitrary ones, to stay within the size bound.
-func (k *Keyring) put(epoch uint64, id string, key *crypto.Key) {
+func (k *Keyring) put(epoch uint64, id string, key *crypto.Key, born int64) {
 	c := &cached{key: key}
-	k.arm(c)
+	k.arm(c, born)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.epoch != epoch {
@@ -354,24 +381,32 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 		return nil // another goroutine refreshed it
 	}
 	var (
-		rec Record
-		key *crypto.Key
-		err error
+		rec  Record
+		key  *crypto.Key
+		err  error
+		born = k.nowNano()
 	)
 	if old != nil {
 		// Usually the same DEK needs more reservations: one read, no list.
-		// Its cached key is reused only within its TTL; past it, the
-		// provider must unwrap again.
+		// Its cached key is reused only within the TTL of its unwrap;
+		// past it, the provider must unwrap again.
 		rec, err = k.store.Get(ctx, old.rec.ID)
 		if err == nil && rec.State == StateActive {
 			if k.fresh(&old.cached) {
-				key = old.key
+				key, born = old.key, old.born
 			} else if kk, trusted, err := k.unwrap(rec); err == nil && trusted {
 				key = kk
+			}
+			// The store's counter only grows; one that went back (edited
+			// by someone who may write the store) does not lower this
+			// process's.
+			if rec.ID == old.rec.ID {
+				rec.Seals = max(rec.Seals, old.limit.Load())
 			}
 		}
 	}
 	if key == nil {
+		born = k.nowNano()
 		if rec, key, err = k.usableActive(ctx, keyspace); err != nil {
 			return err
 		}
@@ -381,6 +416,7 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 			if rec, key, err = k.rotateLocked(ctx, keyspace); err != nil {
 				return err
 			}
+			born = k.nowNano()
 		}
 		from := rec.Seals
 		rec.Seals = min(from+k.reserve, k.maxSeals)
@@ -394,6 +430,7 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 				if rec, key, err = k.usableActive(ctx, keyspace); err != nil {
 					return err
 				}
+				born = k.nowNano()
 			}
 			continue
 		}
@@ -402,11 +439,11 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 		}
 		rec.Rev++
 		a := &activeKey{cached: cached{key: key}, rec: rec}
-		k.arm(&a.cached)
+		k.arm(&a.cached, born)
 		a.used.Store(from)
 		a.limit.Store(rec.Seals)
 		k.setActive(keyspace, a)
-		k.put(k.epochNow(), rec.ID, key)
+		k.put(k.epochNow(), rec.ID, key, born)
 		return nil
 	}
 }
@@ -498,7 +535,7 @@ func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.
 	}
 	rk := rootKey(n, keyspace) // "" is the deployment's root: made on first use (IndexRoot)
 	if rk != "" {
-		if err := k.ensureRoot(ctx, rk); err != nil && !errors.Is(err, ErrCannotUnwrap) {
+		if err := k.rootForNewDEK(ctx, keyspace); err != nil && !errors.Is(err, ErrCannotUnwrap) {
 			return Record{}, nil, fmt.Errorf("keyspace %s: %w", keyspace, err)
 		}
 	}
@@ -533,6 +570,29 @@ func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.
 		}
 	}
 	return rec, key, nil
+}
+
+// rootForNewDEK readies tenant keyspace ks's root before its new DEK is
+// stored. A keyspace that has no DEK left but still a live root was
+// shredded by a process that has not destroyed the root yet (or stopped
+// before it did): that root goes now, and the new DEK gets the next
+// generation, so that the shredded rows' indexes never match again.
+func (k *Keyring) rootForNewDEK(ctx context.Context, ks string) error {
+	recs, err := k.store.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Keyspace == ks && r.State != StateDestroyed {
+			return k.ensureRoot(ctx, ks)
+		}
+	}
+	if _, _, err := k.liveRoot(ctx, ks); err == nil {
+		if err := k.destroyRoot(ctx, ks); err != nil {
+			return err
+		}
+	}
+	return k.ensureRoot(ctx, ks)
 }
 
 func (k *Keyring) kekName(wrapped []byte) string { return kekName(k.provider(), wrapped) }
@@ -715,21 +775,29 @@ func (k *Keyring) DestroyTenant(ctx context.Context, tenant string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
+	var ids, left []string
 	for _, r := range after {
 		if live[r.ID] && r.State == StateDestroyed {
 			ids = append(ids, r.ID)
 		}
+		if _, ok := ofTenant(r); ok && r.State != StateDestroyed {
+			left = append(left, r.ID)
+		}
 	}
 	slices.Sort(ids)
+	if len(left) > 0 {
+		return ids, fmt.Errorf("tenant %s: %w: %d keys were made while it was destroyed (%s…); destroy it again", tenant, ErrConflict, len(left), left[0])
+	}
 	return ids, nil
 }
 
 // Rewrap rewraps every DEK that is not destroyed under to (a new KEK),
 // or, with to nil, under the current version of the keyring's own KEK
 // (through the provider's Rewrapper when it has one). Values are not
-// touched. Under a RecordSigner target (SM2) the records trusted under the
-// old KEK are signed anew; untrusted ones are rewrapped unsigned. It
+// touched. Records trusted under the old KEK stay trusted (under a
+// RecordSigner target, SM2, they are signed anew); untrusted ones — under
+// an SM2 KEK, those not signed — are rewrapped open-only, so that no KEK
+// change makes a planted record one the keyring seals under. It
 // returns how many DEKs it rewrapped. While it runs and
 // afterwards, this keyring unwraps with Fallback(to, old); processes that
 // share the store need both KEKs (Fallback) until all of them have moved.
@@ -756,14 +824,23 @@ func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
 			if r.State == StateDestroyed {
 				return false
 			}
-			ad := AssociatedData(r.ID, r.Keyspace)
 			var wrapped []byte
 			trusted := true
 			if rw, ok := old.(Rewrapper); ok && to == nil {
-				wrapped, wrapErr = rw.Rewrap(r.Wrapped, ad)
+				// Transit rewraps in place: whatever the record's AD was,
+				// it stays.
+				wrapped, wrapErr = rw.Rewrap(r.Wrapped, AssociatedData(r.ID, r.Keyspace))
 			} else {
 				var dek []byte
 				if dek, trusted, wrapErr = open(old, *r); wrapErr == nil {
+					// A record not trusted before (under SM2: unsigned, made
+					// by a holder of the public key, or planted) must not
+					// become trusted: under the new KEK it is bound as
+					// open-only.
+					ad := AssociatedData(r.ID, r.Keyspace)
+					if !trusted {
+						ad = openOnlyAD(r.ID, r.Keyspace)
+					}
 					wrapped, wrapErr = target.Encrypt(dek, ad)
 					clear(dek)
 				}
@@ -772,8 +849,6 @@ func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
 				return false
 			}
 			r.Wrapped, r.KEK, r.Sig = wrapped, kekName(target, wrapped), nil
-			// Only a record trusted before is signed anew: rewrapping must
-			// not turn a planted record into a trusted one.
 			if trusted {
 				wrapErr = sign(target, r)
 			}

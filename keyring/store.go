@@ -163,6 +163,21 @@ func AssociatedData(id, keyspace string) []byte {
 	return append(b, keyspace...)
 }
 
+// openOnlyAD is the associated data of a record rewrapped from a KEK
+// that signs (SM2) to one that does not, when it was not signed:
+// "gmfield:dek-open:v1" ‖ LP(id) ‖ LP(keyspace) (docs/format.md §8.5). The
+// new KEK then authenticates that the record only opens values: no
+// keyring seals under it or uses it as a blind-index root, and nobody
+// without the KEK can turn it into an ordinary record.
+func openOnlyAD(id, keyspace string) []byte {
+	b := make([]byte, 0, 19+8+len(id)+len(keyspace))
+	b = append(b, "gmfield:dek-open:v1"...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(id)))
+	b = append(b, id...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(keyspace)))
+	return append(b, keyspace...)
+}
+
 // PrefixAD returns SM3(associatedData) ‖ key: what a provider whose
 // encryption takes no associated data (SM2, Vault Transit) encrypts, so
 // that the associated data is still bound (docs/format.md §8).

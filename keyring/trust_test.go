@@ -2,6 +2,8 @@ package keyring_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -339,4 +341,218 @@ func mustEnvelope(t *testing.T, text []byte) crypto.Envelope {
 	e, err := crypto.ParseText(text)
 	require.NoError(t, err)
 	return e
+}
+
+// TestRewrapToSM4KeepsUnsignedRecordsOpenOnly: moving an SM2 store to a KEK
+// that does not sign used to rewrap planted records (and every DEK of a
+// write-only service) as ordinary ones, which the new KEK then vouched
+// for: readers sealed under a DEK, and indexed under a root, that the
+// public-key holder knew.
+func TestRewrapToSM4KeepsUnsignedRecordsOpenOnly(t *testing.T) {
+	full, pubOnly := sm2Pair(t)
+	reader, d := newRing(t, full)
+	genuine, err := reader.Current(ctx, "citizen.phone")
+	require.NoError(t, err)
+	first, err := reader.IndexRoot(ctx)
+	require.NoError(t, err)
+	writer := keyring.New(d, pubOnly)
+	written := seal(t, writer, "citizen.phone", "13800138000")
+	// A planted generation 2 of the deployment root, wrapped with the
+	// public key: the attacker knows its bytes.
+	known := make([]byte, crypto.IndexRootSize)
+	wrapped, err := pubOnly.Encrypt(known, keyring.AssociatedData(keyring.IndexRootID+".2", keyring.IndexRootKeyspace))
+	require.NoError(t, err)
+	require.NoError(t, d.Create(ctx, keyring.Record{ID: keyring.IndexRootID + ".2", Keyspace: keyring.IndexRootKeyspace,
+		State: keyring.StateActive, Created: time.Now().UTC(), KEK: "sm2:x", Wrapped: wrapped}))
+
+	sm4 := sm4Provider(t, 7)
+	_, err = reader.Rewrap(ctx, sm4)
+	require.NoError(t, err)
+	after := keyring.New(d, sm4)
+	key, err := after.Current(ctx, "citizen.phone")
+	require.NoError(t, err)
+	assert.Equal(t, genuine.ID(), key.ID(), "the writer's DEK does not become the one sealed under")
+	root, err := after.IndexRoot(ctx)
+	require.NoError(t, err)
+	spec := crypto.IndexSpec{Table: "t", Column: "c", Transform: crypto.TransformFull}
+	assert.Equal(t, indexOf(t, first, spec, "x"), indexOf(t, root, spec, "x"), "the planted root is not adopted")
+	pt, err := crypto.OpenText(nil, after, locOf("citizen.phone"), written)
+	require.NoError(t, err, "what the writer wrote still opens")
+	assert.Equal(t, "13800138000", string(pt))
+	// Even set active by someone who may write the store, the open-only
+	// record is not sealed under: the KEK binds it as open-only.
+	wid := mustEnvelope(t, written).KeyID
+	rec, err := d.Get(ctx, wid)
+	require.NoError(t, err)
+	rec.Created = time.Now().Add(time.Hour).UTC()
+	require.NoError(t, d.Update(ctx, rec))
+	_, err = keyring.New(d, sm4).Rotate(ctx, "other.col")
+	require.NoError(t, err)
+	key, err = keyring.New(d, sm4).Current(ctx, "citizen.phone")
+	require.NoError(t, err)
+	assert.NotEqual(t, wid, key.ID())
+}
+
+// listHook runs hook once, on the first List.
+type listHook struct {
+	keyring.Store
+	once sync.Once
+	hook func()
+}
+
+func (s *listHook) List(ctx context.Context) ([]keyring.Record, error) {
+	s.once.Do(s.hook)
+	return s.Store.List(ctx)
+}
+
+// TestShreddingRacingANewDEKStillEndsTheRoot: another process's new DEK,
+// made between the destruction of a tenant keyspace's last DEK and the
+// check for what is left, kept the shredded keyspace's root alive, and its
+// rows stayed findable.
+func TestShreddingRacingANewDEKStillEndsTheRoot(t *testing.T) {
+	other, d := newRing(t, sm4Provider(t, 1))
+	ks := "tenant/a/citizen.phone"
+	old := mustEnvelope(t, seal(t, other, ks, "1")).KeyID
+	before, err := other.IndexRootFor(ctx, ks)
+	require.NoError(t, err)
+	fresh := keyring.New(d, sm4Provider(t, 1))
+	destroyer := keyring.New(&listHook{Store: d, hook: func() {
+		_, err := fresh.Rotate(ctx, ks)
+		require.NoError(t, err)
+	}}, sm4Provider(t, 1))
+	require.NoError(t, destroyer.Destroy(ctx, old))
+	now, err := keyring.New(d, sm4Provider(t, 1)).IndexRootFor(ctx, ks)
+	require.NoError(t, err)
+	spec := crypto.IndexSpec{Table: "citizen", Column: "phone", Transform: crypto.TransformFull}
+	assert.NotEqual(t, indexOf(t, before, spec, "13800138000"), indexOf(t, now, spec, "13800138000"))
+}
+
+// TestReservationsDoNotExtendTheTTL: each reservation re-armed the cached
+// DEK for a full TTL without unwrapping it again, so a busy process used
+// it for ever, even with the provider down (a revoked KEK went unnoticed).
+func TestReservationsDoNotExtendTheTTL(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := &flaky{Provider: sm4Provider(t, 1)}
+	r, _ := newRing(t, f, keyring.WithClock(clock), keyring.WithTTL(time.Minute), keyring.WithReserve(1))
+	ct := seal(t, r, "citizen.phone", "x")
+	for range 5 {
+		mu.Lock()
+		now = now.Add(30 * time.Second)
+		mu.Unlock()
+		_, err := r.Current(ctx, "citizen.phone")
+		require.NoError(t, err)
+	}
+	assert.GreaterOrEqual(t, f.decrypts.Load(), int64(2), "the provider unwrapped the DEK again after each TTL")
+	// The last unwrap was at 2 minutes; at 3 minutes 15 the DEK is past
+	// its TTL however many reservations were made since.
+	mu.Lock()
+	now = now.Add(45 * time.Second)
+	mu.Unlock()
+	f.down.Store(true)
+	_, err := r.Current(ctx, "citizen.phone")
+	assert.ErrorIs(t, err, keyring.ErrProviderUnavailable)
+	_, err = crypto.OpenText(nil, r, locOf("citizen.phone"), ct)
+	assert.ErrorIs(t, err, keyring.ErrProviderUnavailable)
+}
+
+// gatedProvider blocks Decrypt until the gate opens.
+type gatedProvider struct {
+	keyring.Provider
+	entered chan struct{}
+	gate    chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedProvider) Decrypt(c, ad []byte) ([]byte, error) {
+	first := false
+	g.once.Do(func() { first = true })
+	if first {
+		close(g.entered)
+		<-g.gate
+	}
+	return g.Provider.Decrypt(c, ad)
+}
+
+// TestReadAfterDestroyDoesNotJoinAnEarlierLoad: a read that started after
+// Destroy returned joined a load begun before it and got the destroyed
+// key.
+func TestReadAfterDestroyDoesNotJoinAnEarlierLoad(t *testing.T) {
+	w, d := newRing(t, sm4Provider(t, 1))
+	id := mustEnvelope(t, seal(t, w, "citizen.phone", "x")).KeyID
+	g := &gatedProvider{Provider: sm4Provider(t, 1), entered: make(chan struct{}), gate: make(chan struct{})}
+	r := keyring.New(d, g)
+	go func() { _, _ = r.KeyContext(ctx, id) }()
+	<-g.entered
+	require.NoError(t, r.Destroy(ctx, id))
+	done := make(chan error, 1)
+	go func() { _, err := r.KeyContext(ctx, id); done <- err }()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, keyring.ErrKeyDestroyed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read joined the load that began before the destruction")
+	}
+	close(g.gate)
+}
+
+// TestSealCounterNeverGoesBack: a store whose seal counter was set back
+// (by someone who may write it) let a DEK seal past its limit.
+func TestSealCounterNeverGoesBack(t *testing.T) {
+	r, d := newRing(t, sm4Provider(t, 1), keyring.WithMaxSeals(4), keyring.WithReserve(1))
+	first, err := r.Current(ctx, "citizen.phone")
+	require.NoError(t, err)
+	ids := map[string]int{}
+	for range 12 {
+		k, err := r.Current(ctx, "citizen.phone")
+		require.NoError(t, err)
+		ids[k.ID()]++
+		rec, err := d.Get(ctx, first.ID())
+		require.NoError(t, err)
+		if rec.State == keyring.StateActive && rec.Seals > 0 {
+			rec.Seals = 0
+			require.NoError(t, d.Update(ctx, rec))
+		}
+	}
+	assert.LessOrEqual(t, ids[first.ID()], 3, "the first DEK sealed at most its 4 (one before the loop)")
+}
+
+// TestDestroyTenantFindsEveryGeneration: a missing generation file hid the
+// live generations after it from DestroyTenant.
+func TestDestroyTenantFindsEveryGeneration(t *testing.T) {
+	r, d := newRing(t, sm4Provider(t, 1))
+	ks := "tenant/acme/citizen.phone"
+	id := mustEnvelope(t, seal(t, r, ks, "1")).KeyID
+	require.NoError(t, r.Destroy(ctx, id)) // generation 1 destroyed
+	_ = seal(t, r, ks, "2")                // generation 2
+	recs, err := d.List(ctx)
+	require.NoError(t, err)
+	var gen1 string
+	for _, rec := range recs {
+		if strings.HasPrefix(rec.ID, "index-root-") && !strings.Contains(rec.ID, ".") {
+			gen1 = rec.ID
+		}
+	}
+	require.NotEmpty(t, gen1)
+	file := filepath.Join(d.Path(), "keys", gen1+".json")
+	saved, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(file))
+	_, err = r.DestroyTenant(ctx, "acme")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, saved, 0o600))
+	_, err = keyring.New(d, sm4Provider(t, 1)).IndexRootFor(ctx, ks)
+	assert.ErrorIs(t, err, keyring.ErrKeyDestroyed)
+}
+
+// TestStoresRefuseRecordsThatWouldNotReadBack: a record the store would
+// read back as corrupt made every List (and so every Current) fail.
+func TestStoresRefuseRecordsThatWouldNotReadBack(t *testing.T) {
+	_, d := newRing(t, sm4Provider(t, 1))
+	err := d.Create(ctx, keyring.Record{ID: "kabc", Keyspace: "gmfield:index-root/t.c", State: keyring.StateActive, Created: time.Now(), Wrapped: []byte{1}})
+	assert.ErrorIs(t, err, keyring.ErrCorrupt)
+	recs, err := d.List(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, recs)
 }

@@ -260,6 +260,35 @@ var attacks = []attack{
 	{0, "all", `INSERT INTO orders (id, citizen_id, item) SELECT id + 200, id, phone FROM citizen`, nil, "", refused},
 	{0, "all", `UPDATE orders SET item = (SELECT phone FROM citizen WHERE id = 1) WHERE id = 10`, nil, "", refused},
 	{0, "all", `INSERT INTO ` + longTable + ` (secret) VALUES ('` + marker + `')`, nil, "", safe},
+
+	// Found by the hostile read of this redesign.
+	{6, "pg", `SELECT x.phone, x.phone_bidx, x.id_no FROM citizen c, LATERAL (SELECT c.*) x`, nil, "default", refused},
+	{6, "pg", `SELECT * FROM citizen c CROSS JOIN LATERAL (SELECT c.*) x`, nil, "default", refused},
+	{6, "pg", `SELECT x.id_no FROM citizen c JOIN LATERAL (SELECT c.*, 1 AS one) x ON true`, nil, "guard", refused},
+	{6, "pg", `SELECT x.phone FROM citizen c, LATERAL (SELECT * FROM (SELECT c.*) z) x`, nil, "default", refused},
+	{6, "pg", `SELECT x.phone FROM citizen, LATERAL (SELECT citizen.* LIMIT 1) x`, nil, "default", refused},
+	{6, "all", `SELECT (SELECT nope.phone_bidx) FROM citizen`, nil, "default", refused},
+	{6, "mysql", `SELECT @v := phone, @w := phone_bidx FROM citizen WHERE id = 1`, nil, "default", refused},
+	{6, "mysql", `SELECT @v := id_no FROM citizen WHERE id = 1`, nil, "guard", refused},
+	{6, "mysql", `SELECT id FROM citizen WHERE id = 1 AND (@g := phone) IS NOT NULL`, nil, "default", refused},
+	{6, "mysql", `SELECT id FROM citizen ORDER BY (@g := phone_bidx)`, nil, "default", refused},
+	{3, "pg", `EXECUTE stmtcache_0(1)`, nil, "default", refused},
+	{3, "pg", `EXECUTE gmf_s(1, '` + marker + `')`, nil, "", refused},
+	{4, "pg", `ALTER TABLE orders INHERIT citizen`, nil, "", refused},
+	{4, "pg", `CREATE TABLE gmf_parent (id bigint) PARTITION BY RANGE (id)`, nil, "", safe},
+	{4, "pg", `ALTER TABLE gmf_parent ATTACH PARTITION citizen FOR VALUES FROM (0) TO (1000000)`, nil, "", refused},
+	{4, "pg", `ALTER TABLE citizen INHERIT orders`, nil, "", refused},
+	{4, "pg", `CREATE TABLE IF NOT EXISTS citizen (LIKE orders INCLUDING DEFAULTS)`, nil, "", refused},
+	{4, "pg", `CREATE TABLE IF NOT EXISTS citizen PARTITION OF gmf_parent FOR VALUES FROM (0) TO (10)`, nil, "", refused},
+	{6, "pg", `SELECT attname, most_common_vals::text FROM pg_stats WHERE tablename = 'citizen'`, nil, "default", refused},
+	{6, "pg", `SELECT * FROM pg_catalog.pg_statistic`, nil, "default", refused},
+	{6, "sqlite", `SELECT * FROM sqlite_stat4`, nil, "default", refused},
+	{6, "sqlite", `SELECT data FROM sqlite_dbpage`, nil, "default", refused},
+	{6, "mysql", `SELECT * FROM information_schema.column_statistics`, nil, "default", refused},
+	{6, "mysql", `SELECT * FROM mysql.column_stats`, nil, "default", refused},
+	{4, "all", `CREATE UNIQUE INDEX gmf_u ON citizen (id_no_bidx)`, nil, "", safe},
+	{6, "pg sqlite", `INSERT INTO citizen (id, id_no) VALUES (1701, '11010519491231002X') ON CONFLICT (id_no_bidx) DO NOTHING RETURNING id`, nil, "default", refused},
+	{11, "all", `INSERT INTO citizen (id, id_no) VALUES (1702, '11010519491231002X')`, nil, "", safe},
 }
 
 // runs reports whether a runs on backend b.
@@ -311,6 +340,7 @@ func TestAttacks(t *testing.T) {
 			if err != nil {
 				assert.NotContains(t, err.Error(), marker, name)
 				assert.NotContains(t, err.Error(), marker2, name)
+				leaks.checkError(t, name, err)
 			}
 			leaks.checkResult(t, name, role, got)
 			leaks.checkAtRest(t, name, b, raw)
@@ -422,6 +452,18 @@ func (l *leakSet) checkResult(t *testing.T, name, role string, got [][]byte) {
 			for _, p := range l.plain {
 				assert.False(t, bytes.Contains(v, p), "%s: plaintext reached %s", name, role)
 			}
+		}
+	}
+}
+
+// checkError fails if err's message quotes a stored ciphertext or blind
+// index (MySQL's duplicate-key error quotes the key).
+func (l *leakSet) checkError(t *testing.T, name string, err error) {
+	t.Helper()
+	for _, s := range l.stored {
+		if len(s) >= 16 && strings.Contains(err.Error(), string(s)) {
+			assert.Fail(t, "an error quotes a stored value", "%s: %.120s", name, err.Error())
+			return
 		}
 	}
 }

@@ -129,7 +129,8 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if err := c.checkSession(ctx, p.SQL); err != nil {
 		return nil, err
 	}
-	return ex.ExecContext(ctx, p.SQL, bound)
+	res, err := ex.ExecContext(ctx, p.SQL, bound)
+	return res, scrub(err, p, bound)
 }
 
 // QueryContext implements driver.QueryerContext. Without an inner
@@ -201,7 +202,7 @@ func (s *schema) query(ctx context.Context, p *sqlplan.Plan, args []driver.Named
 	}
 	rows, err := run(bound)
 	if err != nil {
-		return nil, err
+		return nil, scrub(err, p, bound)
 	}
 	if len(p.Results) == 0 {
 		return rows, nil

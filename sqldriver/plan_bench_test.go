@@ -12,6 +12,7 @@ import (
 	"github.com/gmfield/gmfield/masking"
 	_ "github.com/gmfield/gmfield/sqldriver/mysqldialect"
 	_ "github.com/gmfield/gmfield/sqldriver/pgdialect"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
 // BenchmarkPlan measures planning one statement, for each dialect: cold
@@ -53,6 +54,7 @@ func BenchmarkPlan(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		warm(d)
 		b.Run(name+"/cold", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
@@ -100,6 +102,7 @@ func BenchmarkPlanValues(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		warm(d)
 		for _, rows := range []int{1000, 8000} {
 			var q strings.Builder
 			q.WriteString("INSERT INTO citizen (id, phone, city) VALUES ")
@@ -119,5 +122,13 @@ func BenchmarkPlanValues(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// warm readies d's parser before timing (under wazero, the compilation of
+// libpg_query, a few seconds once per process, would land in one sample).
+func warm(d sqlplan.Dialect) {
+	if w, ok := d.(sqlplan.Warmer); ok {
+		w.Warm()
 	}
 }

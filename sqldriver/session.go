@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
@@ -93,4 +94,44 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// scrubbed is an inner driver's error whose message quoted a ciphertext or
+// blind index the driver bound (MySQL's duplicate-key error quotes the
+// key's value): the message has them cut out. Unwrap gives the inner
+// error, for errors.Is and errors.As (driver.ErrBadConn, error numbers).
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
+
+// scrub cuts the values p's sealing and index slots bound out of err's
+// message.
+func scrub(err error, p *sqlplan.Plan, bound []driver.NamedValue) error {
+	if err == nil {
+		return nil
+	}
+	msg, cut := err.Error(), false
+	for i, sl := range p.Slots {
+		if sl.Op != sqlplan.OpSeal && sl.Op != sqlplan.OpIndex && sl.Op != sqlplan.OpLikeLast4 || i >= len(bound) {
+			continue
+		}
+		var v string
+		switch x := bound[i].Value.(type) {
+		case string:
+			v = x
+		case []byte:
+			v = string(x)
+		}
+		if len(v) >= 8 && strings.Contains(msg, v) {
+			msg, cut = strings.ReplaceAll(msg, v, "…"), true
+		}
+	}
+	if !cut {
+		return err
+	}
+	return &scrubbed{msg: msg, err: err}
 }

@@ -67,15 +67,22 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	} else {
 		s.conn.forwarded(s.plan.SQL)
 	}
+	var res driver.Result
+	var err error
 	if ec, ok := s.inner.(driver.StmtExecContext); ok {
-		return ec.ExecContext(ctx, bound)
+		res, err = ec.ExecContext(ctx, bound)
+	} else {
+		var vals []driver.Value
+		if vals, err = values(bound); err != nil {
+			return nil, err
+		}
+		//lint:ignore SA1019 the inner driver has only Exec
+		res, err = s.inner.Exec(vals)
 	}
-	vals, err := values(bound)
-	if err != nil {
-		return nil, err
+	if s.plan.Protected {
+		err = scrub(err, s.plan, bound)
 	}
-	//lint:ignore SA1019 the inner driver has only Exec
-	return s.inner.Exec(vals)
+	return res, err
 }
 
 // QueryContext implements driver.StmtQueryContext.

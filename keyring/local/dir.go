@@ -274,7 +274,16 @@ func (kc KEKConfig) Provider(dir string) (keyring.Provider, error) {
 
 // Open opens the key directory dir: its Dir store and its KEK (with the
 // previous KEKs as fallbacks while a KEK rotation is unfinished).
+//
+// Whoever may write dir itself (not only dir/keys) may name another KEK in
+// its configuration: Open refuses a directory, or a keyring.json, that
+// group or others may write.
 func Open(dir string, opts ...keyring.Option) (*keyring.Keyring, error) {
+	for _, name := range []string{dir, filepath.Join(dir, ConfigFile)} {
+		if fi, err := os.Stat(name); err == nil && fi.Mode().Perm()&0o022 != 0 {
+			return nil, fmt.Errorf("%w: %s is writable by group or others (mode %v): whoever may write it may name the KEK", crypto.ErrInvalidKey, name, fi.Mode().Perm())
+		}
+	}
 	c, err := ReadConfig(dir)
 	if err != nil {
 		return nil, err

@@ -100,3 +100,22 @@ func TestOpenErrors(t *testing.T) {
 	_, err = k.Current(context.Background(), "t.c")
 	require.NoError(t, err)
 }
+
+// TestOpenRefusesAWritableDirectory: whoever may write the directory
+// itself may name another KEK in keyring.json (its previous KEKs are
+// trusted fallbacks).
+func TestOpenRefusesAWritableDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	_, err := local.Init(context.Background(), dir, local.KEKConfig{Kind: local.KindSM4})
+	require.NoError(t, err)
+	_, err = local.Open(dir)
+	require.NoError(t, err)
+	for _, name := range []string{dir, filepath.Join(dir, local.ConfigFile)} {
+		fi, err := os.Stat(name)
+		require.NoError(t, err)
+		require.NoError(t, os.Chmod(name, fi.Mode().Perm()|0o022))
+		_, err = local.Open(dir)
+		assert.ErrorIs(t, err, crypto.ErrInvalidKey, name)
+		require.NoError(t, os.Chmod(name, fi.Mode().Perm()))
+	}
+}

@@ -102,6 +102,11 @@ func encode(r keyring.Record) (string, error) {
 	if err := keyring.ValidateRecordID(r.ID); err != nil {
 		return "", err
 	}
+	check := r
+	check.Rev = max(check.Rev, 1)
+	if err := check.Validate(r.ID); err != nil {
+		return "", err // never store what would not read back
+	}
 	r.Rev = 0
 	b, err := json.Marshal(r)
 	return string(b), err

@@ -42,6 +42,10 @@ func (dialect) Name() string { return "mysql" }
 // markers are the words that start SQL carried in strings.
 var markers = []string{"prepare", "execute", "procedure", "function", "trigger", "event"}
 
+// statistics are the catalogs that keep samples of stored values
+// (histograms): statements naming them are refused.
+var statistics = []string{"column_statistics", "column_stats"}
+
 // Parsers are not safe for concurrent use and cost microseconds to create.
 var parsers = sync.Pool{New: func() any { return parser.New() }}
 
@@ -57,6 +61,9 @@ func refuse(reason error, detail string) error { return sqlplan.Refuse(reason, "
 // Analyze implements sqlplan.Dialect. It never panics: an internal error
 // on a statement is a refusal.
 func (d dialect) Analyze(cat sqlplan.Catalog, sql string) (plan *sqlplan.Plan, err error) {
+	if c := analysis.Statistics(sql, statistics); c != "" {
+		return nil, refuse(sqlplan.ErrUnsupportedStatement, c+" keeps samples of stored values")
+	}
 	if !analysis.Mentions(cat, sql, 0, markers) {
 		return sqlplan.PassThrough(sql), nil
 	}

@@ -27,29 +27,37 @@ func (dialect) CheckSession(row []string, nonASCII bool) error {
 			return sqlplan.Refuse(sqlplan.ErrSession, "", "", fmt.Sprintf("sql_mode %s changes the grammar the parser reads", m))
 		}
 	}
-	switch strings.ToLower(row[0]) {
-	case "utf8mb4", "utf8mb3", "utf8":
+	switch cs := strings.ToLower(row[0]); {
+	case cs == "utf8mb4" || cs == "utf8mb3" || cs == "utf8":
 		return nil
-	}
-	if !nonASCII {
+	case !nonASCII && (cs == "ascii" || cs == "latin1"):
+		// Single-byte sets read ASCII text, and the backslash escapes a
+		// client that interpolates arguments writes, as the parser does.
 		return nil
 	}
 	cs := "unknown"
 	if len(row[0]) <= 32 {
 		cs = row[0]
 	}
-	return sqlplan.Refuse(sqlplan.ErrSession, "", "", fmt.Sprintf("character_set_client is %s, and the statement has non-ASCII text: use utf8mb4, or bind the values", cs))
+	return sqlplan.Refuse(sqlplan.ErrSession, "", "", fmt.Sprintf("character_set_client is %s: use utf8mb4 (under GBK, Big5 or SJIS a multibyte character can end with the byte of a backslash, in the text or in what a client interpolates)", cs))
 }
 
 // Unsettles implements sqlplan.SessionChecker: a statement naming sql_mode
-// (SET sql_mode, SET @@session.sql_mode, /*!… SET SQL_MODE … */) may change
-// it. Stored routines restore the caller's sql_mode when they return.
+// or a character set (SET sql_mode, SET @@session.sql_mode, SET NAMES,
+// /*!… SET SQL_MODE … */) may change them. Stored routines restore the
+// caller's sql_mode and character set when they return.
 func (dialect) Unsettles(sql string) bool {
-	const w = "sql_mode"
-	for i := 0; i+len(w) <= len(sql); i++ {
-		if strings.EqualFold(sql[i:i+len(w)], w) {
-			return true
+	for _, w := range unsettling {
+		for i := 0; i+len(w) <= len(sql); i++ {
+			if strings.EqualFold(sql[i:i+len(w)], w) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// unsettling are the words of statements that may change what
+// SessionQuery reads: SET [SESSION] sql_mode, SET NAMES, SET CHARACTER
+// SET, SET CHARSET, SET character_set_client.
+var unsettling = []string{"sql_mode", "names", "charset", "character"}

@@ -523,6 +523,11 @@ func (tr *translator) e(n ast.ExprNode) sqlir.Expr {
 		}
 		return ins
 	case *ast.VariableExpr:
+		if x.Value != nil {
+			// @v := expr keeps a value where a later statement, which
+			// names no protected table, reads it back.
+			return &sqlir.Bad{What: "an assignment to a variable", Args: []sqlir.Expr{tr.e(x.Value)}}
+		}
 		return &sqlir.Var{Name: strings.ToLower(x.Name), Span: sqlir.Span{Start: x.OriginTextPosition()}}
 	case *ast.PositionExpr:
 		return &sqlir.Literal{Kind: sqlir.LitNumber, Value: strconv.Itoa(x.N)}

@@ -47,6 +47,15 @@ func (tr *translator) ddl(n *pg.Node) *sqlir.DDL {
 		for _, cn := range a.Cmds {
 			if cmd := cn.GetAlterTableCmd(); cmd != nil {
 				d.Actions = append(d.Actions, tr.alterCmd(cmd))
+				// A table made a parent or child of another (INHERIT,
+				// ATTACH PARTITION): the other reads, or is read through,
+				// this one.
+				if rv := cmd.Def.GetRangeVar(); rv != nil {
+					d.From = append(d.From, tableName(rv))
+				}
+				if pc := cmd.Def.GetPartitionCmd(); pc != nil && pc.Name != nil {
+					d.From = append(d.From, tableName(pc.Name))
+				}
 			}
 		}
 	case *pg.Node_RenameStmt:

@@ -54,6 +54,14 @@ func (d Dialect) Name() string {
 	return "postgres"
 }
 
+// Statistics catalogs, which keep samples of stored values (a protected
+// column's ciphertexts and blind indexes, with their frequencies), and
+// SQLite's page reader: statements naming them are refused.
+var (
+	pgStatistics     = []string{"pg_stats", "pg_statistic", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic_ext_data"}
+	sqliteStatistics = []string{"sqlite_stat1", "sqlite_stat2", "sqlite_stat3", "sqlite_stat4", "sqlite_dbpage"}
+)
+
 // nameLimit is PostgreSQL's identifier length: longer names are truncated.
 const nameLimit = 63
 
@@ -65,6 +73,13 @@ func (d Dialect) Analyze(cat sqlplan.Catalog, sql string) (plan *sqlplan.Plan, e
 	truncate := nameLimit
 	if d.sqlite {
 		truncate = 0
+	}
+	cats := pgStatistics
+	if d.sqlite {
+		cats = sqliteStatistics
+	}
+	if c := analysis.Statistics(sql, cats); c != "" {
+		return nil, refuse(sqlplan.ErrUnsupportedStatement, c+" keeps samples of stored values")
 	}
 	if !analysis.Mentions(cat, sql, truncate, markers) {
 		return sqlplan.PassThrough(sql), nil

@@ -78,6 +78,11 @@ func (tr *translator) scanAll(n *pg.Node) {
 			}
 		case *pg.DoStmt:
 			tr.st.Dynamic = append(tr.st.Dynamic, sqlir.Unsupported{What: "DO"})
+		case *pg.ExecuteStmt, *pg.PrepareStmt:
+			// A prepared statement runs SQL the EXECUTE does not show: the
+			// driver's own, prepared by the inner driver under a name
+			// (pgx's statement cache), or anyone's.
+			tr.st.Dynamic = append(tr.st.Dynamic, sqlir.Unsupported{What: "PREPARE or EXECUTE"})
 		case *pg.CreateFunctionStmt:
 			tr.st.Dynamic = append(tr.st.Dynamic, sqlir.Unsupported{What: "CREATE FUNCTION or PROCEDURE"})
 		}

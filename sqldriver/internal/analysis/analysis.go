@@ -171,6 +171,21 @@ func (a *analyzer) use(table, column string, k sqlplan.UseKind) {
 // as a word, case-insensitively: with truncate > 0 also as the first
 // truncate bytes of a longer word (PostgreSQL truncates identifiers to 63
 // bytes).
+// Statistics returns the first of catalogs (statistics tables that keep
+// samples of stored values: pg_stats, sqlite_stat4, …) that sql names as a
+// word, or "". The dialects refuse such statements whatever else they
+// name: the samples of a protected column are its ciphertexts and blind
+// indexes, with their frequencies.
+func Statistics(sql string, catalogs []string) string {
+	lower := strings.ToLower(sql)
+	for _, c := range catalogs {
+		if containsWord(lower, c, 0) {
+			return c
+		}
+	}
+	return ""
+}
+
 // maxIdentifier is the longest identifier of any supported server
 // (PostgreSQL's 63 bytes; MySQL's 64 are refused, not truncated).
 const maxIdentifier = 63

@@ -12,7 +12,16 @@ import (
 func (a *analyzer) ddl(d *sqlir.DDL) error {
 	for _, tn := range d.From {
 		if t := a.cat.Table(tn.Name); t != nil {
-			return refuse(sqlplan.ErrUnsupportedStatement, t.Name, "", "a table defined from or reading a protected table (INHERITS, LIKE, PARTITION OF, AS SELECT, VIEW)")
+			return refuse(sqlplan.ErrUnsupportedStatement, t.Name, "", "a table defined from or reading a protected table (INHERITS, LIKE, PARTITION OF, AS SELECT, VIEW, ATTACH PARTITION)")
+		}
+	}
+	if len(d.From) > 0 {
+		for _, tn := range d.Tables {
+			if t := a.cat.Table(tn.Name); t != nil {
+				// A protected table as the child or partition of another
+				// is read through it, and may take its defaults (LIKE).
+				return refuse(sqlplan.ErrUnsupportedStatement, t.Name, "", "a protected table defined from or attached to another (INHERITS, LIKE, PARTITION OF, INHERIT)")
+			}
 		}
 	}
 	switch d.Op {

@@ -215,6 +215,11 @@ func (a *analyzer) onConflict(t *sqlplan.Table, e *entry, oc *sqlir.OnConflict, 
 		if t.Columns[c] != nil {
 			return refuse(sqlplan.ErrUnsupportedUse, t.Name, c, "a protected column as conflict target")
 		}
+		// A blind index as conflict target answers "is this value there?":
+		// the caller needs the right to search its column.
+		if col := t.IndexColumns[c]; col != nil {
+			a.use(t.Name, col.Name, sqlplan.UseIndex)
+		}
 	}
 	if err := a.pred(oc.TargetWhere, s, "ON CONFLICT"); err != nil {
 		return err

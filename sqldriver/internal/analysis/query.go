@@ -215,7 +215,11 @@ func (a *analyzer) items(list []*sqlir.Item, s *scope, m mode) ([]item, error) {
 			if len(cr.Qual) > 0 {
 				qual = cr.Qual[len(cr.Qual)-1]
 			}
-			o.Star, o.StarTables = true, s.starTables(qual)
+			tables, known := s.starTables(qual)
+			if !known {
+				return nil, refuse(sqlplan.ErrUnsupportedUse, "", "", "* of a name the statement does not define (byte "+strconv.Itoa(cr.Start)+")")
+			}
+			o.Star, o.StarTables = true, tables
 			if len(o.StarTables) > 0 {
 				switch m {
 				case modeTop:

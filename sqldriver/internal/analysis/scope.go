@@ -54,12 +54,14 @@ func (s *scope) resolve(ref *sqlir.ColumnRef) (resolved, error) {
 	if ref.Star {
 		return s.resolveStar(qual), nil
 	}
+	known := qual == ""
 	for sc := s; sc != nil; sc = sc.parent {
 		var found []resolved
 		for _, e := range sc.entries {
 			if qual != "" && qual != e.ref {
 				continue
 			}
+			known = true
 			if e.table == nil {
 				if qual != "" {
 					return resolved{}, nil // a column of an unprotected table
@@ -88,6 +90,12 @@ func (s *scope) resolve(ref *sqlir.ColumnRef) (resolved, error) {
 				}
 			}
 		}
+	}
+	if !known {
+		// Default-deny: a qualifier no level of the statement defines
+		// means the server scopes it in a way this analysis does not
+		// model.
+		return resolved{}, refuse(sqlplan.ErrUnsupportedUse, "", ref.Name, "a column of "+qual+", which the statement does not define")
 	}
 	return resolved{}, nil
 }
@@ -119,12 +127,25 @@ func classify(e *entry, name string) resolved {
 }
 
 // starTables returns the protected tables a star item of a level covers.
-func (s *scope) starTables(qual string) []string {
-	var out []string
-	for _, e := range s.entries {
-		if e.table != nil && !e.excluded && (qual == "" || qual == e.ref) {
-			out = append(out, e.table.Name)
+//
+// A qualified star may name a table of an enclosing query (a LATERAL
+// subquery's SELECT c.*): it is looked up through the enclosing scopes,
+// as a column reference would be. known is false for a qualifier no
+// scope has.
+func (s *scope) starTables(qual string) (out []string, known bool) {
+	for sc := s; sc != nil; sc = sc.parent {
+		for _, e := range sc.entries {
+			if qual != "" && qual != e.ref {
+				continue
+			}
+			known = true
+			if e.table != nil && !e.excluded {
+				out = append(out, e.table.Name)
+			}
+		}
+		if qual == "" || known {
+			return out, true
 		}
 	}
-	return out
+	return out, false
 }
