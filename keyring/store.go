@@ -54,9 +54,19 @@ type Record struct {
 // "gmfield:record:v1" ‖ LP(id) ‖ LP(keyspace) ‖ LP(wrapped)
 // (docs/format.md §8.5).
 func RecordMessage(id, keyspace string, wrapped []byte) []byte {
-	b := make([]byte, 0, 17+12+len(id)+len(keyspace)+len(wrapped))
-	b = append(b, "gmfield:record:v1"...)
-	for _, f := range [][]byte{[]byte(id), []byte(keyspace), wrapped} {
+	return labelled("gmfield:record:v1", []byte(id), []byte(keyspace), wrapped)
+}
+
+// labelled is label ‖ LP(field) ‖ …, LP being a 4-byte big-endian length
+// and the bytes.
+func labelled(label string, fields ...[]byte) []byte {
+	n := len(label)
+	for _, f := range fields {
+		n += 4 + len(f)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, label...)
+	for _, f := range fields {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
 		b = append(b, f...)
 	}
@@ -155,12 +165,7 @@ type Rewrapper interface {
 // its id and keyspace: "gmfield:dek:v1" ‖ LP(id) ‖ LP(keyspace), LP being a
 // 4-byte big-endian length and the bytes (docs/format.md §8).
 func AssociatedData(id, keyspace string) []byte {
-	b := make([]byte, 0, 14+8+len(id)+len(keyspace))
-	b = append(b, "gmfield:dek:v1"...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(id)))
-	b = append(b, id...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(keyspace)))
-	return append(b, keyspace...)
+	return labelled("gmfield:dek:v1", []byte(id), []byte(keyspace))
 }
 
 // openOnlyAD is the associated data of a record rewrapped from a KEK
@@ -170,12 +175,7 @@ func AssociatedData(id, keyspace string) []byte {
 // keyring seals under it or uses it as a blind-index root, and nobody
 // without the KEK can turn it into an ordinary record.
 func openOnlyAD(id, keyspace string) []byte {
-	b := make([]byte, 0, 19+8+len(id)+len(keyspace))
-	b = append(b, "gmfield:dek-open:v1"...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(id)))
-	b = append(b, id...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(keyspace)))
-	return append(b, keyspace...)
+	return labelled("gmfield:dek-open:v1", []byte(id), []byte(keyspace))
 }
 
 // PrefixAD returns SM3(associatedData) ‖ key: what a provider whose
