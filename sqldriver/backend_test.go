@@ -2,22 +2,18 @@ package sqldriver_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
+	"github.com/gmfield/gmfield/internal/testdb"
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/sqldriver"
 	"github.com/gmfield/gmfield/sqldriver/config"
@@ -84,11 +80,7 @@ func newConfig(t testing.TB, doc string) *sqldriver.Config {
 	return cfg
 }
 
-func suffix() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func suffix() string { return testdb.Suffix() }
 
 func dollar(q string) string {
 	var b strings.Builder
@@ -108,43 +100,14 @@ func same(q string) string { return q }
 
 var sqliteBackend = backend{
 	name: "sqlite", driver: "sqlite", id: "INTEGER", text: "TEXT", short: "TEXT", blob: "BLOB", returning: true, ph: same,
-	upsert: "ON CONFLICT (k) DO UPDATE SET email = excluded.email",
-	connect: func(t testing.TB) (*sql.DB, string) {
-		path := filepath.Join(t.TempDir(), "test.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
-		raw, err := sql.Open("sqlite", path)
-		require.NoError(t, err)
-		t.Cleanup(func() { raw.Close() })
-		return raw, path
-	},
+	upsert:  "ON CONFLICT (k) DO UPDATE SET email = excluded.email",
+	connect: testdb.SQLite,
 }
 
 var postgresBackend = backend{
 	name: "postgres", driver: "pgx", id: "BIGINT", text: "TEXT", short: "TEXT", blob: "BYTEA", returning: true, ph: dollar,
-	upsert: "ON CONFLICT (k) DO UPDATE SET email = excluded.email",
-	connect: func(t testing.TB) (*sql.DB, string) {
-		dsn := os.Getenv("GMFIELD_TEST_PG_DSN")
-		if dsn == "" {
-			t.Skip("GMFIELD_TEST_PG_DSN is not set; scripts/test.sh sets it")
-		}
-		admin, err := sql.Open("pgx", dsn)
-		require.NoError(t, err)
-		schema := "gmf_" + suffix()
-		_, err = admin.Exec("CREATE SCHEMA " + schema)
-		require.NoError(t, err)
-		u, err := url.Parse(dsn)
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		raw, err := sql.Open("pgx", u.String())
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			raw.Close()
-			_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-			admin.Close()
-		})
-		return raw, u.String()
-	},
+	upsert:  "ON CONFLICT (k) DO UPDATE SET email = excluded.email",
+	connect: func(t testing.TB) (*sql.DB, string) { return testdb.Postgres(t, "pgx") },
 }
 
 // libpqBackend is PostgreSQL through github.com/lib/pq instead of pgx.
@@ -156,33 +119,8 @@ var libpqBackend = func() backend {
 
 var mysqlBackend = backend{
 	name: "mysql", driver: "mysql", id: "BIGINT", text: "LONGTEXT", short: "VARCHAR(64)", blob: "LONGBLOB", ph: same,
-	upsert: "ON DUPLICATE KEY UPDATE email = VALUES(email)",
-	connect: func(t testing.TB) (*sql.DB, string) {
-		dsn := os.Getenv("GMFIELD_TEST_MYSQL_DSN")
-		if dsn == "" {
-			t.Skip("GMFIELD_TEST_MYSQL_DSN is not set; scripts/test.sh sets it")
-		}
-		mc, err := mysql.ParseDSN(dsn)
-		require.NoError(t, err)
-		admin, err := sql.Open("mysql", mc.FormatDSN())
-		require.NoError(t, err)
-		name := "gmf_" + suffix()
-		_, err = admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4")
-		require.NoError(t, err)
-		mc.DBName = name
-		if mc.Params == nil {
-			mc.Params = map[string]string{}
-		}
-		mc.Params["charset"] = "utf8mb4"
-		raw, err := sql.Open("mysql", mc.FormatDSN())
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			raw.Close()
-			_, _ = admin.Exec("DROP DATABASE " + name)
-			admin.Close()
-		})
-		return raw, mc.FormatDSN()
-	},
+	upsert:  "ON DUPLICATE KEY UPDATE email = VALUES(email)",
+	connect: testdb.MySQL,
 }
 
 var backends = []backend{sqliteBackend, postgresBackend, libpqBackend, mysqlBackend}

@@ -46,6 +46,15 @@ type Column struct {
 	Form    Form
 	Indexes []Index
 	OnError OnError
+	// Migrating marks a column whose table is being brought under
+	// gmfield (docs/lifecycle.md): reads take a stored value that is not an
+	// envelope as plaintext (masking still applies), writes seal, and an
+	// equality search matches either form. Without it, plaintext in a
+	// protected column fails to open.
+	Migrating bool
+	// MaxLen is the largest plaintext, in bytes, the column holds; 0 means
+	// unbounded (TEXT). `gmfield ddl` sizes the column from it.
+	MaxLen int
 }
 
 // Table is a table with protected columns.
@@ -62,12 +71,18 @@ type Column struct {
 // table lives in; it is bound into each value's AAD and names the
 // keyspace, so a value copied to a same-named table elsewhere does not
 // open there. Statements may still name the table unqualified.
+//
+// TenantColumn, under key_scope tenant, names the column that holds each
+// row's tenant. The driver takes the tenant from the context (WithTenant);
+// the lifecycle jobs, which read rows of every tenant, take it from this
+// column.
 type Table struct {
-	Name       string
-	Schema     string
-	RowKey     string
-	RowKeyType KeyType
-	Columns    []Column
+	Name         string
+	Schema       string
+	RowKey       string
+	RowKeyType   KeyType
+	TenantColumn string
+	Columns      []Column
 }
 
 // Config is what Wrap needs: the keys, the protected tables and the role
@@ -175,6 +190,9 @@ func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
 		if err := tc.RowKeyType.validate(); err != nil {
 			return nil, bad("%s.row_key: %v", name, err)
 		}
+		if tc.TenantColumn != "" && !identRE.MatchString(strings.ToLower(tc.TenantColumn)) {
+			return nil, bad("%s.tenant_column %q: use a plain identifier", name, tc.TenantColumn)
+		}
 		if tc.Schema != "" && !identRE.MatchString(strings.ToLower(tc.Schema)) {
 			return nil, bad("%s.schema %q: use a plain identifier", name, tc.Schema)
 		}
@@ -195,12 +213,20 @@ func (cfg *Config) catalog() (*sqlplan.MapCatalog, error) {
 			names[col] = what
 			return nil
 		}
+		if tc.TenantColumn != "" {
+			if err := claim(strings.ToLower(tc.TenantColumn), "the tenant column"); err != nil {
+				return nil, err
+			}
+		}
 		for _, cc := range tc.Columns {
 			cn := strings.ToLower(cc.Name)
 			if err := claim(cn, "a protected column"); err != nil {
 				return nil, err
 			}
-			col := &sqlplan.Column{Table: name, Name: cn}
+			if cc.MaxLen < 0 || cc.MaxLen > crypto.MaxPlaintextSize {
+				return nil, bad("%s.%s: max_len must be 0 to %d", name, cn, crypto.MaxPlaintextSize)
+			}
+			col := &sqlplan.Column{Table: name, Name: cn, Migrating: cc.Migrating}
 			transforms := map[crypto.Transform]bool{}
 			for _, ix := range cc.Indexes {
 				ic := strings.ToLower(ix.Column)

@@ -463,3 +463,9 @@ func (t KeyType) typed(text string) (driver.Value, error) {
 	}
 	return text, nil
 }
+
+// Value returns the value to bind for a comparison with the row-key
+// column from the key's canonical text (Canonical's result): an integer
+// as int64, a timestamp as time.Time, the rest as text. The lifecycle
+// jobs keep their position in a table as canonical text.
+func (t KeyType) Value(canonical string) (driver.Value, error) { return t.typed(canonical) }

@@ -288,14 +288,20 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 		// Read only: Open and OpenText do not write to their input.
 		b = unsafe.Slice(unsafe.StringData(x), len(x))
 	default:
-		return r.openFailed(pc, fmt.Errorf("stored value of type %T", stored))
+		if !pc.migrating {
+			return r.openFailed(pc, fmt.Errorf("stored value of type %T", stored))
+		}
+		var err error
+		if b, _, err = valueBytes(stored); err != nil { // a number not yet migrated
+			return r.openFailed(pc, err)
+		}
 	}
 	var plain []byte
 	var err error
-	if pc.form == FormBinary {
-		plain, err = crypto.Open(r.scratch[:0], r.keys, loc, b)
+	if pc.migrating && !pc.sealed(b) {
+		plain = append(r.scratch[:0], b...) // plaintext not yet migrated
 	} else {
-		plain, err = crypto.OpenText(r.scratch[:0], r.keys, loc, b)
+		plain, err = pc.open(r.scratch[:0], r.keys, loc, b)
 	}
 	if err != nil {
 		return r.openFailed(pc, err)

@@ -51,8 +51,29 @@ type protCol struct {
 	keyspace      string  // "" under keyring.PerTenantColumn: from the context
 	form          Form
 	onError       OnError
+	migrating     bool
 	specs         map[crypto.Transform]crypto.IndexSpec
 	rule          *masking.Rule
+}
+
+// sealed reports whether stored bytes of pc are an envelope rather than
+// plaintext: the text form by its prefix (a value with the prefix that
+// does not parse is a damaged envelope, not plaintext), the binary form
+// by parsing its header.
+func (pc *protCol) sealed(b []byte) bool {
+	if pc.form == FormBinary {
+		_, err := crypto.Parse(b)
+		return err == nil
+	}
+	return crypto.IsText(b)
+}
+
+// open opens stored bytes of pc at loc, in pc's form.
+func (pc *protCol) open(dst []byte, keys crypto.KeySource, loc crypto.Location, b []byte) ([]byte, error) {
+	if pc.form == FormBinary {
+		return crypto.Open(dst, keys, loc, b)
+	}
+	return crypto.OpenText(dst, keys, loc, b)
 }
 
 // pseudonymSpec is the index whose value the hash action shows: HMAC-SM3
@@ -101,7 +122,7 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 		s.keys[table] = tc.RowKeyType
 		for _, cc := range tc.Columns {
 			name := strings.ToLower(cc.Name)
-			pc := &protCol{table: table, column: name, schema: strings.ToLower(tc.Schema), keyType: tc.RowKeyType, form: cc.Form, onError: cc.OnError,
+			pc := &protCol{table: table, column: name, schema: strings.ToLower(tc.Schema), keyType: tc.RowKeyType, form: cc.Form, onError: cc.OnError, migrating: cc.Migrating,
 				specs: map[crypto.Transform]crypto.IndexSpec{}, rule: cfg.Policy.Rule(table, name)}
 			for _, ix := range cc.Indexes {
 				pc.specs[ix.Transform] = crypto.IndexSpec{Table: table, Column: name, Transform: ix.Transform, Size: ix.Size}
@@ -275,21 +296,7 @@ func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.Na
 				return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
 			}
 		}
-		key, err := s.kr.Current(ctx, loc.Keyspace)
-		if err != nil {
-			return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
-		}
-		if pc.form == FormBinary {
-			sealed, err := key.Seal(nil, loc, plain)
-			if err != nil {
-				return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
-			}
-			return sealed, nil
-		}
-		if *buf, err = key.SealText((*buf)[:0], loc, plain); err != nil {
-			return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
-		}
-		return string(*buf), nil
+		return s.seal(ctx, pc, loc, plain, buf)
 	case sqlplan.OpIndex, sqlplan.OpLikeLast4:
 		if sl.Op == sqlplan.OpLikeLast4 {
 			digits, ok := sqlplan.LastFourPattern(string(plain))
@@ -315,6 +322,26 @@ func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.Na
 		return string(*buf), nil
 	}
 	return nil, fmt.Errorf("gmfield/sqldriver: internal: slot op %d", sl.Op)
+}
+
+// seal seals plain at loc under the current DEK of loc's keyspace, in
+// pc's form: the one sealing rule of the driver and the lifecycle jobs.
+func (s *schema) seal(ctx context.Context, pc *protCol, loc crypto.Location, plain []byte, buf *[]byte) (driver.Value, error) {
+	key, err := s.kr.Current(ctx, loc.Keyspace)
+	if err != nil {
+		return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
+	}
+	if pc.form == FormBinary {
+		sealed, err := key.Seal(nil, loc, plain)
+		if err != nil {
+			return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
+		}
+		return sealed, nil
+	}
+	if *buf, err = key.SealText((*buf)[:0], loc, plain); err != nil {
+		return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
+	}
+	return string(*buf), nil
 }
 
 // rowKeyValue binds the canonical row key of slot sl's table, typed for

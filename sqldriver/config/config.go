@@ -213,6 +213,11 @@ func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []mas
 			if !identRE.MatchString(t.Schema) {
 				return lineErr(tv, "schema must be a plain lower-case identifier")
 			}
+		case "tenant_column":
+			t.TenantColumn = strings.ToLower(tv.Value)
+			if !identRE.MatchString(t.TenantColumn) {
+				return lineErr(tv, "tenant_column must be a plain lower-case identifier")
+			}
 		case "columns":
 			return pairs(tv, func(ck, cv *yaml.Node) error {
 				c, err := decodeColumn(t.Name, ck, cv, rules, maskOpts)
@@ -220,7 +225,7 @@ func decodeTable(k, v *yaml.Node, rules map[string]*masking.Rule, maskOpts []mas
 				return err
 			})
 		default:
-			return lineErr(tk, fmt.Sprintf("unknown key %q (row_key, schema, columns)", tk.Value))
+			return lineErr(tk, fmt.Sprintf("unknown key %q (row_key, schema, tenant_column, columns)", tk.Value))
 		}
 		return nil
 	})
@@ -328,6 +333,18 @@ func decodeColumn(table string, k, v *yaml.Node, rules map[string]*masking.Rule,
 			default:
 				return lineErr(cv, `on_error must be fail or "null"`)
 			}
+		case "migrating":
+			b, err := strconv.ParseBool(cv.Value)
+			if err != nil || cv.Kind != yaml.ScalarNode {
+				return lineErr(cv, "migrating must be true or false")
+			}
+			c.Migrating = b
+		case "max_len":
+			n, err := strconv.Atoi(cv.Value)
+			if err != nil || n < 1 || n > crypto.MaxPlaintextSize {
+				return lineErr(cv, fmt.Sprintf("max_len must be a byte count from 1 to %d", crypto.MaxPlaintextSize))
+			}
+			c.MaxLen = n
 		case "index":
 			return pairs(cv, func(ik, iv *yaml.Node) error {
 				ix := sqldriver.Index{Column: strings.ToLower(ik.Value)}
@@ -364,7 +381,7 @@ func decodeColumn(table string, k, v *yaml.Node, rules map[string]*masking.Rule,
 				return nil
 			})
 		default:
-			return lineErr(ck, fmt.Sprintf("unknown key %q (mask, form, index, on_error)", ck.Value))
+			return lineErr(ck, fmt.Sprintf("unknown key %q (mask, form, index, on_error, migrating, max_len)", ck.Value))
 		}
 		return nil
 	})

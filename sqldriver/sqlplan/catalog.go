@@ -38,6 +38,9 @@ type Column struct {
 	// Hash is true when some role may get the hash action on this column;
 	// reads then also fetch its full blind index.
 	Hash bool
+	// Migrating is true while the column may still hold plaintext: an
+	// equality search then matches the blind index or the plaintext.
+	Migrating bool
 }
 
 // Index is one blind index of a column, stored in a sibling column.

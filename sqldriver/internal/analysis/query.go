@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/sqldriver/internal/sqlir"
@@ -450,9 +451,9 @@ func (a *analyzer) pred(e sqlir.Expr, s *scope, what string) error {
 		case lok && rok:
 			return refuse(sqlplan.ErrUnsupportedUse, lr.col.Table, lr.col.Name, "comparing two protected columns")
 		case lok:
-			return a.search(lr.col, lc, x.R, x.Op)
+			return a.search(lr.col, lc, x.R, x)
 		case rok:
-			return a.search(rr.col, rc, x.L, x.Op)
+			return a.search(rr.col, rc, x.L, x)
 		}
 	case *sqlir.In:
 		cr, r, ok, err := a.protCol(x.Expr, s)
@@ -462,6 +463,9 @@ func (a *analyzer) pred(e sqlir.Expr, s *scope, what string) error {
 		if ok {
 			if x.Query != nil {
 				return refuse(sqlplan.ErrUnsupportedUse, r.col.Table, r.col.Name, "IN (SELECT …)")
+			}
+			if r.col.Migrating {
+				return refuse(sqlplan.ErrUnsupportedUse, r.col.Table, r.col.Name, "IN on a migrating column (use =)")
 			}
 			idx := r.col.EqualityIndex()
 			if idx == nil {
@@ -494,8 +498,11 @@ func (a *analyzer) pred(e sqlir.Expr, s *scope, what string) error {
 	return a.expr(e, s, what)
 }
 
-// search rewrites col op value into idxcol op placeholder.
-func (a *analyzer) search(col *sqlplan.Column, cr *sqlir.ColumnRef, val sqlir.Expr, op string) error {
+// search rewrites col op value into idxcol op placeholder; on a migrating
+// column, col = value into (idxcol = placeholder OR col = placeholder),
+// which matches a sealed row by its index and a plaintext row by its value.
+func (a *analyzer) search(col *sqlplan.Column, cr *sqlir.ColumnRef, val sqlir.Expr, x *sqlir.Compare) error {
+	op := x.Op
 	idx := col.EqualityIndex()
 	if idx == nil {
 		return refuse(sqlplan.ErrNoIndex, col.Table, col.Name, op+" needs an equality index")
@@ -503,6 +510,26 @@ func (a *analyzer) search(col *sqlplan.Column, cr *sqlir.ColumnRef, val sqlir.Ex
 	sp, ok := valueOf(val)
 	if !ok {
 		return refuse(sqlplan.ErrUnsupportedUse, col.Table, col.Name, op+" with an expression")
+	}
+	if col.Migrating {
+		if op != "=" {
+			return refuse(sqlplan.ErrUnsupportedUse, col.Table, col.Name, op+" on a migrating column (only = matches both forms)")
+		}
+		// The comparison runs from the first operand's start to the
+		// second's end; between them only the operator may stand (no
+		// parenthesis of an operand), or the OR would land inside it.
+		src := a.st.Source
+		ref := sqlir.Span{Start: cr.Start, End: cr.NameSpan.End}
+		lo, hi := ref, sp.span
+		if hi.Start < lo.Start {
+			lo, hi = hi, lo
+		}
+		if ref.Start < 0 || ref.End > len(src) || ref.Start >= ref.End || lo.End > hi.Start || hi.End > len(src) ||
+			strings.ContainsAny(src[lo.End:hi.Start], "()") {
+			return refuse(sqlplan.ErrUnsupportedUse, col.Table, col.Name, "this form of = on a migrating column (write col = value)")
+		}
+		a.w.insert(lo.Start, text("("))
+		defer a.w.insert(hi.End, text(" OR "+src[ref.Start:ref.End]+" = "), slotPiece(sqlplan.Slot{Value: sp.value, Op: sqlplan.OpPass}), text(")"))
 	}
 	a.w.replace(sp.span, sqlplan.Slot{Value: sp.value, Op: sqlplan.OpIndex, Table: col.Table, Column: col.Name, Transform: idx.Transform, Search: true}, sp.param)
 	a.w.replaceText(cr.NameSpan, idx.Column)
@@ -514,6 +541,9 @@ func (a *analyzer) search(col *sqlplan.Column, cr *sqlir.ColumnRef, val sqlir.Ex
 func (a *analyzer) like(col *sqlplan.Column, cr *sqlir.ColumnRef, x *sqlir.Like) error {
 	if x.Not || x.Insensitive || x.Esc {
 		return refuse(sqlplan.ErrUnsupportedUse, col.Table, col.Name, "NOT LIKE, ILIKE or ESCAPE")
+	}
+	if col.Migrating {
+		return refuse(sqlplan.ErrUnsupportedUse, col.Table, col.Name, "LIKE on a migrating column")
 	}
 	idx := col.IndexFor(crypto.TransformLast4)
 	if idx == nil {

@@ -1,0 +1,284 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// dialect is what the jobs need to know of a database's SQL: quoting,
+// placeholders, NULL-safe comparison, the multi-row compare-and-set
+// update, and reading the live schema. Identifiers reaching it are
+// validated plain identifiers (sqldriver's config), so quoting cannot be
+// escaped.
+type dialect struct {
+	name string
+	// q quotes an identifier.
+	q func(string) string
+	// ph is the n-th (1-based) placeholder.
+	ph func(int) string
+	// same is a NULL-safe, byte-exact equality of two expressions.
+	same func(a, b string) string
+	// columns reads the live columns of a table.
+	columns func(ctx context.Context, db *sql.DB, schema, table string) (map[string]liveColumn, error)
+	// primaryKey returns the single-column primary key of a table, or "".
+	primaryKey func(ctx context.Context, db *sql.DB, schema, table string) (string, error)
+	// indexed returns the columns that lead some index of a table.
+	indexed func(ctx context.Context, db *sql.DB, schema, table string) (map[string]bool, error)
+}
+
+// liveColumn is a column as the database declares it.
+type liveColumn struct {
+	Type     string // as the catalog prints it: "character varying(20)", "varchar(20)", "TEXT"
+	Nullable bool
+	Charset  string // MySQL: the column's character set
+	// Chars is the declared maximum length in characters (or bytes for
+	// binary types); -1 when unbounded (text, bytea, BLOB), 0 when unknown.
+	Chars int64
+}
+
+func dialectNamed(name string) (*dialect, error) {
+	switch strings.ToLower(name) {
+	case "postgres", "postgresql", "pgx":
+		return postgres, nil
+	case "mysql", "mariadb":
+		return mysql, nil
+	case "sqlite", "sqlite3":
+		return sqlite, nil
+	}
+	return nil, fmt.Errorf("%w: dialect %q (sqlite, postgres or mysql)", ErrInvalid, name)
+}
+
+func dquote(s string) string { return `"` + s + `"` }
+
+var postgres = &dialect{
+	name: "postgres",
+	q:    dquote,
+	ph:   func(i int) string { return "$" + strconv.Itoa(i) },
+	same: func(a, b string) string { return a + " IS NOT DISTINCT FROM " + b },
+	columns: func(ctx context.Context, db *sql.DB, schema, table string) (map[string]liveColumn, error) {
+		rows, err := db.QueryContext(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+			CASE WHEN a.atttypmod > 4 AND t.typname IN ('varchar','bpchar') THEN a.atttypmod - 4
+			     WHEN t.typname IN ('text','bytea') THEN -1 ELSE 0 END, ''
+			FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+			WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, pgName(schema, table))
+		if err != nil {
+			return nil, err
+		}
+		return scanColumns(rows, false)
+	},
+	primaryKey: func(ctx context.Context, db *sql.DB, schema, table string) (string, error) {
+		return oneKey(db.QueryContext(ctx, `SELECT a.attname FROM pg_index i
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+			WHERE i.indrelid = to_regclass($1) AND i.indisprimary`, pgName(schema, table)))
+	},
+	indexed: func(ctx context.Context, db *sql.DB, schema, table string) (map[string]bool, error) {
+		return nameSet(db.QueryContext(ctx, `SELECT a.attname FROM pg_index i
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+			WHERE i.indrelid = to_regclass($1)`, pgName(schema, table)))
+	},
+}
+
+func pgName(schema, table string) string {
+	if schema != "" {
+		return dquote(schema) + "." + dquote(table)
+	}
+	return dquote(table)
+}
+
+var mysql = &dialect{
+	name: "mysql",
+	q:    func(s string) string { return "`" + s + "`" },
+	ph:   func(int) string { return "?" },
+	same: func(a, b string) string { return "CAST(" + a + " AS BINARY) <=> CAST(" + b + " AS BINARY)" },
+	columns: func(ctx context.Context, db *sql.DB, schema, table string) (map[string]liveColumn, error) {
+		rows, err := db.QueryContext(ctx, `SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES',
+			COALESCE(CASE WHEN DATA_TYPE IN ('varchar','char','varbinary','binary') THEN CHARACTER_MAXIMUM_LENGTH
+			              WHEN DATA_TYPE LIKE '%text' OR DATA_TYPE LIKE '%blob' THEN -1 END, 0),
+			COALESCE(CHARACTER_SET_NAME, '')
+			FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ?`, schema, table)
+		if err != nil {
+			return nil, err
+		}
+		return scanColumns(rows, true)
+	},
+	primaryKey: func(ctx context.Context, db *sql.DB, schema, table string) (string, error) {
+		return oneKey(db.QueryContext(ctx, `SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+			WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY'`, schema, table))
+	},
+	indexed: func(ctx context.Context, db *sql.DB, schema, table string) (map[string]bool, error) {
+		return nameSet(db.QueryContext(ctx, `SELECT COLUMN_NAME FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ? AND SEQ_IN_INDEX = 1`, schema, table))
+	},
+}
+
+var sqlite = &dialect{
+	name: "sqlite",
+	q:    dquote,
+	ph:   func(int) string { return "?" },
+	same: func(a, b string) string { return a + " IS " + b },
+	columns: func(ctx context.Context, db *sql.DB, schema, table string) (map[string]liveColumn, error) {
+		rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull" = 0, -1, '' FROM pragma_table_info(?)`, table)
+		if err != nil {
+			return nil, err
+		}
+		// SQLite does not limit lengths: every column is unbounded.
+		return scanColumns(rows, false)
+	},
+	primaryKey: func(ctx context.Context, db *sql.DB, schema, table string) (string, error) {
+		return oneKey(db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) WHERE pk > 0`, table))
+	},
+	indexed: func(ctx context.Context, db *sql.DB, schema, table string) (map[string]bool, error) {
+		return nameSet(db.QueryContext(ctx, `SELECT ii.name FROM pragma_index_list(?) il, pragma_index_info(il.name) ii WHERE ii.seqno = 0`, table))
+	},
+}
+
+func scanColumns(rows *sql.Rows, charset bool) (map[string]liveColumn, error) {
+	defer rows.Close()
+	out := map[string]liveColumn{}
+	for rows.Next() {
+		var name string
+		var c liveColumn
+		if err := rows.Scan(&name, &c.Type, &c.Nullable, &c.Chars, &c.Charset); err != nil {
+			return nil, err
+		}
+		out[strings.ToLower(name)] = c
+	}
+	return out, rows.Err()
+}
+
+func oneKey(rows *sql.Rows, err error) (string, error) {
+	set, err := nameList(rows, err)
+	if err != nil || len(set) != 1 {
+		return "", err
+	}
+	return set[0], nil
+}
+
+func nameSet(rows *sql.Rows, err error) (map[string]bool, error) {
+	list, err := nameList(rows, err)
+	set := make(map[string]bool, len(list))
+	for _, n := range list {
+		set[n] = true
+	}
+	return set, err
+}
+
+func nameList(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, strings.ToLower(n))
+	}
+	return out, rows.Err()
+}
+
+// tableName is the table as statements name it: schema-qualified when the
+// configuration declares a schema.
+func (d *dialect) tableName(schema, table string) string {
+	if schema != "" {
+		return d.q(schema) + "." + d.q(table)
+	}
+	return d.q(table)
+}
+
+// casUpdate builds the statement that writes n rows in one round trip,
+// each only if its protected columns still hold what was read:
+//
+//	key, old values of cas (one per cas column), new values of set
+//
+// are the arguments of each row, in that order. types gives PostgreSQL
+// the column types to cast the arguments to (VALUES has none of its own).
+func (d *dialect) casUpdate(table, key string, cas, set []string, types map[string]string, n int) string {
+	var b strings.Builder
+	width := 1 + len(cas) + len(set)
+	vcols := make([]string, 0, width)
+	vcols = append(vcols, "k")
+	for i := range cas {
+		vcols = append(vcols, "o"+strconv.Itoa(i))
+	}
+	for i := range set {
+		vcols = append(vcols, "n"+strconv.Itoa(i))
+	}
+	colOf := func(j int) string {
+		switch {
+		case j == 0:
+			return key
+		case j <= len(cas):
+			return cas[j-1]
+		}
+		return set[j-1-len(cas)]
+	}
+	arg := 0
+	row := func(b *strings.Builder, selectForm bool) {
+		for j := 0; j < width; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			arg++
+			p := d.ph(arg)
+			if d == postgres {
+				p = "CAST(" + p + " AS " + types[colOf(j)] + ")"
+			}
+			b.WriteString(p)
+			if selectForm {
+				b.WriteString(" AS " + vcols[j])
+			}
+		}
+	}
+	where := func(b *strings.Builder) {
+		b.WriteString("t." + d.q(key) + " = v.k")
+		for i, c := range cas {
+			b.WriteString(" AND " + d.same("t."+d.q(c), "v.o"+strconv.Itoa(i)))
+		}
+	}
+	switch d {
+	case mysql:
+		b.WriteString("UPDATE " + table + " AS t JOIN (")
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			b.WriteString("SELECT ")
+			row(&b, i == 0)
+		}
+		b.WriteString(") AS v ON ")
+		where(&b)
+		b.WriteString(" SET ")
+		for i, c := range set {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("t." + d.q(c) + " = v.n" + strconv.Itoa(i))
+		}
+	default:
+		b.WriteString("WITH v(" + strings.Join(vcols, ", ") + ") AS (VALUES ")
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			row(&b, false)
+			b.WriteString(")")
+		}
+		b.WriteString(") UPDATE " + table + " AS t SET ")
+		for i, c := range set {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(d.q(c) + " = v.n" + strconv.Itoa(i))
+		}
+		b.WriteString(" FROM v WHERE ")
+		where(&b)
+	}
+	return b.String()
+}

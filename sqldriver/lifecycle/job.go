@@ -1,0 +1,658 @@
+package lifecycle
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gmfield/gmfield/keyring"
+	"github.com/gmfield/gmfield/sqldriver"
+)
+
+// Errors of the jobs. Test for them with errors.Is.
+var (
+	// ErrInvalid reports options or a configuration the job cannot run
+	// with (no row key or primary key, an unknown table, a bad dialect).
+	ErrInvalid = errors.New("gmfield/lifecycle: invalid job")
+	// ErrBusy reports that another run of the same job moved its
+	// checkpoint: two runs of one job never write the same table.
+	ErrBusy = errors.New("gmfield/lifecycle: another run of this job is in progress")
+	// ErrContended reports a row that kept changing under the job: it was
+	// re-read and retried, and changed again every time.
+	ErrContended = errors.New("gmfield/lifecycle: row keeps changing")
+)
+
+// RowError is a job's failure at one stored value: the job stopped there,
+// and its checkpoint still says where to resume. It names the table, the
+// column and the row key, never a value.
+type RowError struct {
+	Table, Column string
+	RowKey        string // canonical text of the row key
+	Err           error
+}
+
+// Error names the place of the failure and its cause.
+func (e *RowError) Error() string {
+	col := e.Table
+	if e.Column != "" {
+		col += "." + e.Column
+	}
+	return fmt.Sprintf("gmfield/lifecycle: %s, row %s: %v", col, e.RowKey, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RowError) Unwrap() error { return e.Err }
+
+// Progress receives a job's progress. The command line shows a bar on a
+// terminal and log lines elsewhere; see NewLogProgress.
+type Progress interface {
+	// Start is called once, with the number of rows the table has (an
+	// estimate for a table that is written meanwhile) and the number the
+	// job skips because a previous run did them.
+	Start(total, done int64)
+	// Add is called after each batch with the rows it scanned.
+	Add(rows int64)
+	// Finish is called once, at the end.
+	Finish()
+}
+
+// Job is a run over one protected table of a configuration. Its DB is the
+// plain database (opened with the inner driver, not wrapped by gmfield):
+// the job reads and writes stored envelopes.
+type Job struct {
+	DB     *sql.DB
+	Config *sqldriver.Config
+	// Dialect is "sqlite", "postgres" or "mysql".
+	Dialect string
+	// Table is the protected table, as the configuration names it.
+	Table string
+	// Batch is the number of rows read and written per round trip
+	// (default 1000).
+	Batch int
+	// Workers is the number of goroutines that seal and open (default
+	// GOMAXPROCS).
+	Workers int
+	// DryRun reports what would change and writes nothing.
+	DryRun bool
+	// Progress, if set, is told how far the job is.
+	Progress Progress
+	// Log receives the job's start, resume and end (default: discarded).
+	Log *slog.Logger
+
+	codec *sqldriver.Codec
+}
+
+// Summary is what a job did.
+type Summary struct {
+	Job     string        `json:"job"`
+	Table   string        `json:"table"`
+	DryRun  bool          `json:"dry_run"`
+	Resumed bool          `json:"resumed"` // it continued an interrupted run
+	Scanned int64         `json:"scanned"` // rows read (by this run)
+	Changed int64         `json:"changed"` // rows written (or, in a dry run, that would be)
+	Values  int64         `json:"values"`  // protected values written (or that would be)
+	Skipped int64         `json:"skipped"` // rows already in the wanted state
+	Retried int64         `json:"retried"` // rows re-read because a writer changed them meanwhile
+	Failed  int64         `json:"failed"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// testHookDecided, when set by a test, runs between deciding a batch and
+// writing it: where a concurrent writer's change makes the
+// compare-and-set miss.
+var testHookDecided func()
+
+// table is the job's view of its table: the columns it reads, in order.
+type table struct {
+	cfg     sqldriver.Table
+	name    string // as statements name it
+	key     string // the row-key (or primary-key) column
+	keyType sqldriver.KeyType
+	tenant  string            // tenant column, or ""
+	cols    []column          // protected columns
+	read    []string          // key, [tenant], then each column and its indexes
+	types   map[string]string // live SQL types, for PostgreSQL casts
+}
+
+type column struct {
+	name    string
+	indexes []string
+	at      int // position of the value in a read row; indexes follow
+}
+
+// row is one row as read: its key and stored values in table.read order.
+type row struct {
+	vals []driver.Value
+}
+
+// change is what a job writes to one row: the new values of every
+// protected column and index column (old ones where nothing changes).
+type change struct {
+	r      *row
+	newv   []driver.Value // per table.read position from 1+tenant on
+	values int            // protected values that change
+}
+
+// op decides, per row, what the job writes: nil for nothing.
+type op func(ctx context.Context, t *table, r *row) (*change, error)
+
+func (j *Job) batch() int {
+	if j.Batch <= 0 {
+		return 1000
+	}
+	return j.Batch
+}
+
+func (j *Job) workers() int {
+	if j.Workers <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return j.Workers
+}
+
+func (j *Job) log() *slog.Logger {
+	if j.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return j.Log
+}
+
+// prepare checks the job and reads the table's live schema.
+func (j *Job) prepare(ctx context.Context) (*dialect, *table, error) {
+	if j.DB == nil || j.Config == nil {
+		return nil, nil, fmt.Errorf("%w: a job needs DB and Config", ErrInvalid)
+	}
+	d, err := dialectNamed(j.Dialect)
+	if err != nil {
+		return nil, nil, err
+	}
+	if j.codec == nil {
+		if j.codec, err = sqldriver.NewCodec(ctx, j.Config); err != nil {
+			return nil, nil, err
+		}
+	}
+	var tc *sqldriver.Table
+	for i := range j.Config.Tables {
+		if strings.EqualFold(j.Config.Tables[i].Name, j.Table) {
+			tc = &j.Config.Tables[i]
+		}
+	}
+	if tc == nil {
+		return nil, nil, fmt.Errorf("%w: table %q is not in the configuration", ErrInvalid, j.Table)
+	}
+	t := &table{cfg: *tc, name: d.tableName(strings.ToLower(tc.Schema), strings.ToLower(tc.Name)), key: strings.ToLower(tc.RowKey),
+		keyType: tc.RowKeyType, tenant: strings.ToLower(tc.TenantColumn)}
+	live, err := d.columns(ctx, j.DB, strings.ToLower(tc.Schema), strings.ToLower(tc.Name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("gmfield/lifecycle: reading the columns of %s: %w", tc.Name, err)
+	}
+	if len(live) == 0 {
+		return nil, nil, fmt.Errorf("%w: table %s does not exist", ErrInvalid, tc.Name)
+	}
+	if t.key == "" {
+		if t.key, err = d.primaryKey(ctx, j.DB, strings.ToLower(tc.Schema), strings.ToLower(tc.Name)); err != nil {
+			return nil, nil, fmt.Errorf("gmfield/lifecycle: reading the primary key of %s: %w", tc.Name, err)
+		}
+		if t.key == "" {
+			return nil, nil, fmt.Errorf("%w: table %s has neither a row key nor a one-column primary key to order the work by", ErrInvalid, tc.Name)
+		}
+	}
+	if j.codec.Scope() == keyring.PerTenantColumn && t.tenant == "" {
+		return nil, nil, fmt.Errorf("%w: table %s: key_scope tenant needs tenant_column, to know each row's tenant", ErrInvalid, tc.Name)
+	}
+	t.read = append(t.read, t.key)
+	if t.tenant != "" {
+		t.read = append(t.read, t.tenant)
+	}
+	for _, cc := range tc.Columns {
+		c := column{name: strings.ToLower(cc.Name), at: len(t.read)}
+		t.read = append(t.read, c.name)
+		for _, ix := range cc.Indexes {
+			c.indexes = append(c.indexes, strings.ToLower(ix.Column))
+			t.read = append(t.read, strings.ToLower(ix.Column))
+		}
+		t.cols = append(t.cols, c)
+	}
+	t.types = map[string]string{}
+	for _, n := range t.read {
+		lc, ok := live[n]
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: table %s has no column %s (run gmfield ddl)", ErrInvalid, tc.Name, n)
+		}
+		t.types[n] = lc.Type
+	}
+	return d, t, nil
+}
+
+// place is where column c of row r lives.
+func (t *table) place(r *row, c *column) sqldriver.Place {
+	p := sqldriver.Place{Table: t.cfg.Name, Column: c.name}
+	if t.cfg.RowKey != "" {
+		p.RowKey = r.vals[0]
+	}
+	if t.tenant != "" {
+		p.Tenant = textOf(r.vals[1])
+	}
+	return p
+}
+
+// rowKey is the canonical text of r's key, for errors and checkpoints.
+func (t *table) rowKey(r *row) string {
+	s, err := t.keyType.Canonical(r.vals[0])
+	if err != nil {
+		return "?"
+	}
+	return s
+}
+
+func textOf(v driver.Value) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// run is the one loop of migrate, reencrypt and shred: read a batch in
+// row-key order after the checkpoint, decide each row's change on all
+// workers, write the changes with a compare-and-set and move the
+// checkpoint in the same transaction. Rows a writer changed meanwhile
+// are re-read and decided again.
+func (j *Job) run(ctx context.Context, kind, params string, f filter, decide op) (Summary, error) {
+	start := time.Now()
+	d, t, err := j.prepare(ctx)
+	sum := Summary{Job: kind, Table: j.Table, DryRun: j.DryRun}
+	if err != nil {
+		return sum, err
+	}
+	id := kind + ":" + t.cfg.Name + ":" + params
+	var cp checkpoint
+	if !j.DryRun {
+		if cp, err = openCheckpoint(ctx, j.DB, d, id, kind, t.cfg.Name, t.keyType); err != nil {
+			return sum, err
+		}
+	}
+	sum.Resumed = cp.last != nil
+	total, done, err := j.count(ctx, d, t, cp.last)
+	if err != nil {
+		return sum, err
+	}
+	j.log().Info("gmfield: job start", "job", id, "table", t.cfg.Name, "rows", total, "resumed", sum.Resumed, "dry_run", j.DryRun)
+	if j.Progress != nil {
+		j.Progress.Start(total, done)
+		defer j.Progress.Finish()
+	}
+	last := cp.last
+	for {
+		rows, err := j.read(ctx, d, t, last, f)
+		if err != nil {
+			return j.end(sum, start, err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		sum.Scanned += int64(len(rows))
+		changes, err := j.decideAll(ctx, t, rows, decide)
+		if err != nil {
+			sum.Failed++
+			return j.end(sum, start, err)
+		}
+		sum.Skipped += int64(len(rows) - len(changes))
+		if testHookDecided != nil {
+			testHookDecided()
+		}
+		lastKey := t.rowKey(rows[len(rows)-1])
+		if j.DryRun {
+			for _, c := range changes {
+				sum.Values += int64(c.values)
+			}
+			sum.Changed += int64(len(changes))
+		} else if err := j.commit(ctx, d, t, &cp, lastKey, changes, decide, &sum); err != nil {
+			return j.end(sum, start, err)
+		}
+		if j.Progress != nil {
+			j.Progress.Add(int64(len(rows)))
+		}
+		lk, err := t.keyType.Value(lastKey)
+		if err != nil {
+			return j.end(sum, start, fmt.Errorf("%w: row key of %s: %v", ErrInvalid, t.cfg.Name, err))
+		}
+		last = lk
+		if len(rows) < j.batch() {
+			break
+		}
+	}
+	if !j.DryRun {
+		if err := cp.finish(ctx, j.DB, d); err != nil {
+			return j.end(sum, start, err)
+		}
+	}
+	return j.end(sum, start, nil)
+}
+
+func (j *Job) end(sum Summary, start time.Time, err error) (Summary, error) {
+	sum.Elapsed = time.Since(start)
+	attrs := []any{"job", sum.Job, "table", sum.Table, "scanned", sum.Scanned, "changed", sum.Changed, "skipped", sum.Skipped,
+		"retried", sum.Retried, "elapsed", sum.Elapsed.Round(time.Millisecond)}
+	if err != nil {
+		j.log().Error("gmfield: job stopped", append(attrs, "err", err)...)
+	} else {
+		j.log().Info("gmfield: job done", attrs...)
+	}
+	return sum, err
+}
+
+// count returns the table's rows and those before the checkpoint.
+func (j *Job) count(ctx context.Context, d *dialect, t *table, last driver.Value) (total, done int64, err error) {
+	if err = j.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.name).Scan(&total); err != nil {
+		return 0, 0, fmt.Errorf("gmfield/lifecycle: counting %s: %w", t.cfg.Name, err)
+	}
+	if last != nil {
+		err = j.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.name+" WHERE "+d.q(t.key)+" <= "+d.ph(1), last).Scan(&done)
+	}
+	return total, done, err
+}
+
+// filter is an extra SQL condition on the rows a job reads: its text for
+// the placeholder number of its argument, and the argument.
+type filter struct {
+	cond func(ph string) string
+	arg  any
+}
+
+// read returns the next batch after key last (nil: from the start), in
+// key order, of the rows f admits.
+func (j *Job) read(ctx context.Context, d *dialect, t *table, last driver.Value, f filter) ([]*row, error) {
+	args := keyArgs(last)
+	extra := ""
+	if f.cond != nil {
+		args = append(args, f.arg)
+		extra = f.cond(d.ph(len(args)))
+	}
+	return queryRows(ctx, j.DB, t, j.selectSQL(d, t, last != nil, extra), j.batch(), args...)
+}
+
+func keyArgs(last driver.Value) []any {
+	if last == nil {
+		return nil
+	}
+	return []any{last}
+}
+
+func (j *Job) selectSQL(d *dialect, t *table, after bool, extra string) string {
+	cols := make([]string, len(t.read))
+	for i, c := range t.read {
+		cols[i] = d.q(c)
+	}
+	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + t.name
+	var where []string
+	if after {
+		where = append(where, d.q(t.key)+" > "+d.ph(1))
+	}
+	if extra != "" {
+		where = append(where, extra)
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return q + " ORDER BY " + d.q(t.key) + " LIMIT " + fmt.Sprint(j.batch())
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryRows(ctx context.Context, db querier, t *table, q string, capacity int, args ...any) ([]*row, error) {
+	rs, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("gmfield/lifecycle: reading %s: %w", t.cfg.Name, err)
+	}
+	defer rs.Close()
+	out := make([]*row, 0, capacity)
+	scan := make([]any, len(t.read))
+	ptrs := make([]any, len(t.read))
+	for rs.Next() {
+		r := &row{vals: make([]driver.Value, len(t.read))}
+		for i := range scan {
+			ptrs[i] = &scan[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("gmfield/lifecycle: reading %s: %w", t.cfg.Name, err)
+		}
+		for i, v := range scan {
+			r.vals[i] = v
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+// decideAll runs decide on every row, on the job's workers, keeping order.
+func (j *Job) decideAll(ctx context.Context, t *table, rows []*row, decide op) ([]*change, error) {
+	out := make([]*change, len(rows))
+	errs := make([]error, len(rows))
+	n := min(j.workers(), len(rows))
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(rows); i += n {
+				out[i], errs[i] = decide(ctx, t, rows[i])
+				if errs[i] != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	changes := out[:0]
+	for _, c := range out {
+		if c != nil {
+			changes = append(changes, c)
+		}
+	}
+	return changes, nil
+}
+
+// commit writes changes and moves the checkpoint to lastKey, in one
+// transaction. A row whose compare-and-set missed is re-read and decided
+// again (a few times); a transaction the database aborts (deadlock,
+// serialization) is retried whole.
+func (j *Job) commit(ctx context.Context, d *dialect, t *table, cp *checkpoint, lastKey string, changes []*change, decide op, sum *Summary) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var retried int64
+		var values int
+		var written int
+		retried, values, written, err = j.commitOnce(ctx, d, t, cp, lastKey, changes, decide)
+		if err == nil {
+			sum.Changed += int64(written)
+			sum.Values += int64(values)
+			sum.Retried += retried
+			return nil
+		}
+		if !transient(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	return err
+}
+
+func (j *Job) commitOnce(ctx context.Context, d *dialect, t *table, cp *checkpoint, lastKey string, changes []*change, decide op) (retried int64, values, written int, err error) {
+	tx, err := j.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	pending := changes
+	for round := 0; len(pending) > 0; round++ {
+		if round == 5 {
+			return retried, 0, 0, &RowError{Table: t.cfg.Name, RowKey: t.rowKey(pending[0].r), Err: ErrContended}
+		}
+		if err = j.write(ctx, tx, d, t, pending); err != nil {
+			return retried, 0, 0, err
+		}
+		// Which rows now hold what was written? Re-read them by key.
+		missed, err := j.missed(ctx, tx, d, t, pending)
+		if err != nil {
+			return retried, 0, 0, err
+		}
+		for _, c := range pending {
+			if _, m := missed[c]; !m {
+				values += c.values
+				written++
+			}
+		}
+		if len(missed) == 0 {
+			break
+		}
+		retried += int64(len(missed))
+		var again []*change
+		for _, c := range pending {
+			if fresh, ok := missed[c]; ok && fresh != nil {
+				nc, err := decide(ctx, t, fresh.r)
+				if err != nil {
+					return retried, 0, 0, err
+				}
+				if nc != nil {
+					again = append(again, nc)
+				}
+			}
+		}
+		pending = again
+	}
+	if err = cp.advance(ctx, tx, d, lastKey); err != nil {
+		return retried, 0, 0, err
+	}
+	return retried, values, written, tx.Commit()
+}
+
+// write sends the compare-and-set update of changes, in chunks that keep
+// within the databases' placeholder limits.
+func (j *Job) write(ctx context.Context, tx *sql.Tx, d *dialect, t *table, changes []*change) error {
+	first := 1
+	if t.tenant != "" {
+		first = 2
+	}
+	cas := make([]string, 0, len(t.cols))
+	for _, c := range t.cols {
+		cas = append(cas, c.name)
+	}
+	set := t.read[first:]
+	width := 1 + len(cas) + len(set)
+	per := max(1, min(len(changes), 30000/width))
+	for lo := 0; lo < len(changes); lo += per {
+		chunk := changes[lo:min(lo+per, len(changes))]
+		q := d.casUpdate(t.name, t.key, cas, set, t.types, len(chunk))
+		args := make([]any, 0, width*len(chunk))
+		for _, c := range chunk {
+			args = append(args, c.r.vals[0])
+			for _, col := range t.cols {
+				args = append(args, c.r.vals[col.at])
+			}
+			for _, v := range c.newv {
+				args = append(args, v)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("gmfield/lifecycle: writing %s: %w", t.cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// missed re-reads the rows of changes and returns those that do not hold
+// what was written, with their fresh row (nil for a deleted row).
+func (j *Job) missed(ctx context.Context, tx *sql.Tx, d *dialect, t *table, changes []*change) (map[*change]*change, error) {
+	first := len(t.read) - len(changes[0].newv)
+	cols := make([]string, len(t.read))
+	for i, c := range t.read {
+		cols[i] = d.q(c)
+	}
+	out := map[*change]*change{}
+	const chunk = 1000
+	for lo := 0; lo < len(changes); lo += chunk {
+		part := changes[lo:min(lo+chunk, len(changes))]
+		ph := make([]string, len(part))
+		args := make([]any, len(part))
+		byKey := make(map[string]*change, len(part))
+		for i, c := range part {
+			ph[i] = d.ph(i + 1)
+			args[i] = c.r.vals[0]
+			byKey[t.rowKey(c.r)] = c
+		}
+		q := "SELECT " + strings.Join(cols, ", ") + " FROM " + t.name + " WHERE " + d.q(t.key) + " IN (" + strings.Join(ph, ", ") + ")"
+		fresh, err := queryRows(ctx, tx, t, q, len(part), args...)
+		if err != nil {
+			return nil, err
+		}
+		seen := map[*change]bool{}
+		for _, r := range fresh {
+			c := byKey[t.rowKey(r)]
+			if c == nil {
+				continue
+			}
+			seen[c] = true
+			for i, v := range c.newv {
+				if !sameValue(r.vals[first+i], v) {
+					out[c] = &change{r: r}
+					break
+				}
+			}
+		}
+		for _, c := range part {
+			if !seen[c] {
+				out[c] = nil // deleted meanwhile: nothing to do
+			}
+		}
+	}
+	return out, nil
+}
+
+func sameValue(a, b driver.Value) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return textOf(a) == textOf(b)
+}
+
+// transient reports a database error after which the transaction may be
+// run again: a deadlock, a serialization failure, a busy SQLite file.
+func transient(err error) bool {
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		switch st.SQLState() {
+		case "40001", "40P01":
+			return true
+		}
+	}
+	msg := err.Error()
+	for _, s := range []string{"Deadlock found", "Lock wait timeout", "database is locked", "SQLITE_BUSY", "(40001)", "(40P01)"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
