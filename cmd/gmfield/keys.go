@@ -86,16 +86,30 @@ func newKeysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "List, rotate, rewrap and destroy data keys"}
 	var dir string
 
+	var listCfg keyConfig
+	var listPlace placeFlags
 	list := &cobra.Command{
-		Use: "list --keyring DIR", Short: "List data keys", Args: noArgs,
+		Use: "list (--keyring DIR | --config FILE [--table T [--column C]] [--tenant T])", Short: "List data keys", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := openKeyring(dir)
+			k, err := listCfg.keyring(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}
 			recs, err := k.List(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if listCfg.cfg != nil {
+				// Under key scope tenant without --tenant: every tenant's keys.
+				if listCfg.codec.Scope() != keyring.PerTenantColumn || listPlace.tenant != "" || listPlace.table != "" {
+					spaces, err := listCfg.keyspaces(listPlace)
+					if err != nil {
+						return err
+					}
+					recs = onlyKeyspaces(recs, spaces)
+				}
+			} else if listPlace.table != "" || listPlace.tenant != "" {
+				return usageError{errors.New("keys list: --table, --column and --tenant need --config")}
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tKEYSPACE\tSTATE\tCREATED\tKEK\tSEALS")
@@ -106,27 +120,50 @@ func newKeysCmd() *cobra.Command {
 		},
 	}
 	keyringFlag(list, &dir)
+	listCfg.add(list, false)
+	list.Flags().StringVar(&listPlace.table, "table", "", "with --config: only this table's keys")
+	list.Flags().StringVar(&listPlace.column, "column", "", "with --config: only this column's keys")
+	list.Flags().StringVar(&listPlace.tenant, "tenant", "", "with --config: only this tenant's keys (key scope tenant)")
+	listPlace.scope = "column"
 
 	var place placeFlags
+	var rotCfg keyConfig
 	rotate := &cobra.Command{
-		Use: "rotate --keyring DIR [--table T --column C [--schema S] [--scope column|table|tenant --tenant ID]]", Short: "Start a new data key for one keyspace, or for every keyspace",
+		Use: "rotate (--config FILE [--table T [--column C]] [--tenant ID] | --keyring DIR [--table T --column C [--schema S] [--scope column|table|tenant --tenant ID]])", Short: "Start a new data key for one keyspace, or for every keyspace",
+		Long: `Starts a new active data key in the keyspace of --table and --column (or, with
+--config, in every keyspace the configuration declares, or those of --table). With
+--config the keyspace is the configuration's (its schema and key scope) and a table or
+column it does not declare is refused. With --keyring alone only a keyspace that
+already has a key can be rotated: a typo cannot start a new one.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (place.table == "") != (place.column == "") {
+			if rotCfg.path == "" && (place.table == "") != (place.column == "") {
 				return usageError{errors.New("keys rotate: give both --table and --column, or neither")}
 			}
-			k, err := openKeyring(dir)
+			k, err := rotCfg.keyring(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}
 			var spaces []string
-			if place.table != "" {
+			switch {
+			case rotCfg.cfg != nil:
+				if spaces, err = rotCfg.keyspaces(place); err != nil {
+					return err
+				}
+			case place.table != "":
 				loc, err := place.locate(crypto.Location{})
 				if err != nil {
 					return err
 				}
+				recs, err := k.List(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if len(onlyKeyspaces(recs, []string{loc.Keyspace})) == 0 {
+					return usageError{fmt.Errorf("keys rotate: keyspace %s has no key yet (a typo?); to start one, name the column in a configuration and use --config", loc.Keyspace)}
+				}
 				spaces = []string{loc.Keyspace}
-			} else {
+			default:
 				recs, err := k.List(cmd.Context())
 				if err != nil {
 					return err
@@ -153,6 +190,7 @@ func newKeysCmd() *cobra.Command {
 	}
 	keyringFlag(rotate, &dir)
 	place.add(rotate)
+	rotCfg.add(rotate, false)
 
 	var kind string
 	rewrap := &cobra.Command{
@@ -185,6 +223,7 @@ func newKeysCmd() *cobra.Command {
 	var (
 		yes    bool
 		tenant string
+		dcfg   keyConfig
 	)
 	destroy := &cobra.Command{
 		Use:   "destroy --keyring DIR (ID | --tenant T) [--yes]",
@@ -201,9 +240,14 @@ keyspace's blind-index root too. Asks to type the id (or tenant) again unless --
 			if len(args) == 1 {
 				what = args[0]
 			}
-			k, err := openKeyring(dir)
+			k, err := dcfg.keyring(cmd.Context(), dir)
 			if err != nil {
 				return err
+			}
+			if tenant == "" {
+				if err := dcfg.warnDestroy(cmd, k, what); err != nil {
+					return err
+				}
 			}
 			if !yes {
 				fmt.Fprintf(cmd.ErrOrStderr(), "Destroying %s makes every value it sealed unreadable, for good.\nType %q to confirm: ", what, what)
@@ -232,6 +276,7 @@ keyspace's blind-index root too. Asks to type the id (or tenant) again unless --
 	}
 	destroy.Flags().StringVar(&tenant, "tenant", "", "destroy every key of this tenant (key scope tenant)")
 	keyringFlag(destroy, &dir)
+	dcfg.add(destroy, true)
 	destroy.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 
 	renew := &cobra.Command{

@@ -54,6 +54,27 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newMaskCmd(), newDetectCmd(), newKeyringCmd(), newKeysCmd(), newEncryptCmd(), newDecryptCmd(), newIndexCmd(), newPlanCmd())
+	root.AddCommand(newMaskCmd(), newDetectCmd(), newKeyringCmd(), newKeysCmd(), newEncryptCmd(), newDecryptCmd(), newIndexCmd(), newPlanCmd(),
+		newDDLCmd(), newMigrateCmd(), newReencryptCmd(), newVerifyCmd(), newShredCmd())
+	refuseUnknown(root)
 	return root
+}
+
+// refuseUnknown makes every command that only groups others (keys,
+// keyring) fail with a usage error on an unknown or missing subcommand,
+// instead of printing help and exiting 0.
+func refuseUnknown(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		refuseUnknown(c)
+	}
+	if cmd.Runnable() || !cmd.HasSubCommands() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageError{fmt.Errorf("%s: give a subcommand (see %s --help)", c.CommandPath(), c.CommandPath())}
+		}
+		return usageError{fmt.Errorf("%s: unknown command %q (see %s --help)", c.CommandPath(), args[0], c.CommandPath())}
+	}
 }
