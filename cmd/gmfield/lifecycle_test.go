@@ -71,7 +71,9 @@ func rawPhones(t *testing.T, dsn string) []sql.NullString {
 func TestLifecycleCommands(t *testing.T) {
 	cfg, dsn := lifecycleEnv(t, 120)
 	common := []string{"--config", cfg, "--dsn", dsn}
-	cmd := func(name string, extra ...string) []string { return append(append([]string{name}, common...), extra...) }
+	cmd := func(name string, extra ...string) []string {
+		return append(append([]string{name}, common...), extra...)
+	}
 
 	code, out, errOut := gmfield(t, "", cmd("ddl")...)
 	require.Equal(t, 0, code, errOut)
