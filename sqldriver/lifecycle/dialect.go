@@ -3,9 +3,13 @@ package lifecycle
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // dialect is what the jobs need to know of a database's SQL: quoting,
@@ -118,7 +122,9 @@ var sqlite = &dialect{
 	name: "sqlite",
 	q:    dquote,
 	ph:   func(int) string { return "?" },
-	same: func(a, b string) string { return a + " IS " + b },
+	// As blobs: a text and a blob of the same bytes (as drivers bind
+	// them) are the same value.
+	same: func(a, b string) string { return "CAST(" + a + " AS BLOB) IS CAST(" + b + " AS BLOB)" },
 	columns: func(ctx context.Context, db *sql.DB, schema, table string) (map[string]liveColumn, error) {
 		rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull" = 0, -1, '' FROM pragma_table_info(?)`, table)
 		if err != nil {
@@ -191,15 +197,14 @@ func (d *dialect) tableName(schema, table string) string {
 	return d.q(table)
 }
 
-// casUpdate builds the statement that writes n rows in one round trip,
-// each only if its protected columns still hold what was read:
-//
-//	key, old values of cas (one per cas column), new values of set
-//
-// are the arguments of each row, in that order. types gives PostgreSQL
-// the column types to cast the arguments to (VALUES has none of its own).
-func (d *dialect) casUpdate(table, key string, cas, set []string, types map[string]string, n int) string {
-	var b strings.Builder
+// casUpdate builds the statement, and its arguments, that writes rows in
+// one round trip, each only if its protected columns still hold what was
+// read. Each row is: the key, the old value of each cas column, the new
+// value of each set column. On PostgreSQL the rows go as one array per
+// column (unnest), so the statement is small, prepared once and planned
+// as index lookups; types gives the arrays' element types. Elsewhere they
+// go as a VALUES list (SQLite) or a UNION ALL (MySQL) of placeholders.
+func (d *dialect) casUpdate(table, key string, cas, set []string, types map[string]string, rows [][]driver.Value) (string, []any, error) {
 	width := 1 + len(cas) + len(set)
 	vcols := make([]string, 0, width)
 	vcols = append(vcols, "k")
@@ -218,67 +223,137 @@ func (d *dialect) casUpdate(table, key string, cas, set []string, types map[stri
 		}
 		return set[j-1-len(cas)]
 	}
-	arg := 0
-	row := func(b *strings.Builder, selectForm bool) {
-		for j := 0; j < width; j++ {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			arg++
-			p := d.ph(arg)
-			if d == postgres {
-				p = "CAST(" + p + " AS " + types[colOf(j)] + ")"
-			}
-			b.WriteString(p)
-			if selectForm {
-				b.WriteString(" AS " + vcols[j])
-			}
-		}
-	}
-	where := func(b *strings.Builder) {
+	var b strings.Builder
+	where := func() {
 		b.WriteString("t." + d.q(key) + " = v.k")
 		for i, c := range cas {
 			b.WriteString(" AND " + d.same("t."+d.q(c), "v.o"+strconv.Itoa(i)))
 		}
 	}
+	assign := func(qualify string) {
+		for i, c := range set {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(qualify + d.q(c) + " = v.n" + strconv.Itoa(i))
+		}
+	}
+	var args []any
 	switch d {
+	case postgres:
+		b.WriteString("UPDATE " + table + " AS t SET ")
+		assign("")
+		b.WriteString(" FROM unnest(")
+		for j := 0; j < width; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(d.ph(j+1) + "::" + types[colOf(j)] + "[]")
+			lit, err := pgArray(rows, j, strings.HasPrefix(types[colOf(j)], "bytea"))
+			if err != nil {
+				return "", nil, fmt.Errorf("column %s: %w", colOf(j), err)
+			}
+			args = append(args, lit)
+		}
+		b.WriteString(") AS v(" + strings.Join(vcols, ", ") + ") WHERE ")
+		where()
 	case mysql:
 		b.WriteString("UPDATE " + table + " AS t JOIN (")
-		for i := 0; i < n; i++ {
+		for i, r := range rows {
 			if i > 0 {
 				b.WriteString(" UNION ALL ")
 			}
 			b.WriteString("SELECT ")
-			row(&b, i == 0)
+			for j, v := range r {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				if j == 0 {
+					b.WriteString("?")
+				} else {
+					// Bytes as they are: no character set conversion of
+					// binary values, exact comparison.
+					b.WriteString("CAST(? AS BINARY)")
+				}
+				if i == 0 {
+					b.WriteString(" AS " + vcols[j])
+				}
+				args = append(args, v)
+			}
 		}
 		b.WriteString(") AS v ON ")
-		where(&b)
+		where()
 		b.WriteString(" SET ")
-		for i, c := range set {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("t." + d.q(c) + " = v.n" + strconv.Itoa(i))
-		}
+		assign("t.")
 	default:
 		b.WriteString("WITH v(" + strings.Join(vcols, ", ") + ") AS (VALUES ")
-		for i := 0; i < n; i++ {
+		for i, r := range rows {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString("(")
-			row(&b, false)
+			for j, v := range r {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(d.ph(len(args) + 1))
+				args = append(args, v)
+			}
 			b.WriteString(")")
 		}
 		b.WriteString(") UPDATE " + table + " AS t SET ")
-		for i, c := range set {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(d.q(c) + " = v.n" + strconv.Itoa(i))
-		}
+		assign("")
 		b.WriteString(" FROM v WHERE ")
-		where(&b)
+		where()
 	}
-	return b.String()
+	return b.String(), args, nil
+}
+
+// pgArray is column j of rows as the text of a PostgreSQL array, for a
+// cast to the column's type: each element quoted (or NULL), bytea as hex.
+func pgArray(rows [][]driver.Value, j int, bytea bool) (string, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		var s string
+		switch x := r[j].(type) {
+		case nil:
+			b.WriteString("NULL")
+			continue
+		case string:
+			s = x
+		case []byte:
+			if bytea {
+				s = `\\x` + hex.EncodeToString(x)
+			} else {
+				s = string(x)
+			}
+		case int64:
+			s = strconv.FormatInt(x, 10)
+		case uint64:
+			s = strconv.FormatUint(x, 10)
+		case float64:
+			s = strconv.FormatFloat(x, 'g', -1, 64)
+		case bool:
+			s = strconv.FormatBool(x)
+		case time.Time:
+			s = x.Format("2006-01-02 15:04:05.999999999Z07:00")
+		default:
+			return "", fmt.Errorf("a value of type %T", x)
+		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return "", errors.New("a NUL byte in text")
+		}
+		b.WriteByte('"')
+		if !bytea {
+			s = strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`)
+		}
+		b.WriteString(s)
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
 }

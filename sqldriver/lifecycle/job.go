@@ -293,45 +293,55 @@ func (j *Job) run(ctx context.Context, kind, params string, f filter, decide op)
 		j.Progress.Start(total, done)
 		defer j.Progress.Finish()
 	}
+	// Batches are read in key order by this loop and decided and written
+	// by up to j.parallel goroutines, so that the database writes one
+	// batch while the next is read and sealed; each batch commits only
+	// after the one before it, so the checkpoint only moves forward over
+	// committed batches.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu       sync.Mutex // guards sum
+		wg       sync.WaitGroup
+		inflight = make(chan struct{}, j.parallel(d))
+		prev     = make(chan error, 1)
+	)
+	prev <- nil
 	last := cp.last
-	for {
+	for ctx.Err() == nil {
 		rows, err := j.read(ctx, d, t, last, f)
 		if err != nil {
-			return j.end(sum, start, err)
+			cancel(err)
+			break
 		}
 		if len(rows) == 0 {
 			break
 		}
-		sum.Scanned += int64(len(rows))
-		changes, err := j.decideAll(ctx, t, rows, decide)
-		if err != nil {
-			sum.Failed++
-			return j.end(sum, start, err)
-		}
-		sum.Skipped += int64(len(rows) - len(changes))
-		if testHookDecided != nil {
-			testHookDecided()
-		}
 		lastKey := t.rowKey(rows[len(rows)-1])
-		if j.DryRun {
-			for _, c := range changes {
-				sum.Values += int64(c.values)
+		if last, err = t.keyType.Value(lastKey); err != nil {
+			cancel(fmt.Errorf("%w: row key of %s: %v", ErrInvalid, t.cfg.Name, err))
+			break
+		}
+		inflight <- struct{}{}
+		done := make(chan error, 1)
+		wg.Add(1)
+		go func(rows []*row, before <-chan error) {
+			defer wg.Done()
+			defer func() { <-inflight }()
+			err := j.batchOf(ctx, d, t, &cp, rows, lastKey, decide, before, &mu, &sum)
+			if err != nil {
+				cancel(err)
 			}
-			sum.Changed += int64(len(changes))
-		} else if err := j.commit(ctx, d, t, &cp, lastKey, changes, decide, &sum); err != nil {
-			return j.end(sum, start, err)
-		}
-		if j.Progress != nil {
-			j.Progress.Add(int64(len(rows)))
-		}
-		lk, err := t.keyType.Value(lastKey)
-		if err != nil {
-			return j.end(sum, start, fmt.Errorf("%w: row key of %s: %v", ErrInvalid, t.cfg.Name, err))
-		}
-		last = lk
+			done <- err
+		}(rows, prev)
+		prev = done
 		if len(rows) < j.batch() {
 			break
 		}
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return j.end(sum, start, err)
 	}
 	if !j.DryRun {
 		if err := cp.finish(ctx, j.DB, d); err != nil {
@@ -351,6 +361,74 @@ func (j *Job) end(sum Summary, start time.Time, err error) (Summary, error) {
 		j.log().Info("gmfield: job done", attrs...)
 	}
 	return sum, err
+}
+
+// errAborted is what a batch reports when the one before it failed: the
+// job's error is that batch's.
+var errAborted = errors.New("gmfield/lifecycle: an earlier batch failed")
+
+// batchOf decides and writes one batch of rows; before reports the
+// previous batch's end, which its commit waits for.
+func (j *Job) batchOf(ctx context.Context, d *dialect, t *table, cp *checkpoint, rows []*row, lastKey string, decide op,
+	before <-chan error, mu *sync.Mutex, sum *Summary) error {
+	var prevErr error
+	waited := false
+	waitBefore := func() error {
+		if !waited {
+			waited = true
+			if prevErr = <-before; prevErr != nil {
+				prevErr = errAborted
+			}
+		}
+		return prevErr
+	}
+	changes, err := j.decideAll(ctx, t, rows, decide)
+	if err != nil {
+		mu.Lock()
+		sum.Failed++
+		mu.Unlock()
+		_ = waitBefore()
+		return err
+	}
+	if testHookDecided != nil {
+		testHookDecided()
+	}
+	var part Summary
+	part.Scanned = int64(len(rows))
+	part.Skipped = int64(len(rows) - len(changes))
+	if j.DryRun {
+		for _, c := range changes {
+			part.Values += int64(c.values)
+		}
+		part.Changed = int64(len(changes))
+		if err := waitBefore(); err != nil {
+			return err
+		}
+	} else if err := j.commit(ctx, d, t, cp, lastKey, changes, decide, &part, waitBefore); err != nil {
+		_ = waitBefore()
+		return err
+	}
+	mu.Lock()
+	sum.Scanned += part.Scanned
+	sum.Skipped += part.Skipped
+	sum.Changed += part.Changed
+	sum.Values += part.Values
+	sum.Retried += part.Retried
+	mu.Unlock()
+	if j.Progress != nil {
+		j.Progress.Add(int64(len(rows)))
+	}
+	return nil
+}
+
+// parallel is how many batches are written at once: 2 on a server
+// (one is written while the next is read and sealed), 1 on SQLite,
+// which has one writer.
+func (j *Job) parallel(d *dialect) int {
+	if d == sqlite {
+		return 1
+	}
+	return 2
 }
 
 // count returns the table's rows and those before the checkpoint.
@@ -431,6 +509,9 @@ func queryRows(ctx context.Context, db querier, t *table, q string, capacity int
 			return nil, fmt.Errorf("gmfield/lifecycle: reading %s: %w", t.cfg.Name, err)
 		}
 		for i, v := range scan {
+			if b, ok := v.([]byte); ok && b == nil {
+				v = []byte{} // an empty value, not NULL, when bound again
+			}
 			r.vals[i] = v
 		}
 		out = append(out, r)
@@ -475,13 +556,13 @@ func (j *Job) decideAll(ctx context.Context, t *table, rows []*row, decide op) (
 // transaction. A row whose compare-and-set missed is re-read and decided
 // again (a few times); a transaction the database aborts (deadlock,
 // serialization) is retried whole.
-func (j *Job) commit(ctx context.Context, d *dialect, t *table, cp *checkpoint, lastKey string, changes []*change, decide op, sum *Summary) error {
+func (j *Job) commit(ctx context.Context, d *dialect, t *table, cp *checkpoint, lastKey string, changes []*change, decide op, sum *Summary, waitBefore func() error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		var retried int64
 		var values int
 		var written int
-		retried, values, written, err = j.commitOnce(ctx, d, t, cp, lastKey, changes, decide)
+		retried, values, written, err = j.commitOnce(ctx, d, t, cp, lastKey, changes, decide, waitBefore)
 		if err == nil {
 			sum.Changed += int64(written)
 			sum.Values += int64(values)
@@ -496,7 +577,7 @@ func (j *Job) commit(ctx context.Context, d *dialect, t *table, cp *checkpoint, 
 	return err
 }
 
-func (j *Job) commitOnce(ctx context.Context, d *dialect, t *table, cp *checkpoint, lastKey string, changes []*change, decide op) (retried int64, values, written int, err error) {
+func (j *Job) commitOnce(ctx context.Context, d *dialect, t *table, cp *checkpoint, lastKey string, changes []*change, decide op, waitBefore func() error) (retried int64, values, written int, err error) {
 	tx, err := j.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, 0, err
@@ -511,13 +592,19 @@ func (j *Job) commitOnce(ctx context.Context, d *dialect, t *table, cp *checkpoi
 		if round == 5 {
 			return retried, 0, 0, &RowError{Table: t.cfg.Name, RowKey: t.rowKey(pending[0].r), Err: ErrContended}
 		}
-		if err = j.write(ctx, tx, d, t, pending); err != nil {
-			return retried, 0, 0, err
-		}
-		// Which rows now hold what was written? Re-read them by key.
-		missed, err := j.missed(ctx, tx, d, t, pending)
+		n, err := j.write(ctx, tx, d, t, pending)
 		if err != nil {
 			return retried, 0, 0, err
+		}
+		// Every compare-and-set that held changed its row (a new
+		// ciphertext, or NULL where a value was): when the database
+		// counts as many rows as were sent, all landed. Otherwise, which
+		// rows hold what was written? Re-read them by key.
+		missed := map[*change]*change{}
+		if n != int64(len(pending)) {
+			if missed, err = j.missed(ctx, tx, d, t, pending); err != nil {
+				return retried, 0, 0, err
+			}
 		}
 		for _, c := range pending {
 			if _, m := missed[c]; !m {
@@ -543,6 +630,9 @@ func (j *Job) commitOnce(ctx context.Context, d *dialect, t *table, cp *checkpoi
 		}
 		pending = again
 	}
+	if err = waitBefore(); err != nil {
+		return retried, 0, 0, err
+	}
 	if err = cp.advance(ctx, tx, d, lastKey); err != nil {
 		return retried, 0, 0, err
 	}
@@ -551,7 +641,7 @@ func (j *Job) commitOnce(ctx context.Context, d *dialect, t *table, cp *checkpoi
 
 // write sends the compare-and-set update of changes, in chunks that keep
 // within the databases' placeholder limits.
-func (j *Job) write(ctx context.Context, tx *sql.Tx, d *dialect, t *table, changes []*change) error {
+func (j *Job) write(ctx context.Context, tx *sql.Tx, d *dialect, t *table, changes []*change) (int64, error) {
 	first := 1
 	if t.tenant != "" {
 		first = 2
@@ -563,24 +653,36 @@ func (j *Job) write(ctx context.Context, tx *sql.Tx, d *dialect, t *table, chang
 	set := t.read[first:]
 	width := 1 + len(cas) + len(set)
 	per := max(1, min(len(changes), 30000/width))
+	if d == postgres {
+		per = len(changes) // arrays: one statement, any size
+	}
+	var total int64
 	for lo := 0; lo < len(changes); lo += per {
 		chunk := changes[lo:min(lo+per, len(changes))]
-		q := d.casUpdate(t.name, t.key, cas, set, t.types, len(chunk))
-		args := make([]any, 0, width*len(chunk))
-		for _, c := range chunk {
-			args = append(args, c.r.vals[0])
+		rows := make([][]driver.Value, len(chunk))
+		for i, c := range chunk {
+			r := make([]driver.Value, 0, width)
+			r = append(r, c.r.vals[0])
 			for _, col := range t.cols {
-				args = append(args, c.r.vals[col.at])
+				r = append(r, c.r.vals[col.at])
 			}
-			for _, v := range c.newv {
-				args = append(args, v)
-			}
+			rows[i] = append(r, c.newv...)
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("gmfield/lifecycle: writing %s: %w", t.cfg.Name, err)
+		q, args, err := d.casUpdate(t.name, t.key, cas, set, t.types, rows)
+		if err != nil {
+			return 0, fmt.Errorf("gmfield/lifecycle: writing %s: %w", t.cfg.Name, err)
 		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return 0, fmt.Errorf("gmfield/lifecycle: writing %s: %w", t.cfg.Name, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("gmfield/lifecycle: writing %s: %w", t.cfg.Name, err)
+		}
+		total += n
 	}
-	return nil
+	return total, nil
 }
 
 // missed re-reads the rows of changes and returns those that do not hold

@@ -564,3 +564,64 @@ func TestJobErrors(t *testing.T) {
 	_, err = lifecycle.DDL(t.Context(), nil, e.cfg, "sqlite", "nope")
 	assert.ErrorIs(t, err, lifecycle.ErrInvalid)
 }
+
+// TestBinaryColumn migrates a binary-form column whose plaintext holds
+// the bytes that need quoting in each database's literals.
+func TestBinaryColumn(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		raw, dsn := b.connect(t)
+		dir := t.TempDir()
+		_, err := local.Init(t.Context(), filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"})
+		require.NoError(t, err)
+		cfg, err := config.Parse([]byte(`
+keyring: {provider: local-sm4, dir: ./keys}
+tables:
+  doc:
+    row_key: {column: k, type: text}
+    columns:
+      body: {mask: mask_all, form: binary}
+      title: {mask: mask_all, index: {title_bidx: full}}
+roles:
+  admin: {default: plain}
+`), dir)
+		require.NoError(t, err)
+		blob := map[string]string{"sqlite": "BLOB", "postgres": "BYTEA", "mysql": "LONGBLOB"}[b.name]
+		_, err = raw.Exec(`CREATE TABLE doc (k VARCHAR(20) PRIMARY KEY, body ` + blob + `, title VARCHAR(50))`)
+		require.NoError(t, err)
+		values := map[string][]byte{"a": []byte(`x"y\z{},'` + "\x00\xff"), "b\"\\": {}, "c": nil}
+		for k, v := range values {
+			var body any = v
+			if v == nil {
+				body = nil
+			}
+			_, err = raw.Exec(b.ph(`INSERT INTO doc VALUES (?, ?, ?)`), k, body, `t"i\t{l}e`+k)
+			require.NoError(t, err)
+		}
+		stmts, err := lifecycle.DDL(t.Context(), raw, cfg, b.name, "")
+		require.NoError(t, err)
+		for _, s := range stmts {
+			_, err := raw.Exec(s)
+			require.NoError(t, err, s)
+		}
+		sum, err := (&lifecycle.Job{DB: raw, Config: cfg, Dialect: b.name, Table: "doc"}).Migrate(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), sum.Changed)
+		db, err := sqldriver.Open(b.driver, dsn, cfg)
+		require.NoError(t, err)
+		defer db.Close()
+		for k, v := range values {
+			var body []byte
+			var title string
+			require.NoError(t, db.QueryRowContext(admin(t.Context(), ""), b.ph(`SELECT body, title FROM doc WHERE k = ?`), k).Scan(&body, &title))
+			if v == nil {
+				assert.Nil(t, body, k)
+			} else {
+				assert.Equal(t, string(v), string(body), k)
+			}
+			assert.Equal(t, `t"i\t{l}e`+k, title)
+		}
+		rep, err := (&lifecycle.Job{DB: raw, Config: cfg, Dialect: b.name, Table: "doc"}).Verify(t.Context(), 0)
+		require.NoError(t, err)
+		assert.True(t, rep.OK(), "%+v", rep)
+	})
+}
