@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -82,19 +81,7 @@ func newConfig(t testing.TB, doc string) *sqldriver.Config {
 
 func suffix() string { return testdb.Suffix() }
 
-func dollar(q string) string {
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func dollar(q string) string { return testdb.Dollar(q) }
 
 func same(q string) string { return q }
 

@@ -39,9 +39,10 @@ type Place struct {
 
 // Stored describes a stored value without opening it.
 type Stored struct {
-	Null   bool   // SQL NULL
-	Sealed bool   // an envelope (else plaintext)
-	KeyID  string // the DEK an envelope names
+	Null    bool   // SQL NULL
+	Sealed  bool   // an envelope (else plaintext)
+	KeyID   string // the DEK an envelope names
+	Version byte   // the envelope's format version (crypto.Version2, or 1)
 }
 
 // Inspect says what a stored value of table.column is. A value with the
@@ -72,7 +73,7 @@ func (c *Codec) Inspect(table, column string, stored driver.Value) (Stored, erro
 			return Stored{}, fmt.Errorf("%w: %s.%s: %w", ErrOpen, pc.table, pc.column, err)
 		}
 	}
-	return Stored{Sealed: true, KeyID: env.KeyID}, nil
+	return Stored{Sealed: true, KeyID: env.KeyID, Version: env.Version}, nil
 }
 
 // Seal seals plain for p under the current DEK of p's keyspace, in the

@@ -250,10 +250,8 @@ keyspace's blind-index root too. Asks to type the id (or tenant) again unless --
 				}
 			}
 			if !yes {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Destroying %s makes every value it sealed unreadable, for good.\nType %q to confirm: ", what, what)
-				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if strings.TrimSpace(line) != what {
-					return errors.New("keys destroy: not confirmed; nothing destroyed")
+				if err := confirm(cmd, what, "Destroying "+what+" makes every value it sealed unreadable, for good."); err != nil {
+					return fmt.Errorf("keys destroy: %w; nothing destroyed", err)
 				}
 			}
 			if tenant != "" {
@@ -515,4 +513,14 @@ func newIndexCmd() *cobra.Command {
 	cmd.Flags().StringVar(&transform, "transform", "full", "index transform: full, lower, upper, digits, last4")
 	cmd.Flags().IntVar(&size, "size", 0, "index length in bytes (default 16)")
 	return cmd
+}
+
+// confirm asks to type what again, after saying what will happen.
+func confirm(cmd *cobra.Command, what, consequence string) error {
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s\nType %q to confirm: ", consequence, what)
+	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if strings.TrimSpace(line) != what {
+		return errors.New("not confirmed")
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -359,10 +358,8 @@ clears the rest.`,
 			}
 			what := target.Tenant + target.KeyID
 			if !yes && !f.dryRun {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Shredding %s destroys its keys and clears its values in the database, for good.\nType %q to confirm: ", what, what)
-				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if strings.TrimSpace(line) != what {
-					return errors.New("shred: not confirmed; nothing changed")
+				if err := confirm(cmd, what, "Shredding "+what+" destroys its keys and clears its values in the database, for good."); err != nil {
+					return fmt.Errorf("shred: %w; nothing changed", err)
 				}
 			}
 			destroyed := false

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -92,4 +94,19 @@ func MySQL(t testing.TB) (*sql.DB, string) {
 		admin.Close()
 	})
 	return raw, mc.FormatDSN()
+}
+
+// Dollar rewrites the "?" placeholders of q as PostgreSQL's $1, $2, ….
+func Dollar(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -259,15 +259,9 @@ func (d *dialect) casUpdate(table, key string, cas, set []string, types map[stri
 		where()
 	case mysql:
 		b.WriteString("UPDATE " + table + " AS t JOIN (")
-		for i, r := range rows {
-			if i > 0 {
-				b.WriteString(" UNION ALL ")
-			}
+		list(&b, len(rows), " UNION ALL ", func(i int) {
 			b.WriteString("SELECT ")
-			for j, v := range r {
-				if j > 0 {
-					b.WriteString(", ")
-				}
+			list(&b, width, ", ", func(j int) {
 				if j == 0 {
 					b.WriteString("?")
 				} else {
@@ -278,35 +272,39 @@ func (d *dialect) casUpdate(table, key string, cas, set []string, types map[stri
 				if i == 0 {
 					b.WriteString(" AS " + vcols[j])
 				}
-				args = append(args, v)
-			}
-		}
+				args = append(args, rows[i][j])
+			})
+		})
 		b.WriteString(") AS v ON ")
 		where()
 		b.WriteString(" SET ")
 		assign("t.")
 	default:
 		b.WriteString("WITH v(" + strings.Join(vcols, ", ") + ") AS (VALUES ")
-		for i, r := range rows {
-			if i > 0 {
-				b.WriteString(", ")
-			}
+		list(&b, len(rows), ", ", func(i int) {
 			b.WriteString("(")
-			for j, v := range r {
-				if j > 0 {
-					b.WriteString(", ")
-				}
+			list(&b, width, ", ", func(j int) {
 				b.WriteString(d.ph(len(args) + 1))
-				args = append(args, v)
-			}
+				args = append(args, rows[i][j])
+			})
 			b.WriteString(")")
-		}
+		})
 		b.WriteString(") UPDATE " + table + " AS t SET ")
 		assign("")
 		b.WriteString(" FROM v WHERE ")
 		where()
 	}
 	return b.String(), args, nil
+}
+
+// list writes n items, separated by sep.
+func list(b *strings.Builder, n int, sep string, item func(i int)) {
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		item(i)
+	}
 }
 
 // pgArray is column j of rows as the text of a PostgreSQL array, for a

@@ -203,6 +203,12 @@ func (j *Job) prepare(ctx context.Context) (*dialect, *table, error) {
 		if t.key == "" {
 			return nil, nil, fmt.Errorf("%w: table %s has neither a row key nor a one-column primary key to order the work by", ErrInvalid, tc.Name)
 		}
+		// The primary key is not bound into values: it only orders the
+		// work and names rows, as an integer or as text.
+		t.keyType = sqldriver.KeyType{Kind: sqldriver.KeyText}
+		if strings.Contains(strings.ToLower(live[t.key].Type), "int") {
+			t.keyType = sqldriver.KeyType{Kind: sqldriver.KeyInteger}
+		}
 	}
 	if j.codec.Scope() == keyring.PerTenantColumn && t.tenant == "" {
 		return nil, nil, fmt.Errorf("%w: table %s: key_scope tenant needs tenant_column, to know each row's tenant", ErrInvalid, tc.Name)

@@ -38,19 +38,7 @@ var backends = []backend{
 
 func same(q string) string { return q }
 
-func dollar(q string) string {
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func dollar(q string) string { return testdb.Dollar(q) }
 
 func each(t *testing.T, f func(t *testing.T, b backend)) {
 	for _, b := range backends {
@@ -399,12 +387,7 @@ func TestFailClosed(t *testing.T) {
 		usage, err := e.job().KeyUsage(t.Context())
 		require.NoError(t, err)
 		// Destroy the phone column's key, then ask for a re-encryption.
-		var phoneKey string
-		for _, r := range mustList(t, e.cfg.Keyring) {
-			if r.Keyspace == keyspaceOf(t, e, "citizen.phone") {
-				phoneKey = r.ID
-			}
-		}
+		phoneKey := currentKey(t, e, "citizen.phone")
 		require.Contains(t, usage, phoneKey)
 		_, err = e.cfg.Keyring.Rotate(t.Context(), keyspaceOf(t, e, "citizen.phone"))
 		require.NoError(t, err)
@@ -431,6 +414,13 @@ func TestFailClosed(t *testing.T) {
 		require.NotEmpty(t, rep.Failures)
 		assert.Equal(t, "key destroyed", rep.Failures[0].Reason)
 	})
+}
+
+// currentKey is the id of the current DEK of a column ("table.column").
+func currentKey(t testing.TB, e *env, col string) string {
+	k, err := e.cfg.Keyring.Current(t.Context(), keyspaceOf(t, e, col))
+	require.NoError(t, err)
+	return k.ID()
 }
 
 func mustList(t testing.TB, kr *keyring.Keyring) []keyring.Record {
@@ -519,12 +509,7 @@ func TestShredKey(t *testing.T) {
 	_, err := e.job().Migrate(t.Context())
 	require.NoError(t, err)
 	ks := keyspaceOf(t, e, "citizen.phone")
-	var old string
-	for _, r := range mustList(t, e.cfg.Keyring) {
-		if r.Keyspace == ks {
-			old = r.ID
-		}
-	}
+	old := currentKey(t, e, "citizen.phone")
 	_, err = e.cfg.Keyring.Rotate(t.Context(), ks)
 	require.NoError(t, err)
 	_, p51, _ := person(51)
@@ -623,5 +608,40 @@ roles:
 		rep, err := (&lifecycle.Job{DB: raw, Config: cfg, Dialect: b.name, Table: "doc"}).Verify(t.Context(), 0)
 		require.NoError(t, err)
 		assert.True(t, rep.OK(), "%+v", rep)
+	})
+}
+
+// TestPrimaryKeyOrder migrates a table without a row key, ordered by its
+// text primary key.
+func TestPrimaryKeyOrder(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		raw, _ := b.connect(t)
+		dir := t.TempDir()
+		_, err := local.Init(t.Context(), filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"})
+		require.NoError(t, err)
+		cfg, err := config.Parse([]byte(`
+keyring: {provider: local-sm4, dir: ./keys}
+tables:
+  contact:
+    columns:
+      email: {mask: email, index: {email_bidx: lower}}
+roles:
+  admin: {default: plain}
+`), dir)
+		require.NoError(t, err)
+		_, err = raw.Exec(`CREATE TABLE contact (code VARCHAR(20) PRIMARY KEY, email VARCHAR(300), email_bidx CHAR(32))`)
+		require.NoError(t, err)
+		for i := 0; i < 150; i++ {
+			_, err = raw.Exec(b.ph(`INSERT INTO contact (code, email) VALUES (?, ?)`), fmt.Sprintf("c-%03d", i), fmt.Sprintf("u%d@example.cn", i))
+			require.NoError(t, err)
+		}
+		job := &lifecycle.Job{DB: raw, Config: cfg, Dialect: b.name, Table: "contact", Batch: 40}
+		sum, err := job.Migrate(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, int64(150), sum.Changed)
+		rep, err := job.Verify(t.Context(), 0)
+		require.NoError(t, err)
+		assert.True(t, rep.OK(), "%+v", rep)
+		assert.Equal(t, int64(150), rep.Rows)
 	})
 }

@@ -108,7 +108,7 @@ type Selection struct {
 }
 
 // Reencrypt re-seals, under the current DEK of its keyspace, each value
-// that sel chooses. Blind indexes stay as they are unless sel.Reindex.
+// that sel chooses (with no KeyID, also every version 1 envelope). Blind indexes stay as they are unless sel.Reindex.
 // A value that fails to open stops the job with a *RowError.
 func (j *Job) Reencrypt(ctx context.Context, sel Selection) (Summary, error) {
 	params := "key=" + sel.KeyID
@@ -139,7 +139,9 @@ func (j *Job) Reencrypt(ctx context.Context, sel Selection) (Summary, error) {
 				if err != nil {
 					return nil, fail(err)
 				}
-				reseal = st.KeyID != cur
+				// A version 1 envelope is re-sealed too: writers write
+				// version 2 (docs/format.md §4.1).
+				reseal = st.KeyID != cur || st.Version != crypto.Version2
 			}
 			if !reseal && !sel.Reindex {
 				continue
@@ -410,15 +412,7 @@ func (j *Job) Verify(ctx context.Context, sample int) (*Report, error) {
 		}
 		return nil, nil
 	}
-	var last driver.Value
-	for {
-		rows, err := j.read(ctx, d, t, last, filter{})
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) == 0 {
-			break
-		}
+	err = j.scan(ctx, d, t, func(rows []*row) error {
 		if j.Progress != nil {
 			j.Progress.Add(int64(len(rows)))
 		}
@@ -432,15 +426,11 @@ func (j *Job) Verify(ctx context.Context, sample int) (*Report, error) {
 			}
 		}
 		rep.Rows += int64(len(picked))
-		if _, err := j.decideAll(ctx, t, picked, check); err != nil {
-			return nil, err
-		}
-		if last, err = t.keyType.Value(t.rowKey(rows[len(rows)-1])); err != nil {
-			return nil, fmt.Errorf("%w: row key of %s: %v", ErrInvalid, t.cfg.Name, err)
-		}
-		if len(rows) < j.batch() {
-			break
-		}
+		_, err := j.decideAll(ctx, t, picked, check)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(rep.Failures, func(a, b int) bool { return rep.Failures[a].RowKey < rep.Failures[b].RowKey })
 	rep.Elapsed = time.Since(start)
@@ -487,12 +477,7 @@ func (j *Job) KeyUsage(ctx context.Context) (map[string]int64, error) {
 		return nil, err
 	}
 	out := map[string]int64{}
-	var last driver.Value
-	for {
-		rows, err := j.read(ctx, d, t, last, filter{})
-		if err != nil || len(rows) == 0 {
-			return out, err
-		}
+	err = j.scan(ctx, d, t, func(rows []*row) error {
 		for _, r := range rows {
 			for _, c := range t.cols {
 				if st, err := j.codec.Inspect(t.cfg.Name, c.name, r.vals[c.at]); err == nil && st.Sealed {
@@ -500,11 +485,28 @@ func (j *Job) KeyUsage(ctx context.Context) (map[string]int64, error) {
 				}
 			}
 		}
+		return nil
+	})
+	return out, err
+}
+
+// scan calls fn with each batch of the table's rows, in key order: the
+// loop of the jobs that only read.
+func (j *Job) scan(ctx context.Context, d *dialect, t *table, fn func([]*row) error) error {
+	var last driver.Value
+	for {
+		rows, err := j.read(ctx, d, t, last, filter{})
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		if err := fn(rows); err != nil {
+			return err
+		}
 		if last, err = t.keyType.Value(t.rowKey(rows[len(rows)-1])); err != nil {
-			return nil, fmt.Errorf("%w: row key of %s: %v", ErrInvalid, t.cfg.Name, err)
+			return fmt.Errorf("%w: row key of %s: %v", ErrInvalid, t.cfg.Name, err)
 		}
 		if len(rows) < j.batch() {
-			return out, nil
+			return nil
 		}
 	}
 }
