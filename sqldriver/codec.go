@@ -156,6 +156,25 @@ func (c *Codec) Keyspace(p Place) (string, error) {
 	return loc.Keyspace, err
 }
 
+// Declares reports whether keyspace is the keyspace of a protected column
+// of the configuration (under key scope tenant, for some tenant).
+func (c *Codec) Declares(keyspace string) bool {
+	tenant := ""
+	if c.s.scope == keyring.PerTenantColumn {
+		rest, ok := strings.CutPrefix(keyspace, "tenant/")
+		if !ok {
+			return false
+		}
+		tenant, _, _ = strings.Cut(rest, "/")
+	}
+	for _, pc := range c.s.cols {
+		if ks, err := c.Keyspace(Place{Table: pc.table, Column: pc.column, Tenant: tenant}); err == nil && ks == keyspace {
+			return true
+		}
+	}
+	return false
+}
+
 // Scope is the configuration's key scope.
 func (c *Codec) Scope() keyring.Scope { return c.s.scope }
 

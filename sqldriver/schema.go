@@ -270,6 +270,13 @@ func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.Na
 	}
 	switch sl.Op {
 	case sqlplan.OpPass:
+		if sl.Text && val != nil {
+			b, _, err := valueBytes(val)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, sl.Table, sl.Column, err)
+			}
+			return string(b), nil
+		}
 		return val, nil
 	case sqlplan.OpRowKey:
 		return s.rowKeyValue(sl, args)

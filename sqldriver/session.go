@@ -108,15 +108,15 @@ type scrubbed struct {
 func (e *scrubbed) Error() string { return e.msg }
 func (e *scrubbed) Unwrap() error { return e.err }
 
-// scrub cuts the values p's sealing and index slots bound out of err's
-// message.
+// scrub cuts the values p's sealing and index slots bound (and the
+// plaintext of a search on a migrating column) out of err's message.
 func scrub(err error, p *sqlplan.Plan, bound []driver.NamedValue) error {
 	if err == nil {
 		return nil
 	}
 	msg, cut := err.Error(), false
 	for i, sl := range p.Slots {
-		if sl.Op != sqlplan.OpSeal && sl.Op != sqlplan.OpIndex && sl.Op != sqlplan.OpLikeLast4 || i >= len(bound) {
+		if sl.Op != sqlplan.OpSeal && sl.Op != sqlplan.OpIndex && sl.Op != sqlplan.OpLikeLast4 && !sl.Text || i >= len(bound) {
 			continue
 		}
 		var v string

@@ -150,6 +150,18 @@ already has a key can be rotated: a typo cannot start a new one.`,
 				if spaces, err = rotCfg.keyspaces(place); err != nil {
 					return err
 				}
+				// A tenant is not declared by the configuration: a tenant
+				// with no key yet is a typo (its first write makes its keys).
+				if rotCfg.codec.Scope() == keyring.PerTenantColumn {
+					recs, err := k.List(cmd.Context())
+					if err != nil {
+						return err
+					}
+					if len(onlyKeyspaces(recs, spaces)) == 0 {
+						return usageError{fmt.Errorf("keys rotate: tenant %s has no keys yet (a typo?); its first write creates them", place.tenant)}
+					}
+					spaces = keyspacesOf(onlyKeyspaces(recs, spaces))
+				}
 			case place.table != "":
 				loc, err := place.locate(crypto.Location{})
 				if err != nil {

@@ -136,6 +136,17 @@ func onlyKeyspaces(recs []keyring.Record, spaces []string) []keyring.Record {
 	return out
 }
 
+// keyspacesOf returns the keyspaces of recs, each once, in order.
+func keyspacesOf(recs []keyring.Record) []string {
+	var out []string
+	for _, r := range recs {
+		if len(out) == 0 || out[len(out)-1] != r.Keyspace {
+			out = append(out, r.Keyspace)
+		}
+	}
+	return out
+}
+
 // warnDestroy checks key id before keys destroy: it must exist (and,
 // with --config, lie in a declared keyspace); an active key is warned
 // about, and with --dsn so is every table whose values still use it.
@@ -153,14 +164,8 @@ func (k *keyConfig) warnDestroy(cmd *cobra.Command, kr *keyring.Keyring, id stri
 	if rec == nil {
 		return fmt.Errorf("keys destroy: %w: %s", keyring.ErrKeyNotFound, id)
 	}
-	if k.cfg != nil && !strings.HasPrefix(id, keyring.IndexRootID) && k.codec.Scope() != keyring.PerTenantColumn {
-		spaces, err := k.keyspaces(placeFlags{scope: "column"})
-		if err != nil {
-			return err
-		}
-		if len(onlyKeyspaces([]keyring.Record{*rec}, spaces)) == 0 {
-			return usageError{fmt.Errorf("keys destroy: %s is a key of keyspace %s, which %s does not declare", id, rec.Keyspace, k.path)}
-		}
+	if k.cfg != nil && !strings.HasPrefix(id, keyring.IndexRootID) && !k.codec.Declares(rec.Keyspace) {
+		return usageError{fmt.Errorf("keys destroy: %s is a key of keyspace %s, which %s does not declare", id, rec.Keyspace, k.path)}
 	}
 	w := cmd.ErrOrStderr()
 	if rec.State == keyring.StateActive {

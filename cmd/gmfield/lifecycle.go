@@ -362,8 +362,15 @@ clears the rest.`,
 					return fmt.Errorf("shred: %w; nothing changed", err)
 				}
 			}
-			destroyed := false
+			// Every table is checked before the first Shred destroys keys.
+			checked, destroyed := false, false
 			return eachTable(cmd, &f, func(j *lifecycle.Job) (lifecycle.Summary, error) {
+				if !checked {
+					checked = true
+					if err := checkShred(cmd, &f, target); err != nil {
+						return lifecycle.Summary{Job: "shred", Table: j.Table}, err
+					}
+				}
 				if destroyed || j.DryRun {
 					return j.ShredRows(cmd.Context(), target)
 				}
@@ -377,6 +384,21 @@ clears the rest.`,
 	cmd.Flags().StringVar(&target.KeyID, "key-id", "", "shred the values of this DEK")
 	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	return cmd
+}
+
+// checkShred runs lifecycle.Job.CheckShred on every table of the flags.
+func checkShred(cmd *cobra.Command, f *jobFlags, target lifecycle.ShredTarget) error {
+	s, err := f.open(cmd, true)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	for _, t := range s.tables {
+		if err := f.job(cmd, s, t).CheckShred(cmd.Context(), target); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sortedKeys(m map[string]int64) []string {

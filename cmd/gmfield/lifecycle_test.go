@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/sqldriver/lifecycle"
 )
@@ -197,5 +198,80 @@ func TestLifecycleUsage(t *testing.T) {
 		code, _, errOut := gmfield(t, "", c.args...)
 		assert.Equal(t, 2, code, "%v", c.args)
 		assert.Contains(t, errOut, c.want, "%v", c.args)
+	}
+}
+
+const tenantConfig = `
+keyring: {provider: local-sm4, dir: ./keys}
+key_scope: tenant
+tables:
+  citizen:
+    row_key: id
+    tenant_column: tenant
+    columns:
+      phone: {mask: mobile, max_len: 20, index: {phone_bidx: full}}
+roles:
+  admin: {default: plain}
+`
+
+// Under key scope tenant, rotate refuses a tenant with no keys (a typo)
+// and destroy a key of a keyspace the configuration does not declare.
+func TestKeysTenantScopeRefusals(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	kr, err := local.Init(context.Background(), keys, local.KEKConfig{Kind: "sm4"})
+	require.NoError(t, err)
+	cfg := filepath.Join(dir, "gmfield.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(tenantConfig), 0o600))
+	_, err = kr.Current(t.Context(), "tenant/acme/citizen.phone")
+	require.NoError(t, err)
+	other, err := kr.Current(t.Context(), "payroll.salary")
+	require.NoError(t, err)
+
+	code, _, errOut := gmfield(t, "", "keys", "rotate", "--config", cfg, "--tenant", "acmee")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "no keys yet")
+	code, out, errOut := gmfield(t, "", "keys", "rotate", "--config", cfg, "--tenant", "acme")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "tenant/acme/citizen.phone: new active key")
+	recs, err := kr.List(t.Context())
+	require.NoError(t, err)
+	for _, r := range recs {
+		assert.NotContains(t, r.Keyspace, "acmee")
+	}
+	code, _, errOut = gmfield(t, "", "keys", "destroy", "--config", cfg, "--yes", other.ID())
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "does not declare")
+	_, err = kr.KeyContext(t.Context(), other.ID())
+	assert.NoError(t, err)
+}
+
+// shred --key-id refuses keys outside the configuration, and a table
+// that is not ready, before destroying anything.
+func TestShredRefusesBeforeDestroying(t *testing.T) {
+	cfg, dsn := lifecycleEnv(t, 3)
+	kr, err := local.Open(filepath.Join(filepath.Dir(cfg), "keys"))
+	require.NoError(t, err)
+	phone, err := kr.Current(t.Context(), "citizen.phone")
+	require.NoError(t, err)
+	code, _, errOut := gmfield(t, "", "shred", "--config", cfg, "--dsn", dsn, "--key-id", phone.ID(), "--yes")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "phone_bidx")
+	db, err := sql.Open("sqlite", dsn)
+	require.NoError(t, err)
+	_, err = db.Exec(`ALTER TABLE citizen ADD COLUMN phone_bidx CHAR(32)`)
+	require.NoError(t, err)
+	db.Close()
+	other, err := kr.Current(t.Context(), "payroll.salary")
+	require.NoError(t, err)
+	for _, id := range []string{other.ID(), "index-root"} {
+		code, _, errOut = gmfield(t, "", "shred", "--config", cfg, "--dsn", dsn, "--key-id", id, "--yes")
+		assert.Equal(t, 1, code, errOut)
+		assert.Contains(t, errOut, "invalid job")
+	}
+	recs, err := kr.List(t.Context())
+	require.NoError(t, err)
+	for _, r := range recs {
+		assert.NotEqual(t, keyring.StateDestroyed, r.State, r.ID)
 	}
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/sqldriver"
 )
@@ -119,6 +121,7 @@ type table struct {
 	cols    []column          // protected columns
 	read    []string          // key, [tenant], then each column and its indexes
 	types   map[string]string // live SQL types, for PostgreSQL casts
+	width   map[string]int64  // live maximum lengths (see liveColumn.Chars)
 }
 
 type column struct {
@@ -227,12 +230,32 @@ func (j *Job) prepare(ctx context.Context) (*dialect, *table, error) {
 		t.cols = append(t.cols, c)
 	}
 	t.types = map[string]string{}
+	t.width = map[string]int64{}
 	for _, n := range t.read {
 		lc, ok := live[n]
 		if !ok {
 			return nil, nil, fmt.Errorf("%w: table %s has no column %s (run gmfield ddl)", ErrInvalid, tc.Name, n)
 		}
 		t.types[n] = lc.Type
+		t.width[n] = lc.Chars
+	}
+	// A column too narrow for what the job writes would be an error on
+	// one database and a silent truncation on another: refuse up front
+	// what the configuration shows, and each value that would not fit.
+	for _, cc := range tc.Columns {
+		name := strings.ToLower(cc.Name)
+		if w := t.width[name]; w > 0 && cc.MaxLen > 0 && w < int64(EnvelopeLen(cc.Form, cc.MaxLen)) {
+			return nil, nil, fmt.Errorf("%w: %s.%s holds %d, its envelopes need up to %d (run gmfield ddl)", ErrInvalid, tc.Name, name, w, EnvelopeLen(cc.Form, cc.MaxLen))
+		}
+		for _, ix := range cc.Indexes {
+			size := ix.Size
+			if size == 0 {
+				size = crypto.DefaultIndexSize
+			}
+			if w := t.width[strings.ToLower(ix.Column)]; w > 0 && w < int64(2*size) {
+				return nil, nil, fmt.Errorf("%w: index column %s.%s holds %d, the index needs %d (run gmfield ddl)", ErrInvalid, tc.Name, ix.Column, w, 2*size)
+			}
+		}
 	}
 	return d, t, nil
 }
@@ -652,9 +675,15 @@ func (j *Job) write(ctx context.Context, tx *sql.Tx, d *dialect, t *table, chang
 	if t.tenant != "" {
 		first = 2
 	}
-	cas := make([]string, 0, len(t.cols))
+	// The compare-and-set covers the tenant column too: a row that moved
+	// to another tenant meanwhile must be sealed under that tenant's keys.
+	cas := make([]string, 0, len(t.cols)+1)
+	casAt := make([]int, 0, len(t.cols)+1)
+	if t.tenant != "" {
+		cas, casAt = append(cas, t.tenant), append(casAt, 1)
+	}
 	for _, c := range t.cols {
-		cas = append(cas, c.name)
+		cas, casAt = append(cas, c.name), append(casAt, c.at)
 	}
 	set := t.read[first:]
 	width := 1 + len(cas) + len(set)
@@ -669,8 +698,8 @@ func (j *Job) write(ctx context.Context, tx *sql.Tx, d *dialect, t *table, chang
 		for i, c := range chunk {
 			r := make([]driver.Value, 0, width)
 			r = append(r, c.r.vals[0])
-			for _, col := range t.cols {
-				r = append(r, c.r.vals[col.at])
+			for _, at := range casAt {
+				r = append(r, c.r.vals[at])
 			}
 			rows[i] = append(r, c.newv...)
 		}
@@ -680,7 +709,7 @@ func (j *Job) write(ctx context.Context, tx *sql.Tx, d *dialect, t *table, chang
 		}
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
-			return 0, fmt.Errorf("gmfield/lifecycle: writing %s: %w", t.cfg.Name, err)
+			return 0, &writeError{table: t.cfg.Name, err: err}
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
@@ -746,6 +775,31 @@ func sameValue(a, b driver.Value) bool {
 	return textOf(a) == textOf(b)
 }
 
+// writeError is a database's error at a job's write. Its message keeps
+// the database's error code only: the database's own text may quote the
+// values written (PostgreSQL's "invalid input syntax …: \"gmf2:…\"").
+// Unwrap gives the database's error, for errors.As and errors.Is.
+type writeError struct {
+	table string
+	err   error
+}
+
+func (e *writeError) Error() string {
+	code := "see the database's log"
+	var st interface{ SQLState() string }
+	if errors.As(e.err, &st) {
+		code = "SQLSTATE " + st.SQLState()
+	} else if n := mysqlCode.FindString(e.err.Error()); n != "" {
+		code = n
+	}
+	return fmt.Sprintf("gmfield/lifecycle: writing %s: the database refused the batch (%s)", e.table, code)
+}
+
+func (e *writeError) Unwrap() error { return e.err }
+
+// mysqlCode finds go-sql-driver's "Error 1406 (22001)" prefix.
+var mysqlCode = regexp.MustCompile(`^Error \d+( \([0-9A-Z]{5}\))?`)
+
 // transient reports a database error after which the transaction may be
 // run again: a deadlock, a serialization failure, a busy SQLite file.
 func transient(err error) bool {
@@ -756,10 +810,15 @@ func transient(err error) bool {
 			return true
 		}
 	}
-	msg := err.Error()
-	for _, s := range []string{"Deadlock found", "Lock wait timeout", "database is locked", "SQLITE_BUSY", "(40001)", "(40P01)"} {
-		if strings.Contains(msg, s) {
-			return true
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if _, ok := e.(*writeError); ok {
+			continue // its message hides the database's
+		}
+		msg := e.Error()
+		for _, s := range []string{"Deadlock found", "Lock wait timeout", "database is locked", "SQLITE_BUSY", "(40001)", "(40P01)"} {
+			if strings.Contains(msg, s) {
+				return true
+			}
 		}
 	}
 	return false

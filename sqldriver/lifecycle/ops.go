@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,10 @@ func (j *Job) sealOnly(ctx context.Context, t *table, r *row, c *column, ch *cha
 	sealed, err := j.codec.Seal(ctx, t.place(r, c), plain)
 	if err != nil {
 		return &RowError{Table: t.cfg.Name, Column: c.name, RowKey: t.rowKey(r), Err: err}
+	}
+	if w, n := t.width[c.name], int64(len(textOf(sealed))); w > 0 && n > w {
+		return &RowError{Table: t.cfg.Name, Column: c.name, RowKey: t.rowKey(r),
+			Err: fmt.Errorf("%w: its envelope has %d bytes, the column holds %d (set max_len and run gmfield ddl)", ErrInvalid, n, w)}
 	}
 	ch.set(t, c.at, sealed)
 	ch.values++
@@ -211,6 +216,9 @@ func (j *Job) Shred(ctx context.Context, target ShredTarget) (Summary, error) {
 	if (target.KeyID == "") == (target.Tenant == "") {
 		return Summary{Job: "shred", Table: j.Table}, fmt.Errorf("%w: shred takes a key id or a tenant", ErrInvalid)
 	}
+	if err := j.CheckShred(ctx, target); err != nil {
+		return Summary{Job: "shred", Table: j.Table}, err
+	}
 	if !j.DryRun {
 		if err := j.destroy(ctx, target); err != nil {
 			return Summary{Job: "shred", Table: j.Table}, err
@@ -219,31 +227,68 @@ func (j *Job) Shred(ctx context.Context, target ShredTarget) (Summary, error) {
 	return j.ShredRows(ctx, target)
 }
 
+// CheckShred reports whether Shred of target can run on the job's table,
+// destroying nothing: the table is ready, it has a tenant column for a
+// tenant, and a key id names a data key of one of its protected columns
+// (never a blind-index root, nor a key the configuration does not
+// declare). Shred checks it before destroying any key; a caller that
+// shreds several tables checks each first.
+func (j *Job) CheckShred(ctx context.Context, target ShredTarget) error {
+	_, t, err := j.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	if (target.KeyID == "") == (target.Tenant == "") {
+		return fmt.Errorf("%w: shred takes a key id or a tenant", ErrInvalid)
+	}
+	if target.Tenant != "" {
+		if t.tenant == "" {
+			return fmt.Errorf("%w: table %s has no tenant_column to find a tenant's rows", ErrInvalid, j.Table)
+		}
+		return nil
+	}
+	recs, err := j.Config.Keyring.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.ID != target.KeyID {
+			continue
+		}
+		if !j.codec.Declares(r.Keyspace) {
+			return fmt.Errorf("%w: key %s belongs to keyspace %s, which the configuration does not declare", ErrInvalid, r.ID, r.Keyspace)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %w: %s is not a data key of the key ring", ErrInvalid, keyring.ErrKeyNotFound, target.KeyID)
+}
+
 // ShredRows is Shred without destroying keys: it clears the values of
 // target (after its keys were destroyed, say, by another table's Shred).
 func (j *Job) ShredRows(ctx context.Context, target ShredTarget) (Summary, error) {
+	if err := j.CheckShred(ctx, target); err != nil {
+		return Summary{Job: "shred", Table: j.Table}, err
+	}
 	var f filter
 	params := "key=" + target.KeyID
 	if target.Tenant != "" {
 		params = "tenant=" + target.Tenant
-	}
-	var tenantCol string
-	if target.Tenant != "" {
+		d, _ := dialectNamed(j.Dialect) // CheckShred checked it
+		var tenantCol string
 		for _, tc := range j.Config.Tables {
-			if tc.Name == j.Table {
-				tenantCol = tc.TenantColumn
+			if strings.EqualFold(tc.Name, j.Table) {
+				tenantCol = strings.ToLower(tc.TenantColumn)
 			}
-		}
-		if tenantCol == "" {
-			return Summary{Job: "shred", Table: j.Table}, fmt.Errorf("%w: table %s has no tenant_column to find a tenant's rows", ErrInvalid, j.Table)
-		}
-		d, err := dialectNamed(j.Dialect)
-		if err != nil {
-			return Summary{}, err
 		}
 		f = filter{cond: func(ph string) string { return d.q(tenantCol) + " = " + ph }, arg: target.Tenant}
 	}
 	return j.run(ctx, "shred", params, f, func(ctx context.Context, t *table, r *row) (*change, error) {
+		// The SQL filter may admit more (a case-insensitive collation, a
+		// row read again after it moved to another tenant): only the
+		// target tenant's rows, byte for byte, are cleared.
+		if target.Tenant != "" && textOf(r.vals[1]) != target.Tenant {
+			return nil, nil
+		}
 		var ch *change
 		for i := range t.cols {
 			c := &t.cols[i]

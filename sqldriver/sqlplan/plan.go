@@ -181,6 +181,10 @@ type Slot struct {
 	// Search marks an index slot that searches (WHERE, IN, LIKE) rather
 	// than writes: the caller must be allowed at least hash on the column.
 	Search bool
+	// Text marks an OpPass slot that binds the value as its text (the
+	// bytes a seal would take): the plaintext half of a search on a
+	// migrating column, which must compare as a string.
+	Text bool
 }
 
 // ColumnRef locates a value in a result row.

@@ -528,8 +528,14 @@ func (a *analyzer) search(col *sqlplan.Column, cr *sqlir.ColumnRef, val sqlir.Ex
 			strings.ContainsAny(src[lo.End:hi.Start], "()") {
 			return refuse(sqlplan.ErrUnsupportedUse, col.Table, col.Name, "this form of = on a migrating column (write col = value)")
 		}
-		a.w.insert(lo.Start, text("("))
-		defer a.w.insert(hi.End, text(" OR "+src[ref.Start:ref.End]+" = "), slotPiece(sqlplan.Slot{Value: sp.value, Op: sqlplan.OpPass}), text(")"))
+		// ((ix IS NOT NULL AND ix = index(v)) OR (ix IS NULL AND col = 'v')):
+		// never NULL where the plain comparison is not, so NOT and
+		// three-valued logic keep their meaning; v binds as text, so a
+		// bound number never compares ciphertext numerically (MySQL).
+		ix := src[ref.Start:cr.NameSpan.Start] + idx.Column
+		a.w.insert(lo.Start, text("(("+ix+" IS NOT NULL AND "))
+		defer a.w.insert(hi.End, text(") OR ("+ix+" IS NULL AND "+src[ref.Start:ref.End]+" = "),
+			slotPiece(sqlplan.Slot{Value: sp.value, Op: sqlplan.OpPass, Text: true, Table: col.Table, Column: col.Name}), text("))"))
 	}
 	a.w.replace(sp.span, sqlplan.Slot{Value: sp.value, Op: sqlplan.OpIndex, Table: col.Table, Column: col.Name, Transform: idx.Transform, Search: true}, sp.param)
 	a.w.replaceText(cr.NameSpan, idx.Column)
