@@ -74,9 +74,24 @@ func FuzzAnalyze(f *testing.F) {
 	for _, s := range sqlplantest.Seeds {
 		f.Add(s)
 	}
-	cat := sqlplantest.Catalog()
+	cats := []*sqlplan.MapCatalog{sqlplantest.Catalog(), sqlplantest.MigratingCatalog()}
 	f.Fuzz(func(t *testing.T, q string) {
-		p, err := mysqldialect.MySQL.Analyze(cat, q)
-		sqlplantest.CheckPlan(t, q, p, err)
+		for _, cat := range cats {
+			p, err := mysqldialect.MySQL.Analyze(cat, q)
+			sqlplantest.CheckPlan(t, q, p, err)
+		}
 	})
+}
+
+func TestMigratingSearch(t *testing.T) {
+	cat := sqlplantest.MigratingCatalog()
+	p, err := mysqldialect.MySQL.Analyze(cat, "SELECT id FROM citizen AS c WHERE `c`.phone = ? OR id = 2")
+	require.NoError(t, err)
+	assert.Equal(t, "SELECT id FROM citizen AS c WHERE ((`c`.phone_bidx IS NOT NULL AND `c`.phone_bidx = ?) OR (`c`.phone_bidx IS NULL AND `c`.phone = ?)) OR id = 2", p.SQL)
+	require.Len(t, p.Slots, 2)
+	assert.True(t, p.Slots[1].Text)
+	for _, q := range []string{"SELECT id FROM citizen WHERE phone = (?)", "SELECT id FROM citizen WHERE phone != ?", "SELECT id FROM citizen WHERE phone LIKE ?"} {
+		_, err := mysqldialect.MySQL.Analyze(cat, q)
+		assert.ErrorIs(t, err, sqlplan.ErrUnsupportedUse, q)
+	}
 }

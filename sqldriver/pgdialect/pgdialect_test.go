@@ -130,11 +130,13 @@ func FuzzAnalyze(f *testing.F) {
 	for _, s := range sqlplantest.Seeds {
 		f.Add(s)
 	}
-	cat := sqlplantest.Catalog()
+	cats := []*sqlplan.MapCatalog{sqlplantest.Catalog(), sqlplantest.MigratingCatalog()}
 	f.Fuzz(func(t *testing.T, q string) {
 		for _, d := range []sqlplan.Dialect{pgdialect.SQLite, pgdialect.PostgreSQL} {
-			p, err := d.Analyze(cat, q)
-			sqlplantest.CheckPlan(t, q, p, err)
+			for _, cat := range cats {
+				p, err := d.Analyze(cat, q)
+				sqlplantest.CheckPlan(t, q, p, err)
+			}
 		}
 	})
 }
@@ -181,4 +183,34 @@ func TestDeepStatementsLeaveTheParserWorking(t *testing.T) {
 	p, err := pgdialect.PostgreSQL.Analyze(cat, `INSERT INTO citizen (id, phone) VALUES ($1, $2)`)
 	require.NoError(t, err, "the parser still works")
 	assert.True(t, p.Protected)
+}
+
+// TestMigratingSearch: on a migrating column = matches the index or the
+// plaintext, bound as text; forms the OR could land inside are refused.
+func TestMigratingSearch(t *testing.T) {
+	cat := sqlplantest.MigratingCatalog()
+	p, err := pgdialect.PostgreSQL.Analyze(cat, `SELECT id FROM citizen c WHERE c.phone = $1 AND id = 2`)
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT id FROM citizen c WHERE ((c.phone_bidx IS NOT NULL AND c.phone_bidx = $1) OR (c.phone_bidx IS NULL AND c.phone = $2)) AND id = 2`, p.SQL)
+	require.Len(t, p.Slots, 2)
+	assert.Equal(t, sqlplan.OpIndex, p.Slots[0].Op)
+	assert.True(t, p.Slots[1].Text)
+	assert.Equal(t, 0, p.Slots[1].Value.Arg)
+	p, err = pgdialect.PostgreSQL.Analyze(cat, `SELECT id FROM citizen WHERE '138' = phone`)
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT id FROM citizen WHERE ((phone_bidx IS NOT NULL AND $1 = phone_bidx) OR (phone_bidx IS NULL AND phone = $2))`, p.SQL)
+	for _, q := range []string{
+		`SELECT id FROM citizen WHERE phone = ($1)`,
+		`SELECT id FROM citizen WHERE (phone) = $1`,
+		`SELECT id FROM citizen WHERE phone <> $1`,
+		`SELECT id FROM citizen WHERE phone IN ($1, $2)`,
+		`SELECT id FROM citizen WHERE phone LIKE '%1234'`,
+	} {
+		_, err := pgdialect.PostgreSQL.Analyze(cat, q)
+		assert.ErrorIs(t, err, sqlplan.ErrUnsupportedUse, q)
+	}
+	// Other columns are not affected.
+	p, err = pgdialect.PostgreSQL.Analyze(cat, `SELECT id FROM citizen WHERE id_no IN ($1, $2)`)
+	require.NoError(t, err)
+	assert.Equal(t, `SELECT id FROM citizen WHERE id_no_bidx IN ($1, $2)`, p.SQL)
 }

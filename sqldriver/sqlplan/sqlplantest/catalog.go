@@ -14,7 +14,13 @@ import (
 //
 //	citizen (row key id): id_no (index id_no_bidx full), phone (phone_bidx
 //	full, phone_last4_bidx last4), name (no index); hash possible on all.
-func Catalog() *sqlplan.MapCatalog {
+func Catalog() *sqlplan.MapCatalog { return catalog(false) }
+
+// MigratingCatalog is Catalog with phone marked migrating (its equality
+// searches match the index or the plaintext).
+func MigratingCatalog() *sqlplan.MapCatalog { return catalog(true) }
+
+func catalog(migrating bool) *sqlplan.MapCatalog {
 	t := &sqlplan.Table{Name: "citizen", RowKey: "id", Columns: map[string]*sqlplan.Column{}, IndexColumns: map[string]*sqlplan.Column{}}
 	add := func(name string, idx ...sqlplan.Index) {
 		c := &sqlplan.Column{Table: "citizen", Name: name, Indexes: idx, Hash: true}
@@ -26,6 +32,7 @@ func Catalog() *sqlplan.MapCatalog {
 	add("id_no", sqlplan.Index{Column: "id_no_bidx", Transform: crypto.TransformFull})
 	add("phone", sqlplan.Index{Column: "phone_bidx", Transform: crypto.TransformFull}, sqlplan.Index{Column: "phone_last4_bidx", Transform: crypto.TransformLast4})
 	add("name")
+	t.Columns["phone"].Migrating = migrating
 	return sqlplan.NewCatalog(t)
 }
 
@@ -87,6 +94,10 @@ func CheckPlan(t testing.TB, q string, p *sqlplan.Plan, err error) {
 			t.Fatalf("slot binds argument %d of %d", s.Value.Arg, p.NumInput)
 		}
 		switch s.Op {
+		case sqlplan.OpPass:
+			if s.Text {
+				need(s.Table, s.Column, sqlplan.UseSearch, "the plaintext half of a migrating search")
+			}
 		case sqlplan.OpSeal:
 			need(s.Table, s.Column, sqlplan.UseWrite, "a sealed value")
 			if s.Value.Arg < 0 && !s.Value.Null && s.Value.Literal != "" {
