@@ -124,6 +124,17 @@ func (e *env) ddl(t testing.TB) {
 	}
 }
 
+// migrated is newEnv with n rows, ready and migrated.
+func migrated(t testing.TB, b backend, o opts, n int) *env {
+	t.Helper()
+	e := newEnv(t, b, o)
+	e.fill(t, 1, n)
+	e.ddl(t)
+	_, err := e.job().Migrate(t.Context())
+	require.NoError(t, err)
+	return e
+}
+
 func (e *env) job() *lifecycle.Job {
 	return &lifecycle.Job{DB: e.raw, Config: e.cfg, Dialect: e.b.name, Table: "citizen", Batch: 64}
 }
@@ -328,11 +339,8 @@ func TestMigratingColumnReadsBothForms(t *testing.T) {
 
 func TestReencryptAfterRotation(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, opts{})
-		e.fill(t, 1, 200)
-		e.ddl(t)
-		_, err := e.job().Migrate(t.Context())
-		require.NoError(t, err)
+		e := migrated(t, b, opts{}, 200)
+		var err error
 		before, err := e.job().KeyUsage(t.Context())
 		require.NoError(t, err)
 		require.Len(t, before, 3) // one DEK per column
@@ -379,11 +387,8 @@ func keyspaceOf(t testing.TB, e *env, col string) string {
 
 func TestFailClosed(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, opts{})
-		e.fill(t, 1, 100)
-		e.ddl(t)
-		_, err := e.job().Migrate(t.Context())
-		require.NoError(t, err)
+		e := migrated(t, b, opts{}, 100)
+		var err error
 		usage, err := e.job().KeyUsage(t.Context())
 		require.NoError(t, err)
 		// Destroy the phone column's key, then ask for a re-encryption.
@@ -431,11 +436,8 @@ func mustList(t testing.TB, kr *keyring.Keyring) []keyring.Record {
 
 func TestVerifyFindsMovedValues(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, opts{})
-		e.fill(t, 1, 20)
-		e.ddl(t)
-		_, err := e.job().Migrate(t.Context())
-		require.NoError(t, err)
+		e := migrated(t, b, opts{}, 20)
+		var err error
 		st := e.stored(t)
 		// Swap two rows' phones (ciphertext and index): the row key catches it.
 		_, err = e.raw.Exec(b.ph(`UPDATE citizen SET phone = ?, phone_bidx = ? WHERE id = 5`), st[6][2].String, st[6][3].String)
@@ -503,11 +505,8 @@ func TestShred(t *testing.T) {
 }
 
 func TestShredKey(t *testing.T) {
-	e := newEnv(t, backends[0], opts{})
-	e.fill(t, 1, 50)
-	e.ddl(t)
-	_, err := e.job().Migrate(t.Context())
-	require.NoError(t, err)
+	e := migrated(t, backends[0], opts{}, 50)
+	var err error
 	ks := keyspaceOf(t, e, "citizen.phone")
 	old := currentKey(t, e, "citizen.phone")
 	_, err = e.cfg.Keyring.Rotate(t.Context(), ks)

@@ -19,11 +19,8 @@ import (
 // write is read again, and then belongs to the other tenant: kept.
 func TestShredKeepsRowMovedToOtherTenant(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, opts{tenant: true})
-		e.fill(t, 1, 10)
-		e.ddl(t)
-		_, err := e.job().Migrate(t.Context())
-		require.NoError(t, err)
+		e := migrated(t, b, opts{tenant: true}, 10)
+		var err error
 		once := sync.Once{}
 		defer lifecycle.SetDecided(func() {
 			once.Do(func() {
