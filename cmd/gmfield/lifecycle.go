@@ -85,7 +85,16 @@ func (f *jobFlags) open(cmd *cobra.Command, needDB bool) (*session, error) {
 		return nil, usageError{fmt.Errorf("%s: table %q is not in %s", cmd.Name(), f.table, f.config)}
 	}
 	if f.dsn != "" {
-		if s.db, err = sql.Open(driverName, f.dsn); err != nil {
+		dsn := f.dsn
+		if driverName == "sqlite" && !strings.Contains(dsn, "busy_timeout") {
+			// Wait for the application's writes instead of failing busy.
+			sep := "?"
+			if strings.Contains(dsn, "?") {
+				sep = "&"
+			}
+			dsn += sep + "_pragma=busy_timeout(10000)"
+		}
+		if s.db, err = sql.Open(driverName, dsn); err != nil {
 			return nil, err
 		}
 		if err := s.db.PingContext(cmd.Context()); err != nil {

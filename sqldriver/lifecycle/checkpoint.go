@@ -83,19 +83,20 @@ func openCheckpoint(ctx context.Context, db *sql.DB, d *dialect, id, kind, tbl s
 	return cp, err
 }
 
-// advance moves the checkpoint to key last, inside tx.
+// advance moves the checkpoint to key last, inside tx. The caller calls
+// committed once tx commits: a transaction that fails to commit (and is
+// retried) must find the counter where it was.
 func (cp *checkpoint) advance(ctx context.Context, tx *sql.Tx, d *dialect, last string) error {
 	res, err := tx.ExecContext(ctx, "UPDATE "+JobsTable+" SET last_key = "+d.ph(1)+", batches = "+d.ph(2)+", updated = "+d.ph(3)+
 		" WHERE id = "+d.ph(4)+" AND batches = "+d.ph(5), last, cp.batches+1, time.Now().UTC().Format(time.RFC3339), cp.id, cp.batches)
 	if err == nil {
 		err = oneRow(res)
 	}
-	if err != nil {
-		return err
-	}
-	cp.batches++
-	return nil
+	return err
 }
+
+// committed records that the transaction of advance committed.
+func (cp *checkpoint) committed() { cp.batches++ }
 
 // finish marks the job done.
 func (cp *checkpoint) finish(ctx context.Context, db *sql.DB, d *dialect) error {

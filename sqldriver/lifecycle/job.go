@@ -487,7 +487,16 @@ func (j *Job) read(ctx context.Context, d *dialect, t *table, last driver.Value,
 		args = append(args, f.arg)
 		extra = f.cond(d.ph(len(args)))
 	}
-	return queryRows(ctx, j.DB, t, j.selectSQL(d, t, last != nil, extra), j.batch(), args...)
+	q := j.selectSQL(d, t, last != nil, extra)
+	for attempt := 1; ; attempt++ {
+		rows, err := queryRows(ctx, j.DB, t, q, j.batch(), args...)
+		if err == nil || attempt == 5 || !transient(err) {
+			return rows, err
+		}
+		// A busy SQLite file (a writer committing), a serialization
+		// failure: read again.
+		time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
+	}
 }
 
 func keyArgs(last driver.Value) []any {
@@ -665,7 +674,11 @@ func (j *Job) commitOnce(ctx context.Context, d *dialect, t *table, cp *checkpoi
 	if err = cp.advance(ctx, tx, d, lastKey); err != nil {
 		return retried, 0, 0, err
 	}
-	return retried, values, written, tx.Commit()
+	if err = tx.Commit(); err != nil {
+		return retried, 0, 0, err
+	}
+	cp.committed()
+	return retried, values, written, nil
 }
 
 // write sends the compare-and-set update of changes, in chunks that keep
