@@ -133,7 +133,8 @@ func (c *Codec) Index(ctx context.Context, p Place, index string, plain []byte) 
 	return "", fmt.Errorf("%w: %s.%s has no index column %s", ErrInvalidConfig, pc.table, pc.column, index)
 }
 
-// CurrentKeyID returns the id of the DEK that seals new values of p.
+// CurrentKeyID returns the id of the DEK that seals new values of p. Like
+// keyring.Keyring.Current it counts one seal: ask once per keyspace.
 func (c *Codec) CurrentKeyID(ctx context.Context, p Place) (string, error) {
 	_, loc, err := c.locate(p)
 	if err != nil {

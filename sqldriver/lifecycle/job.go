@@ -88,7 +88,8 @@ type Job struct {
 	// Log receives the job's start, resume and end (default: discarded).
 	Log *slog.Logger
 
-	codec *sqldriver.Codec
+	codec   *sqldriver.Codec
+	current *sync.Map // keyspace → current DEK id, for Reencrypt (set by prepare)
 }
 
 // Summary is what a job did.
@@ -181,6 +182,7 @@ func (j *Job) prepare(ctx context.Context) (*dialect, *table, error) {
 			return nil, nil, err
 		}
 	}
+	j.current = new(sync.Map) // each run asks the key ring afresh
 	var tc *sqldriver.Table
 	for i := range j.Config.Tables {
 		if strings.EqualFold(j.Config.Tables[i].Name, j.Table) {

@@ -140,7 +140,7 @@ func (j *Job) Reencrypt(ctx context.Context, sel Selection) (Summary, error) {
 			p := t.place(r, c)
 			reseal := st.KeyID == sel.KeyID
 			if sel.KeyID == "" {
-				cur, err := j.codec.CurrentKeyID(ctx, p)
+				cur, err := j.currentKeyID(ctx, p)
 				if err != nil {
 					return nil, fail(err)
 				}
@@ -186,6 +186,24 @@ func (j *Job) Reencrypt(ctx context.Context, sel Selection) (Summary, error) {
 		}
 		return ch, nil
 	})
+}
+
+// currentKeyID is the current DEK of p's keyspace, asked of the key ring
+// once per keyspace and job (each ask counts as a seal), not per value.
+func (j *Job) currentKeyID(ctx context.Context, p sqldriver.Place) (string, error) {
+	ks, err := j.codec.Keyspace(p)
+	if err != nil {
+		return "", err
+	}
+	if id, ok := j.current.Load(ks); ok {
+		return id.(string), nil
+	}
+	id, err := j.codec.CurrentKeyID(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	j.current.Store(ks, id)
+	return id, nil
 }
 
 // differs reports whether next holds other indexes of c than r.
