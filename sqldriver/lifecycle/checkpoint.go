@@ -21,9 +21,6 @@ type checkpoint struct {
 	id      string
 	batches int64
 	last    driver.Value // key after which work resumes; nil: from the start
-	keyType interface {
-		Value(string) (driver.Value, error)
-	}
 }
 
 func createJobsTable(ctx context.Context, db *sql.DB, d *dialect) error {
@@ -47,7 +44,7 @@ func createJobsTable(ctx context.Context, db *sql.DB, d *dialect) error {
 func openCheckpoint(ctx context.Context, db *sql.DB, d *dialect, id, kind, tbl string, kt interface {
 	Value(string) (driver.Value, error)
 }) (checkpoint, error) {
-	cp := checkpoint{id: id, keyType: kt}
+	cp := checkpoint{id: id}
 	if err := createJobsTable(ctx, db, d); err != nil {
 		return cp, err
 	}

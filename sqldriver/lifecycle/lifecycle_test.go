@@ -103,6 +103,17 @@ func newEnv(t testing.TB, b backend, o opts) *env {
 	return e
 }
 
+// parseConfig parses a configuration over a fresh SM4 key directory.
+func parseConfig(t testing.TB, doc string) *sqldriver.Config {
+	t.Helper()
+	dir := t.TempDir()
+	_, err := local.Init(t.Context(), filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"})
+	require.NoError(t, err)
+	cfg, err := config.Parse([]byte(doc), dir)
+	require.NoError(t, err)
+	return cfg
+}
+
 // reload reads the configuration again (after editing it).
 func (e *env) reload(t testing.TB, edit func(string) string) {
 	t.Helper()
@@ -554,10 +565,7 @@ func TestJobErrors(t *testing.T) {
 func TestBinaryColumn(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
 		raw, dsn := b.connect(t)
-		dir := t.TempDir()
-		_, err := local.Init(t.Context(), filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"})
-		require.NoError(t, err)
-		cfg, err := config.Parse([]byte(`
+		cfg := parseConfig(t, `
 keyring: {provider: local-sm4, dir: ./keys}
 tables:
   doc:
@@ -567,8 +575,8 @@ tables:
       title: {mask: mask_all, index: {title_bidx: full}}
 roles:
   admin: {default: plain}
-`), dir)
-		require.NoError(t, err)
+`)
+		var err error
 		blob := map[string]string{"sqlite": "BLOB", "postgres": "BYTEA", "mysql": "LONGBLOB"}[b.name]
 		_, err = raw.Exec(`CREATE TABLE doc (k VARCHAR(20) PRIMARY KEY, body ` + blob + `, title VARCHAR(50))`)
 		require.NoError(t, err)
@@ -615,10 +623,7 @@ roles:
 func TestPrimaryKeyOrder(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
 		raw, _ := b.connect(t)
-		dir := t.TempDir()
-		_, err := local.Init(t.Context(), filepath.Join(dir, "keys"), local.KEKConfig{Kind: "sm4"})
-		require.NoError(t, err)
-		cfg, err := config.Parse([]byte(`
+		cfg := parseConfig(t, `
 keyring: {provider: local-sm4, dir: ./keys}
 tables:
   contact:
@@ -626,8 +631,8 @@ tables:
       email: {mask: email, index: {email_bidx: lower}}
 roles:
   admin: {default: plain}
-`), dir)
-		require.NoError(t, err)
+`)
+		var err error
 		_, err = raw.Exec(`CREATE TABLE contact (code VARCHAR(20) PRIMARY KEY, email VARCHAR(300), email_bidx CHAR(32))`)
 		require.NoError(t, err)
 		for i := 0; i < 150; i++ {
