@@ -171,3 +171,21 @@ func (t *tokens) find(from, d int, w string) int {
 func (t *tokens) end(stop int) int {
 	return t.ix.End(stop, func(i int) bool { return t.punct(i, ';') })
 }
+
+// classify gives each token its kind for the statement's fingerprint.
+func (t *tokens) classify() []sqlir.Token {
+	out := make([]sqlir.Token, len(t.toks))
+	for i, tk := range t.toks {
+		k := sqlir.TokOther
+		switch tk.kind {
+		case tkWord:
+			k = sqlir.TokWord
+		case tkQuoted:
+			k = sqlir.TokQuoted
+		case tkString, tkNumber, tkParam:
+			k = sqlir.TokValue
+		}
+		out[i] = sqlir.Token{Span: sqlir.Span{Start: tk.start, End: tk.end}, Kind: k}
+	}
+	return out
+}

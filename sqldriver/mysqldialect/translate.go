@@ -25,7 +25,7 @@ type translator struct {
 }
 
 func translate(t *tokens, n ast.StmtNode, ord map[int]int) *sqlir.Stmt {
-	tr := &translator{t: t, st: &sqlir.Stmt{Source: t.src}, ord: ord}
+	tr := &translator{t: t, st: &sqlir.Stmt{Source: t.src, Tokens: t.classify()}, ord: ord}
 	tr.scanAll(n)
 	tr.stmt(n)
 	return tr.st
@@ -415,7 +415,6 @@ func (tr *translator) e(n ast.ExprNode) sqlir.Expr {
 			return &sqlir.Bad{What: "placeholder"}
 		}
 		p := &sqlir.Param{Span: sqlir.Span{Start: x.Offset, End: x.Offset + 1}, Arg: tr.ord[x.Offset]}
-		tr.st.Literals = append(tr.st.Literals, p.Span)
 		return p
 	case *driver.ValueExpr:
 		return tr.value(x)
@@ -610,7 +609,6 @@ func (tr *translator) value(x *driver.ValueExpr) sqlir.Expr {
 	default:
 		lit.Kind = sqlir.LitOther
 	}
-	tr.st.Literals = append(tr.st.Literals, lit.Span)
 	return lit
 }
 

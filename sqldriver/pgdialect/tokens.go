@@ -104,3 +104,28 @@ func nestingEstimate(toks []*pg.ScanToken) int {
 	}
 	return most
 }
+
+// classify gives each token its kind for the statement's fingerprint.
+func (t *tokens) classify() []sqlir.Token {
+	out := make([]sqlir.Token, len(t.toks))
+	for i, tk := range t.toks {
+		k := sqlir.TokOther
+		switch tk.Token {
+		case pg.Token_SCONST, pg.Token_USCONST, pg.Token_BCONST, pg.Token_XCONST, pg.Token_ICONST, pg.Token_FCONST, pg.Token_PARAM:
+			k = sqlir.TokValue
+		case pg.Token_UIDENT:
+			k = sqlir.TokQuoted
+		case pg.Token_IDENT:
+			k = sqlir.TokWord
+			if t.src[tk.Start] == '"' {
+				k = sqlir.TokQuoted
+			}
+		default:
+			if tk.KeywordKind != pg.KeywordKind_NO_KEYWORD {
+				k = sqlir.TokWord
+			}
+		}
+		out[i] = sqlir.Token{Span: sqlir.Span{Start: int(tk.Start), End: int(tk.End)}, Kind: k}
+	}
+	return out
+}

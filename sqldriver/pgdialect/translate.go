@@ -45,7 +45,7 @@ type translator struct {
 }
 
 func translate(src string, toks *tokens, raw *pg.RawStmt) *sqlir.Stmt {
-	tr := &translator{t: toks, st: &sqlir.Stmt{Source: src}}
+	tr := &translator{t: toks, st: &sqlir.Stmt{Source: src, Tokens: toks.classify()}}
 	tr.scanAll(raw.Stmt)
 	tr.stmt(raw.Stmt)
 	return tr.st
@@ -420,7 +420,6 @@ func (tr *translator) e(n *pg.Node) sqlir.Expr {
 			return &sqlir.Bad{What: "placeholder"}
 		}
 		p := &sqlir.Param{Span: tr.span(x.ParamRef.Location), Arg: int(x.ParamRef.Number) - 1}
-		tr.st.Literals = append(tr.st.Literals, p.Span)
 		return p
 	case *pg.Node_AConst:
 		return tr.constant(x.AConst)
@@ -556,7 +555,6 @@ func (tr *translator) constant(c *pg.A_Const) sqlir.Expr {
 	default:
 		lit.Kind = sqlir.LitOther
 	}
-	tr.st.Literals = append(tr.st.Literals, sp)
 	return lit
 }
 

@@ -60,6 +60,9 @@ type Refusal struct {
 	Table  string // may be empty
 	Column string // may be empty
 	Detail string // what was found, such as "ORDER BY"
+	// Shape and Fingerprint are the refused statement's, when it was
+	// read far enough to have them (see Plan); Error shows neither.
+	Shape, Fingerprint string
 }
 
 // Error names the reason, the table and column, and what was found.
@@ -265,6 +268,12 @@ type Plan struct {
 	Uses []Use
 	// Tables are the protected tables the statement touches.
 	Tables []string
+	// Shape is the statement's normalized text, literals and placeholders
+	// written "?", and Fingerprint the hex SM3 hash of Shape: the same for
+	// every statement that differs only in its values, comments, spacing
+	// and keyword case (docs/format.md, "Statement fingerprint"). Set for
+	// protected statements only.
+	Shape, Fingerprint string
 	// Where reports a WHERE clause on the statement's own table(s)
 	// (UPDATE, DELETE, a SELECT's outermost query); Limit a LIMIT.
 	Where, Limit bool

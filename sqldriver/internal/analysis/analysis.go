@@ -8,6 +8,7 @@
 package analysis
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -39,7 +40,20 @@ type Options struct {
 // text); a refused one a *sqlplan.Refusal.
 func Analyze(cat sqlplan.Catalog, st *sqlir.Stmt, opt Options) (*sqlplan.Plan, error) {
 	a := &analyzer{cat: cat, st: st, opt: opt, seen: map[sqlplan.Use]bool{}, tables: map[string]bool{}}
-	return a.run()
+	p, err := a.run()
+	if err != nil {
+		var r *sqlplan.Refusal
+		if errors.As(err, &r) && r.Fingerprint == "" {
+			r.Shape = Shape(st)
+			r.Fingerprint = Fingerprint(r.Shape)
+		}
+		return nil, err
+	}
+	if p.Protected {
+		p.Shape = Shape(st)
+		p.Fingerprint = Fingerprint(p.Shape)
+	}
+	return p, nil
 }
 
 type analyzer struct {

@@ -54,9 +54,26 @@ type Stmt struct {
 	// table_to_xml('citizen', …), 'citizen'::regclass): a protected
 	// table named in one is refused.
 	Strings []*Literal
-	// Literals are the spans of every literal and placeholder, for the
-	// statement's fingerprint.
-	Literals []Span
+	// Tokens are the statement's tokens, comments left out, classified
+	// for its fingerprint (analysis.Shape).
+	Tokens []Token
+}
+
+// TokenKind classifies a token for the statement's fingerprint.
+type TokenKind int
+
+// Token kinds.
+const (
+	TokOther  TokenKind = iota // operators and punctuation, as written
+	TokWord                    // a keyword or an unquoted name: folded to lower case
+	TokQuoted                  // a quoted name, as written
+	TokValue                   // a literal of any kind, or a placeholder
+)
+
+// Token is one token of Stmt.Source.
+type Token struct {
+	Span
+	Kind TokenKind
 }
 
 // Unsupported is a construct the rules refuse: what it is (a fixed word

@@ -1,0 +1,85 @@
+package sqldriver_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"regexp"
+	"testing"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gmfield/gmfield/sqldriver"
+	"github.com/gmfield/gmfield/sqldriver/mysqldialect"
+	"github.com/gmfield/gmfield/sqldriver/pgdialect"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+// TestFingerprint checks the statement fingerprint on every dialect:
+// statements that differ only in values, comments, spacing and keyword
+// case share it; any other difference changes it; no value reaches the
+// shape.
+func TestFingerprint(t *testing.T) {
+	dialects := []struct {
+		d  sqlplan.Dialect
+		ph func(string) string
+	}{{pgdialect.SQLite, same}, {pgdialect.PostgreSQL, dollar}, {mysqldialect.MySQL, same}}
+	same := [][2]string{
+		{`SELECT name FROM citizen WHERE id_no = ?`, `select  NAME from Citizen /* 110101199003077777 */ where id_no=?`},
+		{`SELECT name FROM citizen WHERE id_no = ?`, `SELECT name FROM citizen WHERE id_no = '110101199003077777'`},
+		{`SELECT name FROM citizen WHERE id = 5`, `SELECT name FROM citizen WHERE id = 123456`},
+		{`SELECT name FROM citizen WHERE id_no IN (?)`, `SELECT name FROM citizen WHERE id_no IN (?, ?, '13800138000')`},
+		{`INSERT INTO citizen (id, name) VALUES (?, ?)`, `INSERT INTO citizen (id, name) VALUES (1, '张三'), (2, '李四')`},
+		{`SELECT name FROM citizen LIMIT 10`, `SELECT name FROM citizen LIMIT 20`},
+	}
+	differ := [][2]string{
+		{`SELECT name FROM citizen WHERE id_no = ?`, `SELECT phone FROM citizen WHERE id_no = ?`},
+		{`SELECT name FROM citizen WHERE id = ?`, `SELECT name FROM citizen WHERE id > ?`},
+		{`SELECT name FROM citizen WHERE id = ?`, `SELECT name FROM citizen`},
+		{`SELECT name FROM citizen WHERE id = ? AND city = ?`, `SELECT name FROM citizen WHERE id = ? OR city = ?`},
+		{`DELETE FROM citizen WHERE id = ?`, `DELETE FROM citizen`},
+	}
+	secret := regexp.MustCompile(`110101199003077777|13800138000|123456|张三|李四|'`)
+	for _, dl := range dialects {
+		cfg := newConfig(t, testConfig)
+		cfg.Dialect = dl.d
+		plan := func(q string) *sqlplan.Plan {
+			p, err := sqldriver.Analyze(cfg, dl.ph(q))
+			require.NoError(t, err, "%s: %s", dl.d.Name(), q)
+			require.True(t, p.Protected)
+			assert.NotRegexp(t, secret, p.Shape, "%s: %s", dl.d.Name(), q)
+			sum := sm3.Sum([]byte(p.Shape))
+			require.Len(t, p.Fingerprint, 64)
+			assert.Equal(t, sum[:], mustHex(t, p.Fingerprint), "the fingerprint is SM3 of the shape")
+			return p
+		}
+		for _, c := range same {
+			a, b := plan(c[0]), plan(c[1])
+			assert.Equal(t, a.Fingerprint, b.Fingerprint, "%s: %q and %q\n%s\n%s", dl.d.Name(), c[0], c[1], a.Shape, b.Shape)
+		}
+		for _, c := range differ {
+			a, b := plan(c[0]), plan(c[1])
+			assert.NotEqual(t, a.Fingerprint, b.Fingerprint, "%s: %q and %q", dl.d.Name(), c[0], c[1])
+		}
+		// A refusal carries the fingerprint too, for the audit log.
+		_, err := sqldriver.Analyze(cfg, dl.ph(`SELECT name FROM citizen ORDER BY id_no`))
+		var r *sqlplan.Refusal
+		require.True(t, errors.As(err, &r), "%v", err)
+		assert.Len(t, r.Fingerprint, 64)
+		assert.NotContains(t, r.Error(), r.Shape)
+	}
+	// The shape on PostgreSQL, for docs/format.md's example.
+	cfg := newConfig(t, testConfig)
+	cfg.Dialect = pgdialect.PostgreSQL
+	p, err := sqldriver.Analyze(cfg, `SELECT name, phone FROM citizen WHERE id_no = $1 AND city IN ('北京', '上海')`)
+	require.NoError(t, err)
+	assert.Equal(t, `select name , phone from citizen where id_no = ? and city in ( ? )`, p.Shape)
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	require.NoError(t, err)
+	return b
+}

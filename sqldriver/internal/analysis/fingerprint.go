@@ -1,0 +1,72 @@
+package analysis
+
+import (
+	"encoding/hex"
+	"strings"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/gmfield/gmfield/sqldriver/internal/sqlir"
+)
+
+// Shape is the normalized text of a statement, the same for every
+// statement that differs only in its literals, placeholders, comments,
+// spacing and the case of its keywords and unquoted names
+// (docs/format.md, "Statement fingerprint"): its tokens joined by single
+// spaces, every literal and placeholder written "?", keywords and
+// unquoted names in lower case, quoted names as written; a list of two or
+// more "?" separated by commas is written "?", and so is a list of two or
+// more "( ? )" groups written "( ? )". A shape holds no value of the
+// statement.
+func Shape(st *sqlir.Stmt) string {
+	words := make([]string, 0, len(st.Tokens))
+	for _, t := range st.Tokens {
+		raw := st.Source[t.Start:t.End]
+		switch t.Kind {
+		case sqlir.TokValue:
+			raw = "?"
+		case sqlir.TokWord:
+			raw = strings.ToLower(raw)
+		}
+		words = append(words, raw)
+	}
+	words = collapse(words, []string{"?"})
+	words = collapse(words, []string{"(", "?", ")"})
+	return strings.Join(words, " ")
+}
+
+// collapse writes a run of two or more unit sequences separated by ","
+// as one unit.
+func collapse(words, unit []string) []string {
+	at := func(i int) bool {
+		if i+len(unit) > len(words) {
+			return false
+		}
+		for k, u := range unit {
+			if words[i+k] != u {
+				return false
+			}
+		}
+		return true
+	}
+	out := words[:0]
+	for i := 0; i < len(words); {
+		if !at(i) {
+			out = append(out, words[i])
+			i++
+			continue
+		}
+		out = append(out, unit...)
+		i += len(unit)
+		for i < len(words) && words[i] == "," && at(i+1) {
+			i += 1 + len(unit)
+		}
+	}
+	return out
+}
+
+// Fingerprint is the hex SM3 hash of a shape.
+func Fingerprint(shape string) string {
+	h := sm3.Sum([]byte(shape))
+	return hex.EncodeToString(h[:])
+}
