@@ -55,15 +55,7 @@ func ParseSM2PublicKeyPEM(data []byte) (*SM2PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := smx509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%w: PKIX: %v", ErrInvalidKey, err)
-	}
-	pk, ok := k.(*ecdsa.PublicKey)
-	if !ok || !sm2.IsSM2PublicKey(pk) {
-		return nil, fmt.Errorf("%w: PKIX key is %T, not SM2", ErrInvalidKey, k)
-	}
-	return &SM2PublicKey{k: pk}, nil
+	return ParseSM2PublicKeyPKIX(der)
 }
 
 func pemBlock(data []byte, typ string) ([]byte, error) {
@@ -101,11 +93,33 @@ func (k *SM2PrivateKey) MarshalPEM() ([]byte, error) {
 
 // MarshalPEM encodes k as a PEM "PUBLIC KEY" block (PKIX).
 func (k *SM2PublicKey) MarshalPEM() ([]byte, error) {
+	der, err := k.MarshalPKIX()
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// MarshalPKIX returns k's SubjectPublicKeyInfo in DER, the body of its PEM.
+func (k *SM2PublicKey) MarshalPKIX() ([]byte, error) {
 	der, err := smx509.MarshalPKIXPublicKey(k.k)
 	if err != nil {
 		return nil, fmt.Errorf("%w: PKIX: %v", ErrInvalidKey, err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+	return der, nil
+}
+
+// ParseSM2PublicKeyPKIX parses an SM2 SubjectPublicKeyInfo in DER.
+func ParseSM2PublicKeyPKIX(der []byte) (*SM2PublicKey, error) {
+	k, err := smx509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: PKIX: %v", ErrInvalidKey, err)
+	}
+	pk, ok := k.(*ecdsa.PublicKey)
+	if !ok || !sm2.IsSM2PublicKey(pk) {
+		return nil, fmt.Errorf("%w: PKIX key is %T, not SM2", ErrInvalidKey, k)
+	}
+	return &SM2PublicKey{k: pk}, nil
 }
 
 // Encrypt encrypts msg to k with SM2 public-key encryption (GB/T 32918.4)

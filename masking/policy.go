@@ -250,6 +250,27 @@ func (p *Policy) Decide(pr Principal, table, column string) Action {
 	return best
 }
 
+// GrantsUsed returns the grants of pr that raise its action on
+// table.column above what its roles alone give: each unexpired grant
+// that by itself gives the action Decide returns. The audit log records
+// them, with their reasons.
+func (p *Policy) GrantsUsed(pr Principal, table, column string) []Grant {
+	if len(pr.Grants) == 0 {
+		return nil
+	}
+	final := p.Decide(pr, table, column)
+	if p.Decide(Principal{ID: pr.ID, Roles: pr.Roles}, table, column) >= final {
+		return nil
+	}
+	var used []Grant
+	for _, g := range pr.Grants {
+		if p.Decide(Principal{ID: pr.ID, Roles: pr.Roles, Grants: []Grant{g}}, table, column) == final {
+			used = append(used, g)
+		}
+	}
+	return used
+}
+
 func (g Grant) valid(now time.Time) bool {
 	return !g.Expires.IsZero() && now.Before(g.Expires) && (g.Role == "") != (g.Column == "")
 }

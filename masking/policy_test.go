@@ -74,6 +74,28 @@ func TestPolicyDecide(t *testing.T) {
 	assert.Equal(t, ActionPlain, p.Decide(Principal{Roles: []string{"auditor"}}, "CITIZEN", "Phone"), "identifiers are case-insensitive")
 }
 
+func TestGrantsUsed(t *testing.T) {
+	p := loadExample(t)
+	ticket := Grant{Column: "citizen.id_no", Expires: fixedNow.Add(time.Minute), Reason: "TICKET-7"}
+	role := Grant{Role: "auditor", Expires: fixedNow.Add(time.Hour), Reason: "TICKET-8"}
+	expired := Grant{Column: "citizen.id_no", Expires: fixedNow.Add(-time.Second), Reason: "OLD"}
+	cases := []struct {
+		name   string
+		pr     Principal
+		column string
+		want   []Grant
+	}{
+		{"no grants", Principal{Roles: []string{"clerk"}}, "id_no", nil},
+		{"column grant raises", Principal{Roles: []string{"clerk"}, Grants: []Grant{ticket, role}}, "id_no", []Grant{ticket}},
+		{"role grant raises", Principal{Roles: []string{"clerk"}, Grants: []Grant{ticket, role}}, "phone", []Grant{role}},
+		{"roles already give it", Principal{Roles: []string{"admin"}, Grants: []Grant{ticket}}, "id_no", nil},
+		{"expired grant", Principal{Roles: []string{"clerk"}, Grants: []Grant{expired}}, "id_no", nil},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, p.GrantsUsed(c.pr, "citizen", c.column), c.name)
+	}
+}
+
 func TestPolicyApply(t *testing.T) {
 	p := loadExample(t)
 	apply := func(roles []string, col, v string) (string, bool, error) {

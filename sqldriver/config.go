@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gmfield/gmfield/audit"
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/masking"
@@ -103,6 +104,15 @@ type Config struct {
 	Scope keyring.Scope
 	// PlanCacheSize bounds the number of cached statement plans (default 1024).
 	PlanCacheSize int
+	// Audit, when set, receives one event per statement that touches a
+	// protected table (docs/audit.md): an *audit.Log, an audit.SlogSink
+	// or an audit.Fanout of them. A sink that fails fails the statement.
+	// Closing the database handle of Wrap closes a sink that is an
+	// io.Closer.
+	Audit audit.Sink
+	// Instance names this application instance in audit events (default:
+	// the host name).
+	Instance string
 }
 
 // Errors of configuration and execution. Test for them with errors.Is.

@@ -60,7 +60,7 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	p, err := c.s.plan(query)
 	if err != nil {
-		return nil, err
+		return nil, c.s.refused(ctx, err)
 	}
 	if p.Protected {
 		if err := c.checkSession(ctx, p.SQL); err != nil {
@@ -113,24 +113,18 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	}
 	p, err := c.s.plan(query)
 	if err != nil {
-		return nil, err
+		return nil, c.s.refused(ctx, err)
 	}
 	if !p.Protected {
 		c.forwarded(query)
 		return ex.ExecContext(ctx, query, args)
 	}
-	if err := c.s.authorize(principalOf(ctx), p); err != nil {
-		return nil, err
-	}
-	bound, err := c.s.bind(ctx, p, args)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.checkSession(ctx, p.SQL); err != nil {
-		return nil, err
-	}
-	res, err := ex.ExecContext(ctx, p.SQL, bound)
-	return res, scrub(err, p, bound)
+	return c.s.exec(ctx, p, args, func(bound []driver.NamedValue) (driver.Result, error) {
+		if err := c.checkSession(ctx, p.SQL); err != nil {
+			return nil, err
+		}
+		return ex.ExecContext(ctx, p.SQL, bound)
+	})
 }
 
 // QueryContext implements driver.QueryerContext. Without an inner
@@ -142,7 +136,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	p, err := c.s.plan(query)
 	if err != nil {
-		return nil, err
+		return nil, c.s.refused(ctx, err)
 	}
 	if !p.Protected {
 		c.forwarded(query)
@@ -192,20 +186,33 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 // query binds args, decides each protected result column for the caller,
 // runs the statement and wraps its rows.
 func (s *schema) query(ctx context.Context, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Rows, error)) (driver.Rows, error) {
+	if err := s.admit(); err != nil {
+		return nil, err
+	}
 	pr := principalOf(ctx)
 	if err := s.authorize(pr, p); err != nil {
-		return nil, err
+		return nil, s.record(ctx, p, 0, 0, err, false)
 	}
 	bound, err := s.bind(ctx, p, args)
 	if err != nil {
-		return nil, err
+		return nil, s.record(ctx, p, 0, 0, err, false)
 	}
 	rows, err := run(bound)
 	if err != nil {
-		return nil, scrub(err, p, bound)
+		return nil, s.record(ctx, p, 0, 0, scrub(err, p, bound), true)
 	}
 	if len(p.Results) == 0 {
+		// No protected column in the result: the rows are not counted
+		// (docs/audit.md), and the event is written now.
+		if err := s.record(ctx, p, -1, 0, nil, false); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
 		return rows, nil
 	}
-	return s.wrapRows(ctx, pr, p, rows)
+	wrapped, err := s.wrapRows(ctx, pr, p, rows)
+	if err != nil {
+		return nil, s.record(ctx, p, 0, 0, err, false)
+	}
+	return wrapped, nil
 }

@@ -3,6 +3,7 @@ package sqldriver
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"io"
 )
 
@@ -30,12 +31,17 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 // Driver implements driver.Connector.
 func (c *connector) Driver() driver.Driver { return c.drv }
 
-// Close implements io.Closer, closing the inner connector if it is one.
+// Close implements io.Closer, closing the inner connector if it is one,
+// then the audit sink if it is one.
 func (c *connector) Close() error {
+	var err error
 	if cl, ok := c.inner.(io.Closer); ok {
-		return cl.Close()
+		err = cl.Close()
 	}
-	return nil
+	if cl, ok := c.s.sink.(io.Closer); ok {
+		err = errors.Join(err, cl.Close())
+	}
+	return err
 }
 
 // dsnConnector is the connector of an inner driver without

@@ -3,6 +3,7 @@ package sqldriver
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -39,6 +40,11 @@ type rows struct {
 	// rkAt and rk memoize the current row's row key text (its column).
 	rkAt int
 	rk   string
+	// For the audit event: the plan, rows returned, values opened, and
+	// whether the event was written.
+	plan         *sqlplan.Plan
+	count, shown int64
+	recorded     bool
 }
 
 func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.Plan, inner driver.Rows) (driver.Rows, error) {
@@ -81,7 +87,7 @@ func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.
 		}
 	}
 	return &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
-		keys: &keySource{ctx: ctx, s: s}}, nil
+		keys: &keySource{ctx: ctx, s: s}, plan: p}, nil
 }
 
 // layout maps each visible column to its protected column, expanding a
@@ -207,14 +213,37 @@ func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol,
 // Columns implements driver.Rows; hidden columns are left out.
 func (r *rows) Columns() []string { return r.cols }
 
-// Close implements driver.Rows.
-func (r *rows) Close() error { return r.inner.Close() }
+// Close implements driver.Rows. A result closed before its end is
+// recorded with the rows read so far.
+func (r *rows) Close() error {
+	err := r.finish(nil, false)
+	return errors.Join(r.inner.Close(), err)
+}
+
+// finish records the statement's event once, when its result ends (err
+// nil: at its end or closed early), and returns err or the sink's failure.
+func (r *rows) finish(err error, fromDB bool) error {
+	if r.recorded {
+		return err
+	}
+	r.recorded = true
+	return r.s.record(r.ctx, r.plan, r.count, r.shown, err, fromDB)
+}
 
 // Next implements driver.Rows: it decrypts, masks or nulls each protected
 // column as the caller's policy says. Values of other columns pass through.
+// At the end of the result it records the statement's event; under a
+// synchronous audit log, an event that cannot be written is Next's error
+// instead of io.EOF.
 func (r *rows) Next(dest []driver.Value) error {
 	if err := r.inner.Next(r.buf); err != nil {
-		return err
+		if err == io.EOF {
+			if ferr := r.finish(nil, false); ferr != nil {
+				return ferr
+			}
+			return io.EOF
+		}
+		return r.finish(err, true)
 	}
 	r.rkAt = -1
 	for i := range dest {
@@ -225,10 +254,11 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		v, err := r.value(oc, r.buf[i])
 		if err != nil {
-			return err
+			return r.finish(err, false)
 		}
 		dest[i] = v
 	}
+	r.count++
 	return nil
 }
 
@@ -307,6 +337,7 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 		return r.openFailed(pc, err)
 	}
 	r.scratch = plain
+	r.shown++
 	if oc.action == masking.ActionMask {
 		if pc.rule.Null() {
 			return nil, nil

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/gmfield/gmfield/audit"
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/masking"
@@ -33,6 +35,10 @@ type schema struct {
 	// column; an entry is used only while the key ring hands out the same
 	// root.
 	derived sync.Map
+	// sink receives the audit events (nil: none); gate is sink's Gate.
+	sink     audit.Sink
+	gate     audit.Gate
+	instance string
 }
 
 // colKey names a protected column (lower case).
@@ -111,6 +117,13 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 	}
 	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, keys: map[string]KeyType{},
 		plans: plans, scope: cfg.Scope}
+	if cfg.Audit != nil {
+		s.sink, s.instance = cfg.Audit, cfg.Instance
+		s.gate, _ = cfg.Audit.(audit.Gate)
+		if s.instance == "" {
+			s.instance, _ = os.Hostname()
+		}
+	}
 	if sc, ok := dialect.(sqlplan.SessionChecker); ok && sc.SessionQuery() != "" {
 		s.session = sc
 	}

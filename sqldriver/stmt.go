@@ -51,38 +51,28 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 
 // ExecContext implements driver.StmtExecContext.
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	bound := args
-	if s.plan.Protected {
-		if err := s.conn.s.authorize(principalOf(ctx), s.plan); err != nil {
+	run := func(bound []driver.NamedValue) (driver.Result, error) {
+		if ec, ok := s.inner.(driver.StmtExecContext); ok {
+			return ec.ExecContext(ctx, bound)
+		}
+		vals, err := values(bound)
+		if err != nil {
 			return nil, err
 		}
-		var err error
-		if bound, err = s.conn.s.bind(ctx, s.plan, args); err != nil {
-			return nil, err
-		}
+		//lint:ignore SA1019 the inner driver has only Exec
+		return s.inner.Exec(vals)
+	}
+	if !s.plan.Protected {
+		s.conn.forwarded(s.plan.SQL)
+		return run(args)
+	}
+	return s.conn.s.exec(ctx, s.plan, args, func(bound []driver.NamedValue) (driver.Result, error) {
 		// Some drivers send the text again, or only now.
 		if err := s.conn.checkSession(ctx, s.plan.SQL); err != nil {
 			return nil, err
 		}
-	} else {
-		s.conn.forwarded(s.plan.SQL)
-	}
-	var res driver.Result
-	var err error
-	if ec, ok := s.inner.(driver.StmtExecContext); ok {
-		res, err = ec.ExecContext(ctx, bound)
-	} else {
-		var vals []driver.Value
-		if vals, err = values(bound); err != nil {
-			return nil, err
-		}
-		//lint:ignore SA1019 the inner driver has only Exec
-		res, err = s.inner.Exec(vals)
-	}
-	if s.plan.Protected {
-		err = scrub(err, s.plan, bound)
-	}
-	return res, err
+		return run(bound)
+	})
 }
 
 // QueryContext implements driver.StmtQueryContext.

@@ -98,6 +98,7 @@ func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 	var (
 		cfg                     sqldriver.Config
 		keyringNode, tablesNode *yaml.Node
+		auditNode               *yaml.Node
 		rolesNode               *yaml.Node
 		maskOpts                []masking.Option
 		policyOpts              []masking.PolicyOption
@@ -141,8 +142,10 @@ func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 			tablesNode, tablesLine = v, k.Line
 		case "roles":
 			rolesNode, rolesLine = v, k.Line
+		case "audit":
+			auditNode = v
 		default:
-			return lineErr(k, fmt.Sprintf("unknown key %q (dialect, keyring, key_scope, plan_cache, mask_char, mask_key_env, default_role, tables, roles)", k.Value))
+			return lineErr(k, fmt.Sprintf("unknown key %q (dialect, keyring, key_scope, plan_cache, mask_char, mask_key_env, default_role, tables, roles, audit)", k.Value))
 		}
 		return nil
 	})
@@ -184,6 +187,15 @@ func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 	}
 	if cfg.Keyring, err = openKeyring(keyringNode, dir); err != nil {
 		return nil, err
+	}
+	if auditNode != nil {
+		dialect := ""
+		if cfg.Dialect != nil {
+			dialect = cfg.Dialect.Name()
+		}
+		if cfg.Audit, cfg.Instance, err = decodeAudit(auditNode, dir, dialect); err != nil {
+			return nil, err
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, &Error{Line: tablesLine, Msg: strings.TrimPrefix(err.Error(), sqldriver.ErrInvalidConfig.Error()+": "), Err: err}

@@ -1,0 +1,425 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tlog "github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/compact"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/gmfield/gmfield/crypto"
+)
+
+// Mode is when Record returns.
+type Mode int
+
+const (
+	// Sync: Record returns when the event is durable in the store, and a
+	// store failure fails the statement.
+	Sync Mode = iota
+	// Async: Record queues the event and returns; a writer appends queued
+	// events in batches. A full queue, or a store that is failing, fails
+	// the statement (Ready, then Record): no event is dropped. Close
+	// writes what is queued.
+	Async
+)
+
+// Options configure a Log.
+type Options struct {
+	// Origin names the log in its checkpoints (default "gmfield/audit").
+	Origin string
+	// Key signs the checkpoints (required).
+	Key *crypto.SM2PrivateKey
+	// Mode is Sync (the default) or Async.
+	Mode Mode
+	// Queue bounds the events waiting to be written (default 4096).
+	Queue int
+	// Batch bounds the events of one append (default 256).
+	Batch int
+	// CheckpointEvery is the least time between two checkpoints made
+	// after appends (default 10s); a negative value leaves checkpoints to
+	// Sync and Close.
+	CheckpointEvery time.Duration
+	// Logger receives the log's warnings (default: discarded).
+	Logger *slog.Logger
+}
+
+// DefaultOrigin is the origin of a log whose Options name none.
+const DefaultOrigin = "gmfield/audit"
+
+// Log is a tamper-evident audit log (docs/format.md §9): a Sink whose
+// events are the leaves of an SM3 Merkle tree, with SM2-signed
+// checkpoints. Open one with OpenDir or OpenTable; Close it after the
+// database handles that write to it.
+type Log struct {
+	st     store
+	opt    Options
+	signer note.Signer
+	verify note.Verifier
+	rf     *compact.RangeFactory
+
+	mu     sync.RWMutex // guards closed and sends on queue
+	closed bool
+	queue  chan *request
+	done   chan struct{}
+	errs   atomic.Pointer[error] // the async writer's failure, nil while healthy
+	closeE error
+
+	// writer state, owned by the writer goroutine
+	rng    *compact.Range
+	lastCP time.Time
+	cpSize uint64
+	resync bool
+}
+
+type request struct {
+	body []byte
+	sync bool // checkpoint after writing (Log.Sync)
+	done chan error
+}
+
+var donePool = sync.Pool{New: func() any { return make(chan error, 1) }}
+
+func newLog(ctx context.Context, st store, opt Options) (*Log, error) {
+	if opt.Key == nil {
+		_ = st.close()
+		return nil, fmt.Errorf("%w: a log needs an SM2 key to sign its checkpoints", ErrInvalid)
+	}
+	if opt.Origin == "" {
+		opt.Origin = DefaultOrigin
+	}
+	if opt.Queue <= 0 {
+		opt.Queue = 4096
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 256
+	}
+	if opt.CheckpointEvery == 0 {
+		opt.CheckpointEvery = 10 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := NewSigner(opt.Origin, opt.Key)
+	if err != nil {
+		_ = st.close()
+		return nil, err
+	}
+	v, err := NewVerifier(opt.Origin, opt.Key.Public())
+	if err != nil {
+		_ = st.close()
+		return nil, err
+	}
+	l := &Log{st: st, opt: opt, signer: s, verify: v, rf: &compact.RangeFactory{Hash: Hasher.HashChildren},
+		queue: make(chan *request, opt.Queue), done: make(chan struct{})}
+	if err := l.resume(ctx); err != nil {
+		_ = st.close()
+		return nil, err
+	}
+	go l.run()
+	return l, nil
+}
+
+// resume rebuilds the tree from the store's last checkpoint and the
+// leaves after it.
+func (l *Log) resume(ctx context.Context) error {
+	size, hashes, cp, err := l.st.resume(ctx)
+	if err != nil {
+		return err
+	}
+	l.rng = l.rf.NewEmptyRange(0)
+	if cp != nil {
+		c, _, _, err := tlog.ParseCheckpoint(cp, l.opt.Origin, l.verify)
+		if err != nil {
+			return fmt.Errorf("%w: the last checkpoint does not verify with this key and origin: %v", ErrCorrupt, err)
+		}
+		rng, err := l.rf.NewRange(0, size, hashes)
+		if err != nil {
+			return fmt.Errorf("%w: resume state: %v", ErrCorrupt, err)
+		}
+		root, err := rng.GetRootHash(nil)
+		if err != nil || c.Size != size || string(root) != string(c.Hash) {
+			return fmt.Errorf("%w: resume state does not match the checkpoint of size %d", ErrCorrupt, c.Size)
+		}
+		l.rng, l.cpSize = rng, size
+	}
+	return l.catchUp(ctx)
+}
+
+// catchUp appends to the tree the leaves the store holds beyond it
+// (written by another instance, or by an append whose result was lost).
+func (l *Log) catchUp(ctx context.Context) error {
+	return l.st.tail(ctx, l.rng.End(), func(idx uint64, leaf []byte) error {
+		if idx != l.rng.End() {
+			return fmt.Errorf("%w: leaf %d where %d was expected", ErrCorrupt, idx, l.rng.End())
+		}
+		return l.rng.Append(Hasher.HashLeaf(leaf), nil)
+	})
+}
+
+// Record implements Sink.
+func (l *Log) Record(ctx context.Context, e *Event) error {
+	body, err := encodeBody(e)
+	if err != nil {
+		return err
+	}
+	if l.opt.Mode == Async {
+		if err := l.failing(); err != nil {
+			return err
+		}
+		l.mu.RLock()
+		defer l.mu.RUnlock()
+		if l.closed {
+			return fmt.Errorf("%w: closed", ErrUnavailable)
+		}
+		select {
+		case l.queue <- &request{body: body}:
+			return nil
+		default:
+			return ErrQueueFull
+		}
+	}
+	return l.wait(ctx, &request{body: body})
+}
+
+// wait queues r and waits for its result.
+func (l *Log) wait(ctx context.Context, r *request) error {
+	r.done = donePool.Get().(chan error)
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return fmt.Errorf("%w: closed", ErrUnavailable)
+	}
+	select {
+	case l.queue <- r:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
+	l.mu.RUnlock()
+	// The event is queued: wait for it even if ctx ends, so that the
+	// statement's result says whether it was written.
+	err := <-r.done
+	donePool.Put(r.done)
+	return err
+}
+
+// Ready implements Gate: a closed log, a full queue or (async) a failing
+// store refuses new statements.
+func (l *Log) Ready() error {
+	if err := l.failing(); err != nil {
+		return err
+	}
+	if len(l.queue) >= cap(l.queue) {
+		return ErrQueueFull
+	}
+	return nil
+}
+
+func (l *Log) failing() error {
+	if p := l.errs.Load(); p != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, *p)
+	}
+	return nil
+}
+
+// Sync waits until every event recorded before it is written, then
+// writes a checkpoint of the log's current size.
+func (l *Log) Sync(ctx context.Context) error {
+	return l.wait(ctx, &request{sync: true})
+}
+
+// Close writes the queued events and a final checkpoint, and closes the
+// store. Events it could not write are reported in its error, never
+// dropped silently.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		<-l.done
+		return l.closeE
+	}
+	l.closed = true
+	close(l.queue)
+	l.mu.Unlock()
+	<-l.done
+	return l.closeE
+}
+
+// run is the writer: it appends queued events in batches.
+func (l *Log) run() {
+	defer close(l.done)
+	ctx := context.Background()
+	batch := make([]*request, 0, l.opt.Batch)
+	backoff := 50 * time.Millisecond
+	for {
+		r, ok := <-l.queue
+		if !ok {
+			break
+		}
+		batch = append(batch[:0], r)
+	drain:
+		for len(batch) < l.opt.Batch {
+			select {
+			case r, ok := <-l.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		for {
+			err := l.write(ctx, batch)
+			if err == nil || l.opt.Mode == Sync {
+				l.answer(batch, err)
+				break
+			}
+			// Async: keep the batch and try again; meanwhile Ready and
+			// Record refuse new statements.
+			l.errs.Store(&err)
+			l.opt.Logger.Warn("gmfield audit: append failed; retrying", "events", len(batch), "err", err)
+			l.mu.RLock()
+			closing := l.closed
+			l.mu.RUnlock()
+			if closing {
+				l.answer(batch, err)
+				l.closeE = errors.Join(l.closeE, fmt.Errorf("%w: %d events not written: %w", ErrUnavailable, len(batch)+len(l.queue), err))
+				for r := range l.queue {
+					l.answer([]*request{r}, err)
+				}
+				_ = l.st.close()
+				return
+			}
+			time.Sleep(backoff)
+			backoff = min(2*backoff, 5*time.Second)
+		}
+		l.errs.Store(nil)
+		backoff = 50 * time.Millisecond
+	}
+	if err := l.checkpoint(ctx); err != nil {
+		l.closeE = errors.Join(l.closeE, err)
+	}
+	l.closeE = errors.Join(l.closeE, l.st.close())
+}
+
+func (l *Log) answer(batch []*request, err error) {
+	for _, r := range batch {
+		if r.done != nil {
+			r.done <- err
+		}
+	}
+}
+
+// write appends the events of batch and, when due or asked, a
+// checkpoint.
+func (l *Log) write(ctx context.Context, batch []*request) error {
+	if l.resync {
+		if err := l.catchUp(ctx); err != nil {
+			return err
+		}
+		l.resync = false
+	}
+	var bodies [][]byte
+	forced := false
+	for _, r := range batch {
+		if r.sync {
+			forced = true
+		} else {
+			bodies = append(bodies, r.body)
+		}
+	}
+	if len(bodies) > 0 {
+		for attempt := 0; ; attempt++ {
+			start := l.rng.End()
+			leaves := make([][]byte, len(bodies))
+			for i, b := range bodies {
+				leaves[i] = leafBytes(nil, start+uint64(i), b)
+			}
+			err := l.st.append(ctx, start, leaves)
+			if err == nil {
+				for _, lf := range leaves {
+					if err := l.rng.Append(Hasher.HashLeaf(lf), nil); err != nil {
+						return err
+					}
+				}
+				break
+			}
+			// Another instance may have taken these indexes: read what it
+			// wrote and try at the new end.
+			if cerr := l.catchUp(ctx); cerr != nil {
+				l.resync = true
+				return errors.Join(err, cerr)
+			}
+			if l.rng.End() == start || attempt >= 100 {
+				l.resync = true
+				return err
+			}
+		}
+	}
+	if forced || (l.opt.CheckpointEvery > 0 && time.Since(l.lastCP) >= l.opt.CheckpointEvery) {
+		if err := l.checkpoint(ctx); err != nil {
+			if forced {
+				return err
+			}
+			l.opt.Logger.Warn("gmfield audit: checkpoint failed", "size", l.rng.End(), "err", err)
+		}
+	}
+	return nil
+}
+
+// checkpoint signs and stores a checkpoint of the current tree, unless
+// one of this size exists.
+func (l *Log) checkpoint(ctx context.Context) error {
+	size := l.rng.End()
+	if size == l.cpSize && !l.lastCP.IsZero() {
+		return nil
+	}
+	root, err := l.rng.GetRootHash(nil)
+	if err != nil {
+		return err
+	}
+	if size == 0 {
+		root = Hasher.EmptyRoot()
+	}
+	msg, err := note.Sign(&note.Note{Text: string(tlog.Checkpoint{Origin: l.opt.Origin, Size: size, Hash: root}.Marshal())}, l.signer)
+	if err != nil {
+		return fmt.Errorf("gmfield/audit: signing a checkpoint: %w", err)
+	}
+	if err := l.st.checkpoint(ctx, size, msg, l.rng.Hashes()); err != nil {
+		return fmt.Errorf("gmfield/audit: storing the checkpoint of size %d: %w", size, err)
+	}
+	l.lastCP, l.cpSize = time.Now(), size
+	return nil
+}
+
+// store keeps a log's leaves and checkpoints.
+type store interface {
+	// resume returns the last checkpoint (nil if none) with the size and
+	// compact-range hashes stored beside it.
+	resume(ctx context.Context) (size uint64, hashes [][]byte, cp []byte, err error)
+	// tail calls fn with each leaf from index from on, in order.
+	tail(ctx context.Context, from uint64, fn func(idx uint64, leaf []byte) error) error
+	// append writes leaves at indexes start… atomically: all or none.
+	append(ctx context.Context, start uint64, leaves [][]byte) error
+	// checkpoint stores a signed checkpoint of size with the tree's
+	// compact-range hashes.
+	checkpoint(ctx context.Context, size uint64, note []byte, hashes [][]byte) error
+	close() error
+	Source
+}
+
+// Source is a log's stored data, as verification and queries read it.
+type Source interface {
+	// Leaves calls fn with every leaf in order, with its stored index.
+	Leaves(ctx context.Context, fn func(idx uint64, leaf []byte) error) error
+	// Checkpoints returns every stored checkpoint, as signed notes.
+	Checkpoints(ctx context.Context) ([][]byte, error)
+}

@@ -1,0 +1,160 @@
+package sqldriver
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gmfield/gmfield/audit"
+	"github.com/gmfield/gmfield/keyring"
+	"github.com/gmfield/gmfield/masking"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
+)
+
+// ErrAudit wraps a failure of the audit sink (Config.Audit): the
+// statement fails rather than run, or finish, unrecorded.
+var ErrAudit = errors.New("gmfield/sqldriver: audit log")
+
+// admit asks the audit sink, before a protected statement runs, whether
+// it can take its event.
+func (s *schema) admit() error {
+	if s.gate == nil {
+		return nil
+	}
+	if err := s.gate.Ready(); err != nil {
+		return fmt.Errorf("%w: %w", ErrAudit, err)
+	}
+	return nil
+}
+
+// record writes the event of a statement on protected tables that ended
+// with err (nil for success); cause says whether err came from the
+// database. It returns err, or the sink's failure joined to it.
+func (s *schema) record(ctx context.Context, p *sqlplan.Plan, rows, decrypted int64, err error, fromDB bool) error {
+	if s.sink == nil {
+		return err
+	}
+	e := s.event(ctx, p, err, fromDB)
+	e.Rows, e.Decrypted = rows, decrypted
+	if rerr := s.sink.Record(ctx, e); rerr != nil {
+		return errors.Join(err, fmt.Errorf("%w: %w", ErrAudit, rerr))
+	}
+	return err
+}
+
+// refused records a statement the analysis refused (p is nil).
+func (s *schema) refused(ctx context.Context, err error) error {
+	if s.sink == nil || !errors.Is(err, sqlplan.ErrRefused) {
+		return err
+	}
+	return s.record(ctx, nil, 0, 0, err, false)
+}
+
+// event describes a statement: who, what it did with each protected
+// column, and how it ended. Never a value.
+func (s *schema) event(ctx context.Context, p *sqlplan.Plan, err error, fromDB bool) *audit.Event {
+	pr := principalOf(ctx)
+	e := &audit.Event{Time: time.Now(), Instance: s.instance, Principal: pr.ID, Roles: pr.Roles, Kind: "other", Outcome: audit.OK}
+	var grants []masking.Grant
+	if p != nil {
+		e.Kind, e.Fingerprint, e.Shape, e.Tables = p.Kind.String(), p.Fingerprint, p.Shape, p.Tables
+		e.Columns = make([]audit.Column, 0, len(p.Uses))
+		for _, u := range p.Uses {
+			action := u.Kind.String()
+			if u.Kind == sqlplan.UseRead {
+				action = s.policy.Decide(pr, u.Table, u.Column).String()
+				if len(pr.Grants) > 0 {
+					grants = append(grants, s.policy.GrantsUsed(pr, u.Table, u.Column)...)
+				}
+			}
+			e.Columns = append(e.Columns, audit.Column{Column: u.Table + "." + u.Column, Action: action})
+		}
+	}
+	for _, g := range dedupe(grants) {
+		e.Grants = append(e.Grants, audit.Grant{Role: g.Role, Column: g.Column, Action: g.Action.String(), Reason: g.Reason, Expires: g.Expires})
+	}
+	if err == nil {
+		return e
+	}
+	var r *sqlplan.Refusal
+	switch {
+	case errors.As(err, &r):
+		e.Outcome, e.Reason = audit.Refused, sentinelName(r.Reason)
+		if p == nil {
+			e.Fingerprint, e.Shape = r.Fingerprint, r.Shape
+			if r.Table != "" {
+				e.Tables = []string{r.Table}
+			}
+		}
+	case errors.Is(err, masking.ErrDenied):
+		e.Outcome, e.Reason = audit.Denied, "denied"
+	case errors.Is(err, ErrOpen):
+		e.Outcome, e.Reason = audit.OpenError, "stored value does not open"
+	case fromDB:
+		e.Outcome, e.Reason = audit.DriverError, "database error"
+	default:
+		e.Outcome, e.Reason = audit.Error, "error"
+		for _, known := range []error{ErrBadValue, ErrNoTenant, ErrNamedArgs, ErrAudit, keyring.ErrKeyNotFound, keyring.ErrKeyDestroyed} {
+			if errors.Is(err, known) {
+				e.Reason = sentinelName(known)
+				break
+			}
+		}
+	}
+	return e
+}
+
+func dedupe(gs []masking.Grant) []masking.Grant {
+	var out []masking.Grant
+	for _, g := range gs {
+		dup := false
+		for _, o := range out {
+			dup = dup || (o.Role == g.Role && o.Column == g.Column && o.Reason == g.Reason && o.Expires.Equal(g.Expires))
+		}
+		if !dup {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// sentinelName is a sentinel error's message without its package prefix.
+func sentinelName(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "gmfield/") {
+		msg = msg[i+2:]
+	}
+	return msg
+}
+
+// exec runs a protected statement that returns no rows, recording its
+// event.
+func (s *schema) exec(ctx context.Context, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Result, error)) (driver.Result, error) {
+	if err := s.admit(); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(principalOf(ctx), p); err != nil {
+		return nil, s.record(ctx, p, 0, 0, err, false)
+	}
+	bound, err := s.bind(ctx, p, args)
+	if err != nil {
+		return nil, s.record(ctx, p, 0, 0, err, false)
+	}
+	res, err := run(bound)
+	if err != nil {
+		return nil, s.record(ctx, p, 0, 0, scrub(err, p, bound), true)
+	}
+	var n int64
+	if s.sink != nil {
+		if n, err = res.RowsAffected(); err != nil {
+			n = -1
+		}
+	}
+	if err := s.record(ctx, p, n, 0, nil, false); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
