@@ -25,7 +25,6 @@ func (m *memSource) Leaves(_ context.Context, fn func(uint64, []byte) error) err
 
 func (m *memSource) Checkpoints(context.Context) ([][]byte, error) { return m.cps, nil }
 
-
 // FuzzParseEvent: any bytes either parse as an event of format 1 or are
 // refused with ErrCorrupt; never a panic.
 func FuzzParseEvent(f *testing.F) {
