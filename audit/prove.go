@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -14,13 +16,52 @@ import (
 
 // Proof is an inclusion proof of one event in a signed checkpoint
 // (docs/format.md §9.6), as `gmfield audit prove` prints it.
+// Its JSON form writes LeafHash and Hashes in hex.
 type Proof struct {
+	Index      uint64
+	Size       uint64
+	Leaf       string
+	LeafHash   []byte
+	Hashes     [][]byte
+	Checkpoint string
+}
+
+type proofJSON struct {
 	Index      uint64   `json:"index"`
 	Size       uint64   `json:"size"`
 	Leaf       string   `json:"leaf"`
-	LeafHash   []byte   `json:"leaf_hash"`
-	Hashes     [][]byte `json:"proof"`
+	LeafHash   string   `json:"leaf_hash"`
+	Hashes     []string `json:"proof"`
 	Checkpoint string   `json:"checkpoint"`
+}
+
+// MarshalJSON writes p as docs/format.md §9.6 says, hashes in hex.
+func (p *Proof) MarshalJSON() ([]byte, error) {
+	j := proofJSON{Index: p.Index, Size: p.Size, Leaf: p.Leaf, LeafHash: hex.EncodeToString(p.LeafHash), Hashes: make([]string, len(p.Hashes)), Checkpoint: p.Checkpoint}
+	for i, h := range p.Hashes {
+		j.Hashes[i] = hex.EncodeToString(h)
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes.
+func (p *Proof) UnmarshalJSON(b []byte) error {
+	var j proofJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	lh, err := hex.DecodeString(j.LeafHash)
+	if err != nil {
+		return fmt.Errorf("%w: leaf_hash: %v", ErrInvalid, err)
+	}
+	hashes := make([][]byte, len(j.Hashes))
+	for i, h := range j.Hashes {
+		if hashes[i], err = hex.DecodeString(h); err != nil {
+			return fmt.Errorf("%w: proof: %v", ErrInvalid, err)
+		}
+	}
+	*p = Proof{Index: j.Index, Size: j.Size, Leaf: j.Leaf, LeafHash: lh, Hashes: hashes, Checkpoint: j.Checkpoint}
+	return nil
 }
 
 // Prove returns the inclusion proof of leaf index in src against the

@@ -25,6 +25,7 @@ const (
 	Truncated    Problem = "truncation"
 	BadLeaf      Problem = "unreadable leaf"
 	BadSigned    Problem = "bad checkpoint"
+	Unsigned     Problem = "no checkpoint"
 	Inconsistent Problem = "inconsistent checkpoints"
 )
 
@@ -32,16 +33,19 @@ const (
 type Report struct {
 	// Leaves is the number of leaves read; Checkpoints the number of
 	// checkpoints checked (stored and given), Latest the largest size
-	// one of them signs.
-	Leaves, Checkpoints, Latest uint64
+	// one of them signs. Leaves beyond Latest are not signed yet.
+	Leaves      uint64 `json:"leaves"`
+	Checkpoints uint64 `json:"checkpoints"`
+	Latest      uint64 `json:"latest"`
 	// Problem is empty for a log that verifies. Otherwise Index is the
 	// first index at which it was found: for an edit, the size of the
 	// last checkpoint that still matched (the edit is among the leaves
-	// Index … Until-1, which is all a signed root can tell).
-	Problem Problem
-	Index   uint64
-	Until   uint64
-	Detail  string
+	// Index … Until-1, which is all a signed root can tell). A log with
+	// leaves and no checkpoint at all does not verify (Unsigned).
+	Problem Problem `json:"problem,omitempty"`
+	Index   uint64  `json:"index"`
+	Until   uint64  `json:"until,omitempty"`
+	Detail  string  `json:"detail,omitempty"`
 }
 
 // OK reports whether the log verified.
@@ -198,6 +202,9 @@ func Verify(ctx context.Context, src Source, v note.Verifier, kept ...[]byte) (*
 	}
 	if r.OK() && r.Leaves < r.Latest {
 		r.fail(Truncated, r.Leaves, "the log has %d leaves; a checkpoint signs %d", r.Leaves, r.Latest)
+	}
+	if r.OK() && r.Checkpoints == 0 && r.Leaves > 0 {
+		r.fail(Unsigned, 0, "no checkpoint signs the log's %d leaves", r.Leaves)
 	}
 	if !r.OK() {
 		return r, nil

@@ -72,8 +72,7 @@ func (f *jobFlags) open(cmd *cobra.Command, needDB bool) (*session, error) {
 	if s.dialect == "" && f.dsn != "" {
 		s.dialect = guessDialect(f.dsn)
 	}
-	driverName := map[string]string{"postgres": "pgx", "postgresql": "pgx", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}[s.dialect]
-	if driverName == "" {
+	if driverFor(s.dialect) == "" {
 		return nil, usageError{fmt.Errorf("%s: --dialect must be sqlite, postgres or mysql", cmd.Name())}
 	}
 	for _, t := range cfg.Tables {
@@ -85,24 +84,38 @@ func (f *jobFlags) open(cmd *cobra.Command, needDB bool) (*session, error) {
 		return nil, usageError{fmt.Errorf("%s: table %q is not in %s", cmd.Name(), f.table, f.config)}
 	}
 	if f.dsn != "" {
-		dsn := f.dsn
-		if driverName == "sqlite" && !strings.Contains(dsn, "busy_timeout") {
-			// Wait for the application's writes instead of failing busy.
-			sep := "?"
-			if strings.Contains(dsn, "?") {
-				sep = "&"
-			}
-			dsn += sep + "_pragma=busy_timeout(10000)"
-		}
-		if s.db, err = sql.Open(driverName, dsn); err != nil {
+		if s.db, err = openPlain(cmd, s.dialect, f.dsn); err != nil {
 			return nil, err
-		}
-		if err := s.db.PingContext(cmd.Context()); err != nil {
-			s.db.Close()
-			return nil, fmt.Errorf("%s: connecting: %w", cmd.Name(), err)
 		}
 	}
 	return s, nil
+}
+
+// driverFor is the database/sql driver of a dialect, "" for none.
+func driverFor(dialect string) string {
+	return map[string]string{"postgres": "pgx", "postgresql": "pgx", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}[dialect]
+}
+
+// openPlain opens and pings a plain (unwrapped) handle of dsn; SQLite
+// waits for the application's writes instead of failing busy.
+func openPlain(cmd *cobra.Command, dialect, dsn string) (*sql.DB, error) {
+	driverName := driverFor(dialect)
+	if driverName == "sqlite" && !strings.Contains(dsn, "busy_timeout") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(cmd.Context()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: connecting: %w", cmd.Name(), err)
+	}
+	return db, nil
 }
 
 func (s *session) close() {
