@@ -67,22 +67,31 @@ type Log struct {
 	mu     sync.RWMutex // guards closed and sends on queue
 	closed bool
 	queue  chan *request
+	kick   chan struct{} // wakes an async writer before its next tick
 	done   chan struct{}
 	errs   atomic.Pointer[error] // the async writer's failure, nil while healthy
 	closeE error
 
 	// writer state, owned by the writer goroutine
 	rng    *compact.Range
+	buf    []byte   // the leaves of the batch being written
+	leaves [][]byte // slices of buf
 	lastCP time.Time
 	cpSize uint64
 	resync bool
 }
 
 type request struct {
-	body []byte
-	sync bool // checkpoint after writing (Log.Sync)
+	e    *Event // async: encoded by the writer
+	body []byte // sync: encoded by the caller
+	sync bool   // checkpoint after writing (Log.Sync)
 	done chan error
 }
+
+// linger is how long an async writer lets events gather before it
+// writes them, unless a batch fills first: callers then never wait for
+// the writer to wake.
+const linger = 2 * time.Millisecond
 
 var donePool = sync.Pool{New: func() any { return make(chan error, 1) }}
 
@@ -117,7 +126,7 @@ func newLog(ctx context.Context, st store, opt Options) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{st: st, opt: opt, signer: s, verify: v, rf: &compact.RangeFactory{Hash: Hasher.HashChildren},
-		queue: make(chan *request, opt.Queue), done: make(chan struct{})}
+		queue: make(chan *request, opt.Queue), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	if err := l.resume(ctx); err != nil {
 		_ = st.close()
 		return nil, err
@@ -163,12 +172,9 @@ func (l *Log) catchUp(ctx context.Context) error {
 	})
 }
 
-// Record implements Sink.
+// Record implements Sink. In Async mode it keeps e until e is written:
+// the caller must not change e, or the slices it holds, after the call.
 func (l *Log) Record(ctx context.Context, e *Event) error {
-	body, err := encodeBody(e)
-	if err != nil {
-		return err
-	}
 	if l.opt.Mode == Async {
 		if err := l.failing(); err != nil {
 			return err
@@ -179,13 +185,28 @@ func (l *Log) Record(ctx context.Context, e *Event) error {
 			return fmt.Errorf("%w: closed", ErrUnavailable)
 		}
 		select {
-		case l.queue <- &request{body: body}:
+		case l.queue <- &request{e: e}:
+			if len(l.queue) >= l.opt.Batch {
+				l.wake()
+			}
 			return nil
 		default:
 			return ErrQueueFull
 		}
 	}
+	body, err := encodeBody(e)
+	if err != nil {
+		return err
+	}
 	return l.wait(ctx, &request{body: body})
+}
+
+// wake kicks an async writer.
+func (l *Log) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 }
 
 // wait queues r and waits for its result.
@@ -203,6 +224,7 @@ func (l *Log) wait(ctx context.Context, r *request) error {
 		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	}
 	l.mu.RUnlock()
+	l.wake()
 	// The event is queued: wait for it even if ctx ends, so that the
 	// statement's result says whether it was written.
 	err := <-r.done
@@ -248,6 +270,7 @@ func (l *Log) Close() error {
 	l.closed = true
 	close(l.queue)
 	l.mu.Unlock()
+	l.wake()
 	<-l.done
 	return l.closeE
 }
@@ -258,8 +281,14 @@ func (l *Log) run() {
 	ctx := context.Background()
 	batch := make([]*request, 0, l.opt.Batch)
 	backoff := 50 * time.Millisecond
+	var tick <-chan time.Time
+	if l.opt.Mode == Async {
+		t := time.NewTicker(linger)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
-		r, ok := <-l.queue
+		r, ok := l.next(tick)
 		if !ok {
 			break
 		}
@@ -310,6 +339,28 @@ func (l *Log) run() {
 	l.closeE = errors.Join(l.closeE, l.st.close())
 }
 
+// next waits for the first request of a batch: at once in Sync mode (a
+// waiting caller is served without delay, and callers that queue
+// meanwhile share the next append); in Async mode at the next tick or
+// kick. It reports false when the queue is closed and empty.
+func (l *Log) next(tick <-chan time.Time) (*request, bool) {
+	if tick == nil {
+		r, ok := <-l.queue
+		return r, ok
+	}
+	for {
+		select {
+		case r, ok := <-l.queue:
+			return r, ok
+		default:
+		}
+		select {
+		case <-tick:
+		case <-l.kick:
+		}
+	}
+}
+
 func (l *Log) answer(batch []*request, err error) {
 	for _, r := range batch {
 		if r.done != nil {
@@ -327,25 +378,21 @@ func (l *Log) write(ctx context.Context, batch []*request) error {
 		}
 		l.resync = false
 	}
-	var bodies [][]byte
-	forced := false
+	forced, n := false, 0
 	for _, r := range batch {
 		if r.sync {
 			forced = true
 		} else {
-			bodies = append(bodies, r.body)
+			n++
 		}
 	}
-	if len(bodies) > 0 {
+	if n > 0 {
 		for attempt := 0; ; attempt++ {
 			start := l.rng.End()
-			leaves := make([][]byte, len(bodies))
-			for i, b := range bodies {
-				leaves[i] = leafBytes(nil, start+uint64(i), b)
-			}
-			err := l.st.append(ctx, start, leaves)
+			l.encode(batch, start)
+			err := l.st.append(ctx, start, l.leaves)
 			if err == nil {
-				for _, lf := range leaves {
+				for _, lf := range l.leaves {
 					if err := l.rng.Append(Hasher.HashLeaf(lf), nil); err != nil {
 						return err
 					}
@@ -373,6 +420,36 @@ func (l *Log) write(ctx context.Context, batch []*request) error {
 		}
 	}
 	return nil
+}
+
+// encode makes the leaves of batch's events, from index start, in
+// l.leaves (valid until the next encode).
+func (l *Log) encode(batch []*request, start uint64) {
+	l.buf, l.leaves = l.buf[:0], l.leaves[:0]
+	var at []int
+	i := start
+	for _, r := range batch {
+		if r.sync {
+			continue
+		}
+		at = append(at, len(l.buf))
+		if r.e != nil {
+			l.buf = appendLeaf(l.buf, i, r.e)
+		} else {
+			l.buf = leafBytes(l.buf, i, r.body)
+		}
+		i++
+	}
+	for k, a := range at {
+		end := len(l.buf)
+		if k+1 < len(at) {
+			end = at[k+1]
+		}
+		l.leaves = append(l.leaves, l.buf[a:end:end])
+	}
+	if cap(l.buf) > 1<<22 { // do not keep a huge batch's buffer
+		defer func() { l.buf = nil }()
+	}
 }
 
 // checkpoint signs and stores a checkpoint of the current tree, unless

@@ -70,7 +70,11 @@ func (s *schema) event(ctx context.Context, p *sqlplan.Plan, err error, fromDB b
 					grants = append(grants, s.policy.GrantsUsed(pr, u.Table, u.Column)...)
 				}
 			}
-			e.Columns = append(e.Columns, audit.Column{Column: u.Table + "." + u.Column, Action: action})
+			name := u.Table + "." + u.Column
+			if pc := s.col(u.Table, u.Column); pc != nil {
+				name = pc.name
+			}
+			e.Columns = append(e.Columns, audit.Column{Column: name, Action: action})
 		}
 	}
 	for _, g := range dedupe(grants) {

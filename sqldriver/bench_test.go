@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gmfield/gmfield/audit"
+	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/sqldriver"
 )
 
@@ -156,3 +158,137 @@ func benchDriver(b *testing.B, be backend) {
 var benchRuns int
 
 func suffixInt() int { benchRuns++; return benchRuns }
+
+// BenchmarkAudit runs lookup and select100 of BenchmarkDriver through
+// gmfield with no audit sink (none), with an asynchronous directory log
+// (async-dir), and on PostgreSQL also with a synchronous log in a table
+// of the same database (sync-table), over one table in one run. Report
+// ratios with
+//
+//	go test ./sqldriver -run '^$' -bench Audit -benchmem -count 6 | benchstat -col /side -
+func BenchmarkAudit(b *testing.B) {
+	mem := sqliteBackend
+	mem.maxConns = 1
+	mem.connect = func(t testing.TB) (*sql.DB, string) {
+		dsn := "file:bench" + suffix() + "?mode=memory&cache=shared"
+		raw, err := sql.Open("sqlite", dsn)
+		require.NoError(t, err)
+		t.Cleanup(func() { raw.Close() })
+		return raw, dsn
+	}
+	benchAudit(b, mem, "sqlite")
+	if os.Getenv("GMFIELD_TEST_PG_DSN") != "" {
+		b.Run("pg", func(b *testing.B) { benchAudit(b, postgresBackend, "postgres") })
+	}
+}
+
+func benchAudit(b *testing.B, be backend, dialect string) {
+	cfg := newConfig(b, benchConfig)
+	raw, db, wrap := be.openMore(b, cfg)
+	ctx := sqldriver.WithRoles(context.Background(), "bench", "admin")
+	_, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE citizen (id %s PRIMARY KEY, id_no %s, id_no_bidx %s, phone %s, phone_bidx %s, phone_last4_bidx %s, name %s)`, be.id, be.text, be.short, be.text, be.short, be.short, be.text))
+	require.NoError(b, err)
+	_, err = db.ExecContext(ctx, `CREATE INDEX citizen_phone_bidx ON citizen (phone_bidx)`)
+	require.NoError(b, err)
+	const seeded = 1000
+	for i := 0; i < seeded; i++ {
+		_, err := db.ExecContext(ctx, `INSERT INTO citizen (id, id_no, phone, name) VALUES (?, ?, ?, ?)`, i, fmt.Sprintf("1101051949%08d", i), fmt.Sprintf("138%08d", i), "张三丰")
+		require.NoError(b, err)
+	}
+	key, err := crypto.GenerateSM2Key()
+	require.NoError(b, err)
+	withSink := func(open func() (*audit.Log, error)) tdb {
+		l, err := open()
+		require.NoError(b, err)
+		c := *cfg
+		c.Audit = l
+		return wrap(&c) // closing the handle closes the log
+	}
+	sides := []struct {
+		name string
+		db   tdb
+	}{
+		{"none", wrap(cfg)}, // a handle of its own, as each side has
+		{"async-dir", withSink(func() (*audit.Log, error) {
+			return audit.OpenDir(context.Background(), b.TempDir(), audit.Options{Key: key, Mode: audit.Async, Queue: 1 << 16})
+		})},
+	}
+	if dialect == "postgres" {
+		sides = append(sides, struct {
+			name string
+			db   tdb
+		}{"sync-table", withSink(func() (*audit.Log, error) {
+			return audit.OpenTable(context.Background(), audit.Table{DB: raw, Dialect: dialect}, audit.Options{Key: key})
+		})})
+	}
+	b.Run("select100", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run("side="+s.name, func(b *testing.B) {
+				st, err := s.db.PrepareContext(ctx, `SELECT id, id_no, phone, name FROM citizen WHERE id < 100`)
+				require.NoError(b, err)
+				defer st.Close()
+				b.ReportAllocs()
+				for b.Loop() {
+					rows, err := st.QueryContext(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n := 0
+					for rows.Next() {
+						var id int
+						var idNo, phone, name string
+						if err := rows.Scan(&id, &idNo, &phone, &name); err != nil {
+							b.Fatal(err)
+						}
+						n++
+					}
+					if err := rows.Close(); err != nil || n != 100 {
+						b.Fatal(err, n)
+					}
+				}
+			})
+		}
+	})
+	b.Run("lookup", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run("side="+s.name, func(b *testing.B) {
+				st, err := s.db.PrepareContext(ctx, `SELECT id, name FROM citizen WHERE phone = ?`)
+				require.NoError(b, err)
+				defer st.Close()
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					var id int
+					var name string
+					if err := st.QueryRowContext(ctx, fmt.Sprintf("138%08d", i%seeded)).Scan(&id, &name); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	})
+	if dialect != "postgres" {
+		return
+	}
+	// 16 callers at once: a synchronous log's callers share appends.
+	b.Run("lookup16", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run("side="+s.name, func(b *testing.B) {
+				st, err := s.db.PrepareContext(ctx, `SELECT id, name FROM citizen WHERE phone = ?`)
+				require.NoError(b, err)
+				defer st.Close()
+				b.ReportAllocs()
+				b.SetParallelism(8)
+				b.RunParallel(func(pb *testing.PB) {
+					for i := 0; pb.Next(); i++ {
+						var id int
+						var name string
+						if err := st.QueryRowContext(ctx, fmt.Sprintf("138%08d", i%seeded)).Scan(&id, &name); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	})
+}

@@ -52,6 +52,7 @@ type planResult struct {
 // protCol is the runtime state of one protected column.
 type protCol struct {
 	table, column string
+	name          string  // table.column, for audit events
 	schema        string  // declared schema, bound into the AAD
 	keyType       KeyType // the table's row-key type
 	keyspace      string  // "" under keyring.PerTenantColumn: from the context
@@ -135,7 +136,7 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 		s.keys[table] = tc.RowKeyType
 		for _, cc := range tc.Columns {
 			name := strings.ToLower(cc.Name)
-			pc := &protCol{table: table, column: name, schema: strings.ToLower(tc.Schema), keyType: tc.RowKeyType, form: cc.Form, onError: cc.OnError, migrating: cc.Migrating,
+			pc := &protCol{table: table, column: name, name: table + "." + name, schema: strings.ToLower(tc.Schema), keyType: tc.RowKeyType, form: cc.Form, onError: cc.OnError, migrating: cc.Migrating,
 				specs: map[crypto.Transform]crypto.IndexSpec{}, rule: cfg.Policy.Rule(table, name)}
 			for _, ix := range cc.Indexes {
 				pc.specs[ix.Transform] = crypto.IndexSpec{Table: table, Column: name, Transform: ix.Transform, Size: ix.Size}
