@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	tlog "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
@@ -55,6 +56,35 @@ func (r *Report) fail(p Problem, index uint64, detail string, args ...any) {
 	if r.Problem == "" {
 		r.Problem, r.Index, r.Detail = p, index, fmt.Sprintf(detail, args...)
 	}
+}
+
+// Unsigned is the number of leaves after the latest checkpoint of a log
+// that verifies: written, not yet signed.
+func (r *Report) Unsigned() uint64 {
+	if !r.OK() || r.Leaves <= r.Latest {
+		return 0
+	}
+	return r.Leaves - r.Latest
+}
+
+// String is the report as `gmfield audit verify` prints it: leaves,
+// checkpoints, then "ok" or the problem with its first index.
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "leaves:      %d\n", r.Leaves)
+	fmt.Fprintf(&b, "checkpoints: %d checked, latest size %d\n", r.Checkpoints, r.Latest)
+	switch {
+	case r.OK():
+		if n := r.Unsigned(); n > 0 {
+			fmt.Fprintf(&b, "unsigned:    leaves %d…%d are after the latest checkpoint\n", r.Latest, r.Leaves-1)
+		}
+		b.WriteString("ok\n")
+	case r.Problem == Edited && r.Until > r.Index:
+		fmt.Fprintf(&b, "FAILED: %s at index %d, among leaves %d…%d: %s\n", r.Problem, r.Index, r.Index, r.Until-1, r.Detail)
+	default:
+		fmt.Fprintf(&b, "FAILED: %s at index %d: %s\n", r.Problem, r.Index, r.Detail)
+	}
+	return b.String()
 }
 
 // Err returns nil for a log that verifies, else an error wrapping

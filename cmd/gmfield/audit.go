@@ -191,18 +191,6 @@ func writeNew(name string, data []byte, perm os.FileMode) error {
 	return err
 }
 
-// verifyJSON is the output of audit verify --json.
-type verifyJSON struct {
-	OK          bool   `json:"ok"`
-	Leaves      uint64 `json:"leaves"`
-	Checkpoints uint64 `json:"checkpoints"`
-	Latest      uint64 `json:"latest"`
-	Unsigned    uint64 `json:"unsigned"` // leaves after the latest checkpoint
-	Problem     string `json:"problem,omitempty"`
-	Index       uint64 `json:"index"`
-	Until       uint64 `json:"until,omitempty"`
-	Detail      string `json:"detail,omitempty"`
-}
 
 func newAuditVerifyCmd() *cobra.Command {
 	var src auditSource
@@ -247,20 +235,20 @@ latest, unsigned, and for a failure problem, index, until (an edit's end) and de
 			if err != nil {
 				return err
 			}
-			res := verifyJSON{OK: rep.OK(), Leaves: rep.Leaves, Checkpoints: rep.Checkpoints, Latest: rep.Latest,
-				Problem: string(rep.Problem), Index: rep.Index, Until: rep.Until, Detail: rep.Detail}
-			if res.OK && rep.Leaves > rep.Latest {
-				res.Unsigned = rep.Leaves - rep.Latest
-			}
 			if jsonOut {
+				res := struct {
+					OK bool `json:"ok"`
+					*audit.Report
+					Unsigned uint64 `json:"unsigned"`
+				}{rep.OK(), rep, rep.Unsigned()}
 				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
 				}
 			} else {
-				printVerify(cmd.OutOrStdout(), &res)
+				fmt.Fprint(cmd.OutOrStdout(), rep)
 			}
-			if !res.OK {
-				return fmt.Errorf("audit verify: the log does not verify: %s at index %d", res.Problem, res.Index)
+			if !rep.OK() {
+				return fmt.Errorf("audit verify: the log does not verify: %s at index %d", rep.Problem, rep.Index)
 			}
 			return nil
 		},
@@ -272,21 +260,6 @@ latest, unsigned, and for a failure problem, index, until (an edit's end) and de
 	return cmd
 }
 
-func printVerify(w io.Writer, r *verifyJSON) {
-	fmt.Fprintf(w, "leaves:      %d\n", r.Leaves)
-	fmt.Fprintf(w, "checkpoints: %d checked, latest size %d\n", r.Checkpoints, r.Latest)
-	switch {
-	case r.OK:
-		if r.Unsigned > 0 {
-			fmt.Fprintf(w, "unsigned:    leaves %d…%d are after the latest checkpoint\n", r.Latest, r.Leaves-1)
-		}
-		fmt.Fprintln(w, "ok")
-	case r.Problem == string(audit.Edited) && r.Until > r.Index:
-		fmt.Fprintf(w, "FAILED: %s at index %d, among leaves %d…%d: %s\n", r.Problem, r.Index, r.Index, r.Until-1, r.Detail)
-	default:
-		fmt.Fprintf(w, "FAILED: %s at index %d: %s\n", r.Problem, r.Index, r.Detail)
-	}
-}
 
 func newAuditProveCmd() *cobra.Command {
 	var src auditSource

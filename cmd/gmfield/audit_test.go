@@ -495,3 +495,16 @@ func TestAuditTableLog(t *testing.T) {
 	}
 	assert.NoFileExists(t, filepath.Join(filepath.Dir(dsn), "missing.db"), "a missing SQLite file is not created")
 }
+
+// verifyJSON is what audit verify --json prints.
+type verifyJSON struct {
+	OK          bool   `json:"ok"`
+	Leaves      uint64 `json:"leaves"`
+	Checkpoints uint64 `json:"checkpoints"`
+	Latest      uint64 `json:"latest"`
+	Unsigned    uint64 `json:"unsigned"`
+	Problem     string `json:"problem"`
+	Index       uint64 `json:"index"`
+	Until       uint64 `json:"until"`
+	Detail      string `json:"detail"`
+}

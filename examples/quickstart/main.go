@@ -2,7 +2,9 @@
 // database: it creates the database and a local SM4 key ring beside it,
 // writes a citizen table through the driver, and shows the ciphertext that
 // is stored, what an admin, a clerk and an auditor each read, and a lookup
-// by phone number through the blind index. No server is needed.
+// by phone number through the blind index. Every statement is recorded in
+// a tamper-evident audit log beside the database, verified at the end as
+// `gmfield audit verify` does. No server is needed.
 //
 //	go run ./examples/quickstart [-db PATH]
 //
@@ -24,6 +26,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/gmfield/gmfield/audit"
+	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/sqldriver"
 	"github.com/gmfield/gmfield/sqldriver/config"
@@ -45,6 +49,11 @@ roles:
   clerk:   {default: mask}
   auditor: {default: mask, columns: {citizen.phone: plain}}
   default: {default: "null"}
+audit:
+  dir: %s
+  key: %s
+  mode: sync
+  instance: quickstart
 `
 
 var citizens = []struct {
@@ -79,14 +88,21 @@ func run(w io.Writer, dbPath string) error {
 	}
 	keys := dbPath + ".keys"
 	cfgPath := dbPath + ".gmfield.yaml"
-	fmt.Fprintf(w, "database: %s\nkey ring: %s (SM4 master key inside: demo only)\nconfig:   %s\n\n", dbPath, keys, cfgPath)
+	auditDir, auditKey := dbPath+".audit", dbPath+".audit-key.pem"
+	fmt.Fprintf(w, "database: %s\nkey ring: %s (SM4 master key inside: demo only)\nconfig:   %s\naudit:    %s\n\n", dbPath, keys, cfgPath, auditDir)
 	ctx := context.Background()
 	if _, err := os.Stat(filepath.Join(keys, "keyring.json")); errors.Is(err, os.ErrNotExist) {
 		if _, err := local.Init(ctx, keys, local.KEKConfig{Kind: "sm4"}); err != nil {
 			return err
 		}
 	}
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configYAML, filepath.Base(keys))), 0o600); err != nil {
+	// The key that signs the audit log's checkpoints (gmfield audit keygen).
+	if _, err := os.Stat(auditKey); errors.Is(err, os.ErrNotExist) {
+		if err := newAuditKey(auditKey); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configYAML, filepath.Base(keys), filepath.Base(auditDir), filepath.Base(auditKey))), 0o600); err != nil {
 		return err
 	}
 	cfg, err := config.Load(cfgPath)
@@ -151,8 +167,74 @@ func run(w io.Writer, dbPath string) error {
 	fmt.Fprintf(w, "  LIKE '%%1234' (last4 index): id=%d\n\n", id)
 
 	_, err = db.QueryContext(admin, `SELECT id FROM citizen ORDER BY phone`)
-	fmt.Fprintf(w, "Refused: ORDER BY phone\n  %v\n  errors.Is(err, sqldriver.ErrRefused) = %v\n", err, errors.Is(err, sqldriver.ErrRefused))
-	return nil
+	fmt.Fprintf(w, "Refused: ORDER BY phone\n  %v\n  errors.Is(err, sqldriver.ErrRefused) = %v\n\n", err, errors.Is(err, sqldriver.ErrRefused))
+
+	// Closing the database flushes the audit log and signs a checkpoint.
+	if err := db.Close(); err != nil {
+		return err
+	}
+	return showAudit(w, auditDir, auditKey+".pub")
+}
+
+// showAudit prints who read which column in this run, and the log's
+// verification, as `gmfield audit query` and `gmfield audit verify` do.
+func showAudit(w io.Writer, dir, pubPath string) error {
+	pem, err := os.ReadFile(pubPath)
+	if err != nil {
+		return err
+	}
+	pub, err := crypto.ParseSM2PublicKeyPEM(pem)
+	if err != nil {
+		return err
+	}
+	v, err := audit.NewVerifier(audit.DefaultOrigin, pub)
+	if err != nil {
+		return err
+	}
+	src := audit.DirSource(dir)
+	fmt.Fprintln(w, "Audit log: the reads of citizen.phone (gmfield audit query --column citizen.phone):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	err = audit.Query(context.Background(), src, audit.Filter{Column: "citizen.phone"}, func(e *audit.Event) error {
+		for _, c := range e.Columns {
+			if c.Column == "citizen.phone" {
+				fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%s\trows=%d\tdecrypted=%d\t%s\n", e.Index, e.Principal, strings.Join(e.Roles, ","), e.Kind, c.Action, e.Rows, e.Decrypted, e.Outcome)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	r, err := audit.Verify(context.Background(), src, v)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\ngo run ./cmd/gmfield audit verify --log %s --pubkey %s\n%s", dir, pubPath, r)
+	return r.Err()
+}
+
+// newAuditKey writes a new SM2 key pair, path and path+".pub", as
+// gmfield audit keygen does.
+func newAuditKey(path string) error {
+	k, err := crypto.GenerateSM2Key()
+	if err != nil {
+		return err
+	}
+	priv, err := k.MarshalPEM()
+	if err != nil {
+		return err
+	}
+	pub, err := k.Public().MarshalPEM()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path+".pub", pub, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(path, priv, 0o600)
 }
 
 func show(w io.Writer, db *sql.DB, ctx context.Context, query string) error {

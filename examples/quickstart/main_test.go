@@ -33,5 +33,13 @@ func TestQuickstart(t *testing.T) {
 		assert.Contains(t, s, "found id=1002 name=李* phone=139****5678")
 		assert.Contains(t, s, "LIKE '%1234' (last4 index): id=1003")
 		assert.Contains(t, s, "errors.Is(err, sqldriver.ErrRefused) = true")
+		audit := s[strings.Index(s, "Audit log:"):]
+		assert.Regexp(t, `user-1 +clerk +select +mask +rows=3 +decrypted=12 +ok`, audit)
+		assert.Regexp(t, `user-2 +clerk +select +search +rows=1`, audit)
+		assert.Contains(t, audit, "audit verify --log ")
+		assert.True(t, strings.HasSuffix(s, "\nok\n"), "the log verifies")
+		for _, c := range citizens {
+			assert.NotContains(t, audit, c.phone)
+		}
 	}
 }
