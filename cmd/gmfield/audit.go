@@ -191,7 +191,6 @@ func writeNew(name string, data []byte, perm os.FileMode) error {
 	return err
 }
 
-
 func newAuditVerifyCmd() *cobra.Command {
 	var src auditSource
 	var key auditKey
@@ -259,7 +258,6 @@ latest, unsigned, and for a failure problem, index, until (an edit's end) and de
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	return cmd
 }
-
 
 func newAuditProveCmd() *cobra.Command {
 	var src auditSource
