@@ -82,50 +82,12 @@ func benchDriver(b *testing.B, be backend) {
 	}
 	b.Run("select100", func(b *testing.B) {
 		for _, s := range sides {
-			b.Run(s.name, func(b *testing.B) {
-				st, err := s.db.PrepareContext(ctx, `SELECT id, id_no, phone, name FROM `+s.table+` WHERE id < 100`)
-				require.NoError(b, err)
-				defer st.Close()
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					rows, err := st.QueryContext(ctx)
-					if err != nil {
-						b.Fatal(err)
-					}
-					n := 0
-					for rows.Next() {
-						var id int
-						var idNo, phone, name string
-						if err := rows.Scan(&id, &idNo, &phone, &name); err != nil {
-							b.Fatal(err)
-						}
-						n++
-					}
-					if err := rows.Close(); err != nil || n != 100 {
-						b.Fatal(err, n)
-					}
-				}
-			})
+			b.Run(s.name, func(b *testing.B) { benchSelect100(b, ctx, s.db, s.table) })
 		}
 	})
 	b.Run("lookup", func(b *testing.B) {
 		for _, s := range sides {
-			b.Run(s.name, func(b *testing.B) {
-				st, err := s.db.PrepareContext(ctx, `SELECT id, name FROM `+s.table+` WHERE phone = ?`)
-				require.NoError(b, err)
-				defer st.Close()
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					_, _, phone, _ := row(i % seeded)
-					var id int
-					var name string
-					if err := st.QueryRowContext(ctx, phone).Scan(&id, &name); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			b.Run(s.name, func(b *testing.B) { benchLookup(b, ctx, s.db, s.table, seeded) })
 		}
 	})
 	b.Run("insert", func(b *testing.B) {
@@ -223,47 +185,12 @@ func benchAudit(b *testing.B, be backend, dialect string) {
 	}
 	b.Run("select100", func(b *testing.B) {
 		for _, s := range sides {
-			b.Run("side="+s.name, func(b *testing.B) {
-				st, err := s.db.PrepareContext(ctx, `SELECT id, id_no, phone, name FROM citizen WHERE id < 100`)
-				require.NoError(b, err)
-				defer st.Close()
-				b.ReportAllocs()
-				for b.Loop() {
-					rows, err := st.QueryContext(ctx)
-					if err != nil {
-						b.Fatal(err)
-					}
-					n := 0
-					for rows.Next() {
-						var id int
-						var idNo, phone, name string
-						if err := rows.Scan(&id, &idNo, &phone, &name); err != nil {
-							b.Fatal(err)
-						}
-						n++
-					}
-					if err := rows.Close(); err != nil || n != 100 {
-						b.Fatal(err, n)
-					}
-				}
-			})
+			b.Run("side="+s.name, func(b *testing.B) { benchSelect100(b, ctx, s.db, "citizen") })
 		}
 	})
 	b.Run("lookup", func(b *testing.B) {
 		for _, s := range sides {
-			b.Run("side="+s.name, func(b *testing.B) {
-				st, err := s.db.PrepareContext(ctx, `SELECT id, name FROM citizen WHERE phone = ?`)
-				require.NoError(b, err)
-				defer st.Close()
-				b.ReportAllocs()
-				for i := 0; b.Loop(); i++ {
-					var id int
-					var name string
-					if err := st.QueryRowContext(ctx, fmt.Sprintf("138%08d", i%seeded)).Scan(&id, &name); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			b.Run("side="+s.name, func(b *testing.B) { benchLookup(b, ctx, s.db, "citizen", seeded) })
 		}
 	})
 	if dialect != "postgres" {
@@ -291,4 +218,46 @@ func benchAudit(b *testing.B, be backend, dialect string) {
 			})
 		}
 	})
+}
+
+// benchSelect100 reads the 100 rows id < 100 of table, three protected
+// columns each, per iteration.
+func benchSelect100(b *testing.B, ctx context.Context, db tdb, table string) {
+	st, err := db.PrepareContext(ctx, `SELECT id, id_no, phone, name FROM `+table+` WHERE id < 100`)
+	require.NoError(b, err)
+	defer st.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		rows, err := st.QueryContext(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			var id int
+			var idNo, phone, name string
+			if err := rows.Scan(&id, &idNo, &phone, &name); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if err := rows.Close(); err != nil || n != 100 {
+			b.Fatal(err, n)
+		}
+	}
+}
+
+// benchLookup finds one row of table by phone per iteration.
+func benchLookup(b *testing.B, ctx context.Context, db tdb, table string, seeded int) {
+	st, err := db.PrepareContext(ctx, `SELECT id, name FROM `+table+` WHERE phone = ?`)
+	require.NoError(b, err)
+	defer st.Close()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		var id int
+		var name string
+		if err := st.QueryRowContext(ctx, fmt.Sprintf("138%08d", i%seeded)).Scan(&id, &name); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
