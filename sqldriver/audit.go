@@ -39,7 +39,9 @@ func (s *schema) record(ctx context.Context, p *sqlplan.Plan, rows, decrypted in
 	}
 	e := s.event(ctx, p, err, fromDB)
 	e.Rows, e.Decrypted = rows, decrypted
-	if rerr := s.sink.Record(ctx, e); rerr != nil {
+	// A statement whose context ended is still recorded: database/sql
+	// closes its rows with that context and drops Close's error.
+	if rerr := s.sink.Record(context.WithoutCancel(ctx), e); rerr != nil {
 		return errors.Join(err, fmt.Errorf("%w: %w", ErrAudit, rerr))
 	}
 	return err
