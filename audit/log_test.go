@@ -361,6 +361,7 @@ func TestTableLogSharedByInstances(t *testing.T) {
 			}{
 				{audit.Edited, 0, []string{`UPDATE gmfield_audit SET leaf = REPLACE(leaf, '"rows":1', '"rows":9') WHERE idx = 150`}},
 				{audit.Deleted, 150, []string{`DELETE FROM gmfield_audit WHERE idx = 150`}},
+				{audit.Reordered, 150, []string{`UPDATE gmfield_audit SET leaf = (SELECT s.leaf FROM audit_snap s WHERE s.idx = 301 - gmfield_audit.idx) WHERE idx IN (150, 151)`}},
 				{audit.Inserted, 200, []string{`INSERT INTO gmfield_audit (idx, leaf) SELECT 200, leaf FROM gmfield_audit WHERE idx = 3`}},
 				{audit.Truncated, 190, []string{`DELETE FROM gmfield_audit WHERE idx >= 190`}},
 			}
