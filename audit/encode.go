@@ -13,11 +13,20 @@ func appendBody(dst []byte, e *Event) []byte {
 	return append(appendMembers(append(dst, '{'), e), '}')
 }
 
-// appendLeaf appends the leaf of index i for e.
-func appendLeaf(dst []byte, i uint64, e *Event) []byte {
+// appendLeaf appends the leaf of index i for e, by writer w.
+func appendLeaf(dst []byte, i uint64, w string, e *Event) []byte {
+	dst = appendHead(dst, i, w)
+	return append(appendMembers(dst, e), '}')
+}
+
+// appendHead appends a leaf's first members, "v", "i" and "w", and the
+// comma after them.
+func appendHead(dst []byte, i uint64, w string) []byte {
 	dst = append(dst, `{"v":1,"i":`...)
 	dst = strconv.AppendUint(dst, i, 10)
-	return append(appendMembers(append(dst, ','), e), '}')
+	dst = append(dst, `,"w":"`...)
+	dst = append(dst, w...)
+	return append(dst, `",`...)
 }
 
 // appendMembers appends e's members after "v" and "i", without braces.

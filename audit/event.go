@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -29,9 +28,13 @@ type Sink interface {
 
 // Gate is implemented by sinks that can refuse a statement before it
 // runs: the driver calls Ready first, and a statement whose sink is not
-// ready (a full queue, a failing store) fails without running.
+// ready (closed, a full queue, a failing store) fails without running.
+// Ready may reserve room for the event: Record, which the driver then
+// always calls, uses the reservation; Release gives it back when Record
+// will not come.
 type Gate interface {
 	Ready() error
+	Release()
 }
 
 // Errors of the audit package. Test for them with errors.Is.
@@ -84,9 +87,11 @@ type Grant struct {
 // Event is the record of one statement on protected tables
 // (docs/format.md §9.1).
 type Event struct {
-	// Index is the event's position in a log; set when read back, ignored
-	// by Record.
-	Index uint64
+	// Index is the event's position in a log, and Writer the id of the
+	// Log that wrote it (random, one per OpenDir or OpenTable); set when
+	// read back, ignored by Record.
+	Index  uint64
+	Writer string
 	// Time is when the statement ended.
 	Time time.Time
 	// Instance names the application instance.
@@ -141,14 +146,9 @@ type body struct {
 // encodeBody returns e's JSON members after "v" and "i", as an object.
 func encodeBody(e *Event) ([]byte, error) { return appendBody(make([]byte, 0, 512), e), nil }
 
-// leafBytes makes the leaf of index i from an encoded body.
-func leafBytes(dst []byte, i uint64, body []byte) []byte {
-	dst = append(dst, `{"v":1,"i":`...)
-	dst = strconv.AppendUint(dst, i, 10)
-	if len(body) > 2 {
-		dst = append(dst, ',')
-	}
-	return append(dst, body[1:]...)
+// leafBytes makes the leaf of index i by writer w from an encoded body.
+func leafBytes(dst []byte, i uint64, w string, body []byte) []byte {
+	return append(appendHead(dst, i, w), body[1:]...)
 }
 
 // ParseEvent parses a leaf of a log (docs/format.md §9.1).
@@ -156,6 +156,7 @@ func ParseEvent(leaf []byte) (*Event, error) {
 	var raw struct {
 		V *int    `json:"v"`
 		I *uint64 `json:"i"`
+		W string  `json:"w"`
 		body
 	}
 	if err := json.Unmarshal(leaf, &raw); err != nil {
@@ -169,7 +170,7 @@ func ParseEvent(leaf []byte) (*Event, error) {
 		return nil, fmt.Errorf("%w: leaf time: %v", ErrCorrupt, err)
 	}
 	b := raw.body
-	return &Event{Index: *raw.I, Time: t, Instance: b.Instance, Principal: b.Principal, Roles: b.Roles, Grants: b.Grants,
+	return &Event{Index: *raw.I, Writer: raw.W, Time: t, Instance: b.Instance, Principal: b.Principal, Roles: b.Roles, Grants: b.Grants,
 		Kind: b.Kind, Fingerprint: b.Fingerprint, Shape: b.Shape, Tables: b.Tables, Columns: b.Columns, Rows: b.Rows,
 		Decrypted: b.Decrypted, Outcome: b.Outcome, Reason: b.Reason, Rule: b.Rule}, nil
 }

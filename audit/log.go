@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,9 +72,13 @@ type Log struct {
 	kick   chan struct{} // wakes an async writer before its next tick
 	done   chan struct{}
 	errs   atomic.Pointer[error] // the async writer's failure, nil while healthy
+	// reserved counts the queue's room that Ready promised to statements
+	// whose Record has not come yet.
+	reserved atomic.Int64
 	closeE error
 
 	// writer state, owned by the writer goroutine
+	writer string // this Log's id in its leaves ("w")
 	rng    *compact.Range
 	buf    []byte   // the leaves of the batch being written
 	leaves [][]byte // slices of buf
@@ -125,7 +131,12 @@ func newLog(ctx context.Context, st store, opt Options) (*Log, error) {
 		_ = st.close()
 		return nil, err
 	}
-	l := &Log{st: st, opt: opt, signer: s, verify: v, rf: &compact.RangeFactory{Hash: Hasher.HashChildren},
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		_ = st.close()
+		return nil, fmt.Errorf("gmfield/audit: %w", err)
+	}
+	l := &Log{st: st, opt: opt, signer: s, verify: v, rf: &compact.RangeFactory{Hash: Hasher.HashChildren}, writer: hex.EncodeToString(id[:]),
 		queue: make(chan *request, opt.Queue), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	if err := l.resume(ctx); err != nil {
 		_ = st.close()
@@ -136,39 +147,77 @@ func newLog(ctx context.Context, st store, opt Options) (*Log, error) {
 }
 
 // resume rebuilds the tree from the store's last checkpoint and the
-// leaves after it.
+// leaves after it. A new store gets the checkpoint of the empty tree, so
+// that a store holding leaves and no checkpoint at all (its checkpoints
+// removed) is refused rather than signed anew: the writer never vouches
+// for leaves no checkpoint of its key vouched for, except those written
+// after the last one.
 func (l *Log) resume(ctx context.Context) error {
 	size, hashes, cp, err := l.st.resume(ctx)
 	if err != nil {
 		return err
 	}
 	l.rng = l.rf.NewEmptyRange(0)
+	var want []byte // the root the leaves must give at size, when rebuilt
 	if cp != nil {
-		c, _, _, err := tlog.ParseCheckpoint(cp, l.opt.Origin, l.verify)
-		if err != nil {
-			return fmt.Errorf("%w: the last checkpoint does not verify with this key and origin: %v", ErrCorrupt, err)
+		c, err := parseCheckpoint(cp, l.verify)
+		if err != nil || c.Size != size {
+			return fmt.Errorf("%w: the last checkpoint does not verify with this key and origin (%v)", ErrCorrupt, err)
 		}
-		rng, err := l.rf.NewRange(0, size, hashes)
-		if err != nil {
-			return fmt.Errorf("%w: resume state: %v", ErrCorrupt, err)
+		if hashes != nil {
+			rng, err := l.rf.NewRange(0, size, hashes)
+			if err != nil || string(rootOf(rng)) != string(c.Hash) {
+				return fmt.Errorf("%w: resume state does not match the checkpoint of size %d", ErrCorrupt, c.Size)
+			}
+			l.rng = rng
+		} else {
+			want = c.Hash
 		}
-		root, err := rng.GetRootHash(nil)
-		if err != nil || c.Size != size || string(root) != string(c.Hash) {
-			return fmt.Errorf("%w: resume state does not match the checkpoint of size %d", ErrCorrupt, c.Size)
-		}
-		l.rng, l.cpSize = rng, size
+		l.cpSize, l.lastCP = size, time.Now()
 	}
-	return l.catchUp(ctx)
+	if err := l.catchUp(ctx, size, want, nil); err != nil {
+		return err
+	}
+	if want != nil && l.rng.End() < size {
+		return fmt.Errorf("%w: the log has %d leaves, its checkpoint signs %d", ErrCorrupt, l.rng.End(), size)
+	}
+	if cp == nil {
+		if l.rng.End() > 0 {
+			return fmt.Errorf("%w: %d leaves and no checkpoint: the checkpoints were removed, or another writer made the log; verify it against a kept checkpoint (docs/audit.md) before writing to it", ErrCorrupt, l.rng.End())
+		}
+		return l.checkpoint(ctx)
+	}
+	return nil
+}
+
+// rootOf is the root of a compact range from 0.
+func rootOf(rng *compact.Range) []byte {
+	if rng.End() == 0 {
+		return Hasher.EmptyRoot()
+	}
+	root, _ := rng.GetRootHash(nil)
+	return root
 }
 
 // catchUp appends to the tree the leaves the store holds beyond it
-// (written by another instance, or by an append whose result was lost).
-func (l *Log) catchUp(ctx context.Context) error {
+// (written by another instance, or by an append whose result was lost):
+// when want is set, the tree must have that root at size; seen, when set,
+// is given each leaf.
+func (l *Log) catchUp(ctx context.Context, size uint64, want []byte, seen func(idx uint64, leaf []byte)) error {
 	return l.st.tail(ctx, l.rng.End(), func(idx uint64, leaf []byte) error {
 		if idx != l.rng.End() {
 			return fmt.Errorf("%w: leaf %d where %d was expected", ErrCorrupt, idx, l.rng.End())
 		}
-		return l.rng.Append(Hasher.HashLeaf(leaf), nil)
+		if err := l.rng.Append(Hasher.HashLeaf(leaf), nil); err != nil {
+			return err
+		}
+		if want != nil && l.rng.End() == size && string(rootOf(l.rng)) != string(want) {
+			return fmt.Errorf("%w: the leaves do not give the root of the checkpoint of size %d", ErrCorrupt, size)
+		}
+		if seen != nil {
+			seen(idx, leaf)
+		}
+		return nil
 	})
 }
 
@@ -176,23 +225,40 @@ func (l *Log) catchUp(ctx context.Context) error {
 // the caller must not change e, or the slices it holds, after the call.
 func (l *Log) Record(ctx context.Context, e *Event) error {
 	if l.opt.Mode == Async {
-		if err := l.failing(); err != nil {
-			return err
+		// A statement that passed Ready has run: its event is queued even
+		// if the store has started failing since (it is retried, and
+		// Close reports it if it never gets written).
+		reserved := l.take()
+		if !reserved {
+			if err := l.failing(); err != nil {
+				return err
+			}
 		}
 		l.mu.RLock()
 		defer l.mu.RUnlock()
 		if l.closed {
 			return fmt.Errorf("%w: closed", ErrUnavailable)
 		}
+		r := &request{e: e}
 		select {
-		case l.queue <- &request{e: e}:
-			if len(l.queue) >= l.opt.Batch {
-				l.wake()
-			}
-			return nil
+		case l.queue <- r:
 		default:
-			return ErrQueueFull
+			if !reserved {
+				return ErrQueueFull
+			}
+			// Room was reserved but taken by a Record without Ready.
+			t := time.NewTimer(5 * time.Second)
+			defer t.Stop()
+			select {
+			case l.queue <- r:
+			case <-t.C:
+				return ErrQueueFull
+			}
 		}
+		if len(l.queue) >= l.opt.Batch {
+			l.wake()
+		}
+		return nil
 	}
 	body, err := encodeBody(e)
 	if err != nil {
@@ -232,16 +298,47 @@ func (l *Log) wait(ctx context.Context, r *request) error {
 	return err
 }
 
-// Ready implements Gate: a closed log, a full queue or (async) a failing
-// store refuses new statements.
+// Ready implements Gate: a closed log, and in Async mode a failing store
+// or a queue without room, refuse the statement; otherwise, in Async
+// mode, room for its event is reserved.
 func (l *Log) Ready() error {
 	if err := l.failing(); err != nil {
 		return err
 	}
-	if len(l.queue) >= cap(l.queue) {
-		return ErrQueueFull
+	l.mu.RLock()
+	closed := l.closed
+	l.mu.RUnlock()
+	if closed {
+		return fmt.Errorf("%w: closed", ErrUnavailable)
 	}
-	return nil
+	if l.opt.Mode != Async {
+		return nil
+	}
+	for {
+		n := l.reserved.Load()
+		if int(n)+len(l.queue) >= cap(l.queue) {
+			return ErrQueueFull
+		}
+		if l.reserved.CompareAndSwap(n, n+1) {
+			return nil
+		}
+	}
+}
+
+// Release implements Gate.
+func (l *Log) Release() { l.take() }
+
+// take uses up one reservation, reporting whether there was one.
+func (l *Log) take() bool {
+	for {
+		n := l.reserved.Load()
+		if n <= 0 {
+			return false
+		}
+		if l.reserved.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
 }
 
 func (l *Log) failing() error {
@@ -373,7 +470,7 @@ func (l *Log) answer(batch []*request, err error) {
 // checkpoint.
 func (l *Log) write(ctx context.Context, batch []*request) error {
 	if l.resync {
-		if err := l.catchUp(ctx); err != nil {
+		if err := l.catchUp(ctx, 0, nil, nil); err != nil {
 			return err
 		}
 		l.resync = false
@@ -400,10 +497,21 @@ func (l *Log) write(ctx context.Context, batch []*request) error {
 				break
 			}
 			// Another instance may have taken these indexes: read what it
-			// wrote and try at the new end.
-			if cerr := l.catchUp(ctx); cerr != nil {
+			// wrote and try at the new end. Leaves byte-equal to this
+			// batch (they name this writer) are this batch, written by an
+			// append whose result was lost.
+			ours := 0
+			cerr := l.catchUp(ctx, 0, nil, func(idx uint64, leaf []byte) {
+				if k := idx - start; idx >= start && k < uint64(len(l.leaves)) && string(leaf) == string(l.leaves[k]) {
+					ours++
+				}
+			})
+			if cerr != nil {
 				l.resync = true
 				return errors.Join(err, cerr)
+			}
+			if ours == len(l.leaves) {
+				break
 			}
 			if l.rng.End() == start || attempt >= 100 {
 				l.resync = true
@@ -434,9 +542,9 @@ func (l *Log) encode(batch []*request, start uint64) {
 		}
 		at = append(at, len(l.buf))
 		if r.e != nil {
-			l.buf = appendLeaf(l.buf, i, r.e)
+			l.buf = appendLeaf(l.buf, i, l.writer, r.e)
 		} else {
-			l.buf = leafBytes(l.buf, i, r.body)
+			l.buf = leafBytes(l.buf, i, l.writer, r.body)
 		}
 		i++
 	}
@@ -459,13 +567,7 @@ func (l *Log) checkpoint(ctx context.Context) error {
 	if size == l.cpSize && !l.lastCP.IsZero() {
 		return nil
 	}
-	root, err := l.rng.GetRootHash(nil)
-	if err != nil {
-		return err
-	}
-	if size == 0 {
-		root = Hasher.EmptyRoot()
-	}
+	root := rootOf(l.rng)
 	msg, err := note.Sign(&note.Note{Text: string(tlog.Checkpoint{Origin: l.opt.Origin, Size: size, Hash: root}.Marshal())}, l.signer)
 	if err != nil {
 		return fmt.Errorf("gmfield/audit: signing a checkpoint: %w", err)

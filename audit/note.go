@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/emmansun/gmsm/sm3"
+	tlog "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/gmfield/gmfield/crypto"
@@ -120,4 +121,17 @@ func ParseVerifierKey(vkey string) (note.Verifier, error) {
 		return nil, fmt.Errorf("%w: verifier key: key id does not match the key", ErrInvalid)
 	}
 	return v, nil
+}
+
+// parseCheckpoint opens a checkpoint signed by v for the log v names
+// (docs/format.md §9.3): a body of exactly the three lines.
+func parseCheckpoint(raw []byte, v note.Verifier) (*tlog.Checkpoint, error) {
+	c, rest, _, err := tlog.ParseCheckpoint(raw, v.Name(), v)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, fmt.Errorf("%w: a checkpoint with lines after its root", ErrCorrupt)
+	}
+	return c, nil
 }

@@ -75,7 +75,7 @@ func Prove(ctx context.Context, src Source, v note.Verifier, index, size uint64)
 	var cp *tlog.Checkpoint
 	var raw []byte
 	for _, n := range notes {
-		c, _, _, err := tlog.ParseCheckpoint(n, v.Name(), v)
+		c, err := parseCheckpoint(n, v)
 		if err != nil {
 			continue
 		}
@@ -138,7 +138,7 @@ func Prove(ctx context.Context, src Source, v note.Verifier, index, size uint64)
 // Verify checks p with the public key alone: the checkpoint's signature,
 // the leaf's hash, and the proof from the leaf to the signed root.
 func (p *Proof) Verify(v note.Verifier) error {
-	cp, _, _, err := tlog.ParseCheckpoint([]byte(p.Checkpoint), v.Name(), v)
+	cp, err := parseCheckpoint([]byte(p.Checkpoint), v)
 	if err != nil {
 		return fmt.Errorf("%w: the checkpoint does not verify: %v", ErrTampered, err)
 	}

@@ -64,16 +64,27 @@ func (f Fanout) Record(ctx context.Context, e *Event) error {
 	return errors.Join(errs...)
 }
 
-// Ready implements Gate.
+// Ready implements Gate: every sink must be ready; when one is not, the
+// others' reservations are released.
 func (f Fanout) Ready() error {
-	for _, s := range f {
+	for i, s := range f {
 		if g, ok := s.(Gate); ok {
 			if err := g.Ready(); err != nil {
+				f[:i].Release()
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// Release implements Gate.
+func (f Fanout) Release() {
+	for _, s := range f {
+		if g, ok := s.(Gate); ok {
+			g.Release()
+		}
+	}
 }
 
 // Close closes the sinks that are io.Closers.

@@ -83,12 +83,19 @@ func (s *tableStore) create(ctx context.Context) error {
 	if s.dialect == "mysql" {
 		text = "MEDIUMTEXT"
 	}
-	for _, q := range []string{
-		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (idx BIGINT PRIMARY KEY, leaf %s NOT NULL)`, s.leaves, text),
-		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (size BIGINT PRIMARY KEY, note TEXT NOT NULL, frontier TEXT NOT NULL)`, s.cps),
+	for _, t := range []struct{ name, cols string }{
+		{s.leaves, "idx BIGINT PRIMARY KEY, leaf " + text + " NOT NULL"},
+		{s.cps, "size BIGINT PRIMARY KEY, note TEXT NOT NULL, frontier TEXT NOT NULL"},
 	} {
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("gmfield/audit: creating %s: %w", s.leaves, err)
+		_, err := s.db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (%s)`, t.name, t.cols))
+		if err != nil {
+			// Instances opening at once race to create it (PostgreSQL
+			// then fails one CREATE … IF NOT EXISTS on its catalog's key):
+			// what counts is that the table exists.
+			var one int
+			if qerr := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM %s WHERE 1 = 0`, t.name)).Scan(&one); qerr != nil {
+				return fmt.Errorf("gmfield/audit: creating %s: %w", t.name, err)
+			}
 		}
 	}
 	return nil
@@ -133,9 +140,8 @@ func (s *tableStore) tail(ctx context.Context, from uint64, fn func(uint64, []by
 		if err := rows.Scan(&idx, &leaf); err != nil {
 			return fmt.Errorf("gmfield/audit: reading %s: %w", s.leaves, err)
 		}
-		if idx < 0 {
-			return fmt.Errorf("%w: %s holds a negative index", ErrCorrupt, s.leaves)
-		}
+		// A negative index (only read when from is 0) goes on as a very
+		// large one, out of place, for verification to report.
 		if err := fn(uint64(idx), leaf); err != nil {
 			return err
 		}

@@ -89,13 +89,13 @@ func unhex(t *testing.T, ss []string) [][]byte {
 
 func generateVectors(t *testing.T) *vectors {
 	leaves := []string{
-		`{"v":1,"i":0,"t":"2026-12-02T10:00:00.000000Z","instance":"desk-1","principal":"u1","roles":["clerk"],"kind":"select","fp":"` + strings.Repeat("0", 64) + `","shape":"select name from citizen where id = ?","tables":["citizen"],"columns":[{"c":"citizen.name","a":"mask"}],"rows":1,"decrypted":1,"outcome":"ok"}`,
-		`{"v":1,"i":1,"t":"2026-12-02T10:00:01.000000Z","instance":"desk-1","principal":"u2","roles":["admin"],"kind":"insert","tables":["citizen"],"columns":[{"c":"citizen.id_no","a":"write"}],"rows":1,"decrypted":0,"outcome":"ok"}`,
-		`{"v":1,"i":2,"t":"2026-12-02T10:00:02.000000Z","instance":"desk-2","principal":"u3","roles":[],"kind":"select","tables":["citizen"],"columns":[],"rows":0,"decrypted":0,"outcome":"refused","reason":"unsupported use of a protected column"}`,
-		`{"v":1,"i":3,"t":"2026-12-02T10:00:03.000000Z","instance":"desk-2","principal":"张三","roles":["auditor"],"grants":[{"column":"citizen.id_no","action":"plain","reason":"工单 123","expires":"2026-12-02T12:00:00Z"}],"kind":"select","tables":["citizen"],"columns":[{"c":"citizen.id_no","a":"plain"}],"rows":3,"decrypted":3,"outcome":"ok"}`,
-		`{"v":1,"i":4,"t":"2026-12-02T10:00:04.000000Z","instance":"desk-1","principal":"u1","roles":["clerk"],"kind":"select","tables":["citizen"],"columns":[{"c":"citizen.id_no","a":"deny"}],"rows":0,"decrypted":0,"outcome":"denied","reason":"denied"}`,
-		`{"v":1,"i":5,"t":"2026-12-02T10:00:05.000000Z","instance":"batch","principal":"job","roles":["admin"],"kind":"update","tables":["citizen"],"columns":[{"c":"citizen.phone","a":"write"},{"c":"citizen.id_no","a":"search"}],"rows":1,"decrypted":0,"outcome":"ok"}`,
-		`{"v":1,"i":6,"t":"2026-12-02T10:00:06.000000Z","instance":"batch","principal":"job","roles":["admin"],"kind":"delete","tables":["citizen"],"columns":[],"rows":0,"decrypted":0,"outcome":"driver_error","reason":"database error"}`,
+		`{"v":1,"i":0,"w":"5f3a9c0e12b47d68","t":"2026-12-02T10:00:00.000000Z","instance":"desk-1","principal":"u1","roles":["clerk"],"kind":"select","fp":"` + strings.Repeat("0", 64) + `","shape":"select name from citizen where id = ?","tables":["citizen"],"columns":[{"c":"citizen.name","a":"mask"}],"rows":1,"decrypted":1,"outcome":"ok"}`,
+		`{"v":1,"i":1,"w":"5f3a9c0e12b47d68","t":"2026-12-02T10:00:01.000000Z","instance":"desk-1","principal":"u2","roles":["admin"],"kind":"insert","tables":["citizen"],"columns":[{"c":"citizen.id_no","a":"write"}],"rows":1,"decrypted":0,"outcome":"ok"}`,
+		`{"v":1,"i":2,"w":"5f3a9c0e12b47d68","t":"2026-12-02T10:00:02.000000Z","instance":"desk-2","principal":"u3","roles":[],"kind":"select","tables":["citizen"],"columns":[],"rows":0,"decrypted":0,"outcome":"refused","reason":"unsupported use of a protected column"}`,
+		`{"v":1,"i":3,"w":"5f3a9c0e12b47d68","t":"2026-12-02T10:00:03.000000Z","instance":"desk-2","principal":"张三","roles":["auditor"],"grants":[{"column":"citizen.id_no","action":"plain","reason":"工单 123","expires":"2026-12-02T12:00:00Z"}],"kind":"select","tables":["citizen"],"columns":[{"c":"citizen.id_no","a":"plain"}],"rows":3,"decrypted":3,"outcome":"ok"}`,
+		`{"v":1,"i":4,"w":"a01b2c3d4e5f6071","t":"2026-12-02T10:00:04.000000Z","instance":"desk-1","principal":"u1","roles":["clerk"],"kind":"select","tables":["citizen"],"columns":[{"c":"citizen.id_no","a":"deny"}],"rows":0,"decrypted":0,"outcome":"denied","reason":"denied"}`,
+		`{"v":1,"i":5,"w":"a01b2c3d4e5f6071","t":"2026-12-02T10:00:05.000000Z","instance":"batch","principal":"job","roles":["admin"],"kind":"update","tables":["citizen"],"columns":[{"c":"citizen.phone","a":"write"},{"c":"citizen.id_no","a":"search"}],"rows":1,"decrypted":0,"outcome":"ok"}`,
+		`{"v":1,"i":6,"w":"a01b2c3d4e5f6071","t":"2026-12-02T10:00:06.000000Z","instance":"batch","principal":"job","roles":["admin"],"kind":"delete","tables":["citizen"],"columns":[],"rows":0,"decrypted":0,"outcome":"driver_error","reason":"database error"}`,
 	}
 	v := &vectors{Comment: "gmfield audit log vectors, docs/format.md §9", Leaves: leaves, Origin: "gmfield.example/audit"}
 	var raw [][]byte

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	tlog "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"golang.org/x/mod/sumdb/note"
@@ -116,15 +115,18 @@ func Verify(ctx context.Context, src Source, v note.Verifier, kept ...[]byte) (*
 	if err != nil {
 		return nil, err
 	}
+	// Problems of the checkpoints themselves are reported after the
+	// leaves', which say more (where).
+	later := &Report{}
 	var cps []checkpoint
 	for i, raw := range append(stored, kept...) {
-		c, _, _, err := tlog.ParseCheckpoint(raw, v.Name(), v)
+		c, err := parseCheckpoint(raw, v)
 		if err != nil {
 			what := "stored"
 			if i >= len(stored) {
 				what = "kept"
 			}
-			r.fail(BadSigned, 0, "a %s checkpoint does not verify: %v", what, err)
+			later.fail(BadSigned, 0, "a %s checkpoint does not verify: %v", what, err)
 			continue
 		}
 		cps = append(cps, checkpoint{size: c.Size, root: c.Hash, kept: i >= len(stored)})
@@ -135,8 +137,9 @@ func Verify(ctx context.Context, src Source, v note.Verifier, kept ...[]byte) (*
 	for _, c := range cps {
 		if n := len(uniq); n > 0 && uniq[n-1].size == c.size {
 			if string(uniq[n-1].root) != string(c.root) {
-				r.fail(Inconsistent, c.size, "two signed roots for size %d", c.size)
+				later.fail(Inconsistent, c.size, "two signed roots for size %d", c.size)
 			}
+			uniq[n-1].kept = uniq[n-1].kept || c.kept
 			continue
 		}
 		uniq = append(uniq, c)
@@ -166,7 +169,9 @@ func Verify(ctx context.Context, src Source, v note.Verifier, kept ...[]byte) (*
 	}
 	rf := &compact.RangeFactory{Hash: Hasher.HashChildren}
 	rng := rf.NewEmptyRange(0)
-	next, matched := 0, uint64(0) // next checkpoint to reach; size of the last that matched
+	// next checkpoint to reach; sizes of the last that matched, and of the
+	// last kept one that matched
+	next, matched, matchedKept := 0, uint64(0), uint64(0)
 	for next < len(uniq) && uniq[next].size == 0 {
 		if string(uniq[next].root) != string(Hasher.EmptyRoot()) {
 			r.fail(Edited, 0, "the checkpoint of size 0 has another root")
@@ -207,11 +212,21 @@ func Verify(ctx context.Context, src Source, v note.Verifier, kept ...[]byte) (*
 				return err
 			}
 			if string(root) != string(uniq[next].root) {
-				r.fail(Edited, matched, "the leaves do not give the root signed for size %d", uniq[next].size)
+				// A kept checkpoint vouches only for what kept ones before
+				// it vouched for: stored checkpoints signed by the same key
+				// may be another log's.
+				from := matched
+				if uniq[next].kept {
+					from = matchedKept
+				}
+				r.fail(Edited, from, "the leaves do not give the root signed for size %d", uniq[next].size)
 				r.Until = uniq[next].size
 				return errStop
 			}
 			matched = uniq[next].size
+			if uniq[next].kept {
+				matchedKept = matched
+			}
 			next++
 		}
 		return nil
@@ -233,7 +248,10 @@ func Verify(ctx context.Context, src Source, v note.Verifier, kept ...[]byte) (*
 	if r.OK() && r.Leaves < r.Latest {
 		r.fail(Truncated, r.Leaves, "the log has %d leaves; a checkpoint signs %d", r.Leaves, r.Latest)
 	}
-	if r.OK() && r.Checkpoints == 0 && r.Leaves > 0 {
+	if r.OK() && !later.OK() {
+		r.fail(later.Problem, later.Index, "%s", later.Detail)
+	}
+	if r.OK() && len(cps) == 0 && r.Leaves > 0 {
 		r.fail(Unsigned, 0, "no checkpoint signs the log's %d leaves", r.Leaves)
 	}
 	if !r.OK() {

@@ -30,6 +30,44 @@ func (s *schema) admit() error {
 	return nil
 }
 
+// opened and closed track the results whose events are not written yet.
+func (s *schema) opened(r *rows) {
+	if s.sink == nil {
+		return
+	}
+	s.openMu.Lock()
+	if s.open == nil {
+		s.open = map[*rows]struct{}{}
+	}
+	s.open[r] = struct{}{}
+	s.openMu.Unlock()
+}
+
+func (s *schema) closed(r *rows) {
+	if s.sink == nil {
+		return
+	}
+	s.openMu.Lock()
+	delete(s.open, r)
+	s.openMu.Unlock()
+}
+
+// finishOpen records the results still open (never closed nor read to
+// their end), with the rows read so far: the database is being closed.
+func (s *schema) finishOpen() error {
+	s.openMu.Lock()
+	open := make([]*rows, 0, len(s.open))
+	for r := range s.open {
+		open = append(open, r)
+	}
+	s.openMu.Unlock()
+	var errs []error
+	for _, r := range open {
+		errs = append(errs, r.finishFromClose())
+	}
+	return errors.Join(errs...)
+}
+
 // record writes the event of a statement on protected tables that ended
 // with err (nil for success); cause says whether err came from the
 // database. It returns err, or the sink's failure joined to it.

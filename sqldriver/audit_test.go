@@ -216,6 +216,8 @@ func (f *failingSink) Record(context.Context, *audit.Event) error {
 	return nil
 }
 
+func (f *failingSink) Release() {}
+
 func (f *failingSink) Ready() error {
 	if f.notReady.Load() {
 		return audit.ErrQueueFull

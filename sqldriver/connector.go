@@ -12,6 +12,9 @@ type connector struct {
 	inner driver.Connector
 	s     *schema
 	drv   *drv
+	// owner: the connector of Wrap, whose Close closes the audit sink; the
+	// connectors of a registered driver share theirs.
+	owner bool
 }
 
 var (
@@ -32,12 +35,17 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 func (c *connector) Driver() driver.Driver { return c.drv }
 
 // Close implements io.Closer, closing the inner connector if it is one,
-// then the audit sink if it is one.
+// then, for the connector of Wrap, recording the results still open and
+// closing the audit sink if it is an io.Closer.
 func (c *connector) Close() error {
 	var err error
 	if cl, ok := c.inner.(io.Closer); ok {
 		err = cl.Close()
 	}
+	if !c.owner {
+		return err
+	}
+	err = errors.Join(err, c.s.finishOpen())
 	if cl, ok := c.s.sink.(io.Closer); ok {
 		err = errors.Join(err, cl.Close())
 	}

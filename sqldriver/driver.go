@@ -25,13 +25,15 @@ func Wrap(inner driver.Connector, cfg *Config) (driver.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &connector{inner: inner, s: s, drv: &drv{inner: inner.Driver(), s: s}}, nil
+	return &connector{inner: inner, s: s, drv: &drv{inner: inner.Driver(), s: s}, owner: true}, nil
 }
 
 // Register registers, under name, a driver that wraps the driver
 // registered under innerName, for callers of sql.Open(name, dsn). Like
 // sql.Register, it panics if name is taken; it returns an error if
-// innerName is not registered or cfg does not validate.
+// innerName is not registered or cfg does not validate. Every database
+// opened by name shares cfg.Audit, and closing one does not close it:
+// the application closes the sink after the last of them.
 func Register(name, innerName string, cfg *Config) error {
 	inner, err := registered(innerName)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/gmfield/gmfield/crypto"
@@ -42,9 +43,11 @@ type rows struct {
 	rk   string
 	// For the audit event: the plan, rows returned, values opened, and
 	// whether the event was written.
+	// (atomic: a result the application never closed is recorded by the
+	// goroutine that closes the database).
 	plan         *sqlplan.Plan
-	count, shown int64
-	recorded     bool
+	count, shown atomic.Int64
+	recorded     atomic.Bool
 }
 
 func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.Plan, inner driver.Rows) (driver.Rows, error) {
@@ -86,8 +89,10 @@ func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.
 			return nil, err
 		}
 	}
-	return &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
-		keys: &keySource{ctx: ctx, s: s}, plan: p}, nil
+	r := &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
+		keys: &keySource{ctx: ctx, s: s}, plan: p}
+	s.opened(r)
+	return r, nil
 }
 
 // layout maps each visible column to its protected column, expanding a
@@ -223,12 +228,15 @@ func (r *rows) Close() error {
 // finish records the statement's event once, when its result ends (err
 // nil: at its end or closed early), and returns err or the sink's failure.
 func (r *rows) finish(err error, fromDB bool) error {
-	if r.recorded {
+	if !r.recorded.CompareAndSwap(false, true) {
 		return err
 	}
-	r.recorded = true
-	return r.s.record(r.ctx, r.plan, r.count, r.shown, err, fromDB)
+	r.s.closed(r)
+	return r.s.record(r.ctx, r.plan, r.count.Load(), r.shown.Load(), err, fromDB)
 }
+
+// finishFromClose records a result the application never closed.
+func (r *rows) finishFromClose() error { return r.finish(nil, false) }
 
 // Next implements driver.Rows: it decrypts, masks or nulls each protected
 // column as the caller's policy says. Values of other columns pass through.
@@ -258,7 +266,7 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		dest[i] = v
 	}
-	r.count++
+	r.count.Add(1)
 	return nil
 }
 
@@ -337,7 +345,7 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 		return r.openFailed(pc, err)
 	}
 	r.scratch = plain
-	r.shown++
+	r.shown.Add(1)
 	if oc.action == masking.ActionMask {
 		if pc.rule.Null() {
 			return nil, nil

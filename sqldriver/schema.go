@@ -39,6 +39,10 @@ type schema struct {
 	sink     audit.Sink
 	gate     audit.Gate
 	instance string
+	// open holds the results not yet recorded, so that closing the
+	// database records those the application never closed.
+	openMu sync.Mutex
+	open   map[*rows]struct{}
 }
 
 // colKey names a protected column (lower case).

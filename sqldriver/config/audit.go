@@ -169,6 +169,15 @@ func (l *lazyLog) Ready() error {
 	return lg.Ready()
 }
 
+func (l *lazyLog) Release() {
+	l.mu.Lock()
+	lg := l.log
+	l.mu.Unlock()
+	if lg != nil {
+		lg.Release()
+	}
+}
+
 func (l *lazyLog) Record(ctx context.Context, e *audit.Event) error {
 	lg, err := l.get()
 	if err != nil {

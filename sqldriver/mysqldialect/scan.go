@@ -180,6 +180,9 @@ func (t *tokens) classify() []sqlir.Token {
 		switch tk.kind {
 		case tkWord:
 			k = sqlir.TokWord
+			if w := t.src[tk.start:tk.end]; strings.EqualFold(w, "true") || strings.EqualFold(w, "false") {
+				k = sqlir.TokValue
+			}
 		case tkQuoted:
 			k = sqlir.TokQuoted
 		case tkString, tkNumber, tkParam:

@@ -140,9 +140,10 @@ func parseRefusal(err error) error {
 // the parser are refused (lex).
 func (d Dialect) read(sql string) (string, *tokens, []sqlir.Param, int, error) {
 	src, numInput := sql, 0
+	var dq map[int]bool
 	if d.sqlite {
 		var err error
-		if src, numInput, err = sqliteSource(sql); err != nil {
+		if src, numInput, dq, err = sqliteSource(sql); err != nil {
 			return "", nil, nil, 0, err
 		}
 	}
@@ -157,6 +158,7 @@ func (d Dialect) read(sql string) (string, *tokens, []sqlir.Param, int, error) {
 		return "", nil, nil, 0, refuse(sqlplan.ErrUnparsable, fmt.Sprintf("nesting deeper than %d", maxNesting))
 	}
 	toks := newTokens(src, scan.Tokens)
+	toks.dq = dq
 	var params []sqlir.Param
 	maxArg := 0
 	for _, t := range toks.toks {
@@ -234,23 +236,28 @@ func (d Dialect) verify(cat sqlplan.Catalog, orig *sqlir.Stmt, plan *sqlplan.Pla
 
 // sqliteSource returns sql with every "?" outside strings and comments, as
 // PostgreSQL's lexer finds them, replaced by " $n ", backquoted names as
-// double-quoted ones, and the number of "?".
-func sqliteSource(sql string) (string, int, error) {
-	sql, err := backquotes(sql)
+// double-quoted ones, the number of "?", and where in the result the
+// tokens start that sql wrote in double quotes: SQLite reads one as a
+// string when no column has its name, so the statement's shape must not
+// show it as a name.
+func sqliteSource(sql string) (string, int, map[int]bool, error) {
+	sql, dqStarts, err := backquotes(sql)
 	if err != nil {
-		return "", 0, err
+		return "", 0, nil, err
 	}
 	scan, err := scan(sql)
 	if err != nil {
-		return "", 0, refuse(sqlplan.ErrUnparsable, "the scanner rejects the statement")
+		return "", 0, nil, refuse(sqlplan.ErrUnparsable, "the scanner rejects the statement")
 	}
+	type edit struct{ at, added int }
+	var edits []edit
 	var b strings.Builder
 	pos, n := 0, 0
 	for i, t := range scan.Tokens {
 		switch t.Token {
 		case pg.Token_PARAM:
 			// "$1" in SQLite is a named parameter "$1", not positional.
-			return "", 0, refuse(sqlplan.ErrUnparsable, fmt.Sprintf("SQLite named parameter at byte %d", t.Start))
+			return "", 0, nil, refuse(sqlplan.ErrUnparsable, fmt.Sprintf("SQLite named parameter at byte %d", t.Start))
 		case pg.Token_Op, pg.Token_ASCII_63:
 		default:
 			continue
@@ -260,31 +267,50 @@ func sqliteSource(sql string) (string, int, error) {
 				continue
 			}
 			if j+1 == t.End && i+1 < len(scan.Tokens) && scan.Tokens[i+1].Start == t.End && scan.Tokens[i+1].Token == pg.Token_ICONST {
-				return "", 0, refuse(sqlplan.ErrUnparsable, "numbered SQLite parameter ?NNN")
+				return "", 0, nil, refuse(sqlplan.ErrUnparsable, "numbered SQLite parameter ?NNN")
 			}
 			n++
 			b.WriteString(sql[pos:j])
+			before := b.Len()
 			b.WriteString(" $")
 			b.WriteString(strconv.Itoa(n))
 			b.WriteString(" ")
+			edits = append(edits, edit{int(j), b.Len() - before - 1})
 			pos = int(j) + 1
 		}
 	}
 	b.WriteString(sql[pos:])
-	return b.String(), n, nil
+	var dq map[int]bool
+	if len(dqStarts) > 0 {
+		dq = make(map[int]bool, len(dqStarts))
+		k, shift := 0, 0
+		for _, p := range dqStarts {
+			for k < len(edits) && edits[k].at < p {
+				shift += edits[k].added
+				k++
+			}
+			dq[p+shift] = true
+		}
+	}
+	return b.String(), n, dq, nil
 }
 
 // backquotes turns SQLite's (and GORM's) `name` identifiers into "name",
-// byte for byte, so that positions do not move. It skips strings, quoted
-// names and comments; a backquoted name holding a double quote is refused.
-func backquotes(sql string) (string, error) {
-	if strings.IndexByte(sql, '`') < 0 {
-		return sql, nil
+// byte for byte, so that positions do not move, and returns where the
+// tokens written in double quotes start. It skips strings, quoted names
+// and comments; a backquoted name holding a double quote is refused.
+func backquotes(sql string) (string, []int, error) {
+	if strings.IndexByte(sql, '`') < 0 && strings.IndexByte(sql, '"') < 0 {
+		return sql, nil, nil
 	}
+	var dq []int
 	b := []byte(sql)
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '\'' || c == '"':
+			if c == '"' {
+				dq = append(dq, i)
+			}
 			for i++; i < len(b) && b[i] != c; i++ {
 			}
 		case c == '-' && i+1 < len(b) && b[i+1] == '-':
@@ -294,17 +320,17 @@ func backquotes(sql string) (string, error) {
 		case c == '/' && i+1 < len(b) && b[i+1] == '*':
 			j := strings.Index(sql[i+2:], "*/")
 			if j < 0 {
-				return "", refuse(sqlplan.ErrUnparsable, "unterminated comment")
+				return "", nil, refuse(sqlplan.ErrUnparsable, "unterminated comment")
 			}
 			i += j + 3
 		case c == '`':
 			j := strings.IndexByte(sql[i+1:], '`')
 			if j < 0 || strings.IndexByte(sql[i+1:i+1+j], '"') >= 0 {
-				return "", refuse(sqlplan.ErrUnparsable, "backquoted name")
+				return "", nil, refuse(sqlplan.ErrUnparsable, "backquoted name")
 			}
 			b[i], b[i+1+j] = '"', '"'
 			i += j + 1
 		}
 	}
-	return string(b), nil
+	return string(b), dq, nil
 }

@@ -17,6 +17,9 @@ type tokens struct {
 	depth []int           // depth[i]: parentheses open before toks[i]
 	match []int           // match[i]: for a "(" the index of its ")", else -1
 	ix    *sqlir.Tokens
+	// dq marks, for SQLite, the tokens written in double quotes, which
+	// SQLite reads as strings when no column has their name.
+	dq map[int]bool
 }
 
 func newTokens(src string, scan []*pg.ScanToken) *tokens {
@@ -111,7 +114,8 @@ func (t *tokens) classify() []sqlir.Token {
 	for i, tk := range t.toks {
 		k := sqlir.TokOther
 		switch tk.Token {
-		case pg.Token_SCONST, pg.Token_USCONST, pg.Token_BCONST, pg.Token_XCONST, pg.Token_ICONST, pg.Token_FCONST, pg.Token_PARAM:
+		case pg.Token_SCONST, pg.Token_USCONST, pg.Token_BCONST, pg.Token_XCONST, pg.Token_ICONST, pg.Token_FCONST, pg.Token_PARAM,
+			pg.Token_TRUE_P, pg.Token_FALSE_P:
 			k = sqlir.TokValue
 		case pg.Token_UIDENT:
 			k = sqlir.TokQuoted
@@ -119,6 +123,9 @@ func (t *tokens) classify() []sqlir.Token {
 			k = sqlir.TokWord
 			if t.src[tk.Start] == '"' {
 				k = sqlir.TokQuoted
+				if t.dq[int(tk.Start)] {
+					k = sqlir.TokMaybeString
+				}
 			}
 		default:
 			if tk.KeywordKind != pg.KeywordKind_NO_KEYWORD {

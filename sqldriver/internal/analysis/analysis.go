@@ -44,13 +44,13 @@ func Analyze(cat sqlplan.Catalog, st *sqlir.Stmt, opt Options) (*sqlplan.Plan, e
 	if err != nil {
 		var r *sqlplan.Refusal
 		if errors.As(err, &r) && r.Fingerprint == "" {
-			r.Shape = Shape(st)
+			r.Shape = Shape(cat, st)
 			r.Fingerprint = Fingerprint(r.Shape)
 		}
 		return nil, err
 	}
 	if p.Protected {
-		p.Shape = Shape(st)
+		p.Shape = Shape(cat, st)
 		p.Fingerprint = Fingerprint(p.Shape)
 	}
 	return p, nil

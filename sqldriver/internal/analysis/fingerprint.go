@@ -7,6 +7,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/gmfield/gmfield/sqldriver/internal/sqlir"
+	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
 // Shape is the normalized text of a statement, the same for every
@@ -16,9 +17,11 @@ import (
 // spaces, every literal and placeholder written "?", keywords and
 // unquoted names in lower case, quoted names as written; a list of two or
 // more "?" separated by commas is written "?", and so is a list of two or
-// more "( ? )" groups written "( ? )". A shape holds no value of the
-// statement.
-func Shape(st *sqlir.Stmt) string {
+// more "( ? )" groups written "( ? )". A quoted name the server may read
+// as a string (SQLite's double quotes) is written as itself only when it
+// names a protected table or one of their declared columns, else "\"?\"".
+// A shape holds no value of the statement.
+func Shape(cat sqlplan.Catalog, st *sqlir.Stmt) string {
 	words := make([]string, 0, len(st.Tokens))
 	for _, t := range st.Tokens {
 		raw := st.Source[t.Start:t.End]
@@ -27,12 +30,27 @@ func Shape(st *sqlir.Stmt) string {
 			raw = "?"
 		case sqlir.TokWord:
 			raw = strings.ToLower(raw)
+		case sqlir.TokMaybeString:
+			if !declared(cat, strings.ToLower(strings.Trim(raw, `"`))) {
+				raw = `"?"`
+			}
 		}
 		words = append(words, raw)
 	}
 	words = collapse(words, []string{"?"})
 	words = collapse(words, []string{"(", "?", ")"})
 	return strings.Join(words, " ")
+}
+
+// declared reports whether name is a protected table, or a protected
+// column, blind-index column or row key of one.
+func declared(cat sqlplan.Catalog, name string) bool {
+	for _, t := range cat.Tables() {
+		if t.Name == name || t.RowKey == name || t.Columns[name] != nil || t.IndexColumns[name] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // collapse writes a run of two or more unit sequences separated by ","

@@ -68,6 +68,10 @@ const (
 	TokWord                    // a keyword or an unquoted name: folded to lower case
 	TokQuoted                  // a quoted name, as written
 	TokValue                   // a literal of any kind, or a placeholder
+	// TokMaybeString is a quoted name the server reads as a string when
+	// no column has that name (SQLite's double-quoted strings): shown only
+	// when it names a protected table or one of its declared columns.
+	TokMaybeString
 )
 
 // Token is one token of Stmt.Source.
