@@ -75,7 +75,7 @@ type Log struct {
 	// reserved counts the queue's room that Ready promised to statements
 	// whose Record has not come yet.
 	reserved atomic.Int64
-	closeE error
+	closeE   error
 
 	// writer state, owned by the writer goroutine
 	writer string // this Log's id in its leaves ("w")
