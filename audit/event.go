@@ -27,13 +27,13 @@ type Sink interface {
 }
 
 // Gate is implemented by sinks that can refuse a statement before it
-// runs: the driver calls Ready first, and a statement whose sink is not
-// ready (closed, a full queue, a failing store) fails without running.
-// Ready may reserve room for the event: Record, which the driver then
-// always calls, uses the reservation; Release gives it back when Record
+// runs: the driver calls Reserve first, and a statement whose sink cannot
+// take its event (closed, a full queue, a failing store) fails without
+// running. Reserve may set room aside for the event: Record, which the
+// driver then always calls, uses it; Release gives it back when Record
 // will not come.
 type Gate interface {
-	Ready() error
+	Reserve() error
 	Release()
 }
 

@@ -27,7 +27,7 @@ const (
 	Sync Mode = iota
 	// Async: Record queues the event and returns; a writer appends queued
 	// events in batches. A full queue, or a store that is failing, fails
-	// the statement (Ready, then Record): no event is dropped. Close
+	// the statement (Reserve, then Record): no event is dropped. Close
 	// writes what is queued.
 	Async
 )
@@ -72,7 +72,7 @@ type Log struct {
 	kick   chan struct{} // wakes an async writer before its next tick
 	done   chan struct{}
 	errs   atomic.Pointer[error] // the async writer's failure, nil while healthy
-	// reserved counts the queue's room that Ready promised to statements
+	// reserved counts the queue's room that Reserve promised to statements
 	// whose Record has not come yet.
 	reserved atomic.Int64
 	closeE   error
@@ -225,7 +225,7 @@ func (l *Log) catchUp(ctx context.Context, size uint64, want []byte, seen func(i
 // the caller must not change e, or the slices it holds, after the call.
 func (l *Log) Record(ctx context.Context, e *Event) error {
 	if l.opt.Mode == Async {
-		// A statement that passed Ready has run: its event is queued even
+		// A statement that passed Reserve has run: its event is queued even
 		// if the store has started failing since (it is retried, and
 		// Close reports it if it never gets written).
 		reserved := l.take()
@@ -246,7 +246,7 @@ func (l *Log) Record(ctx context.Context, e *Event) error {
 			if !reserved {
 				return ErrQueueFull
 			}
-			// Room was reserved but taken by a Record without Ready.
+			// Room was reserved but taken by a Record without Reserve.
 			t := time.NewTimer(5 * time.Second)
 			defer t.Stop()
 			select {
@@ -298,10 +298,10 @@ func (l *Log) wait(ctx context.Context, r *request) error {
 	return err
 }
 
-// Ready implements Gate: a closed log, and in Async mode a failing store
+// Reserve implements Gate: a closed log, and in Async mode a failing store
 // or a queue without room, refuse the statement; otherwise, in Async
 // mode, room for its event is reserved.
-func (l *Log) Ready() error {
+func (l *Log) Reserve() error {
 	if err := l.failing(); err != nil {
 		return err
 	}
@@ -408,7 +408,7 @@ func (l *Log) run() {
 				l.answer(batch, err)
 				break
 			}
-			// Async: keep the batch and try again; meanwhile Ready and
+			// Async: keep the batch and try again; meanwhile Reserve and
 			// Record refuse new statements.
 			l.errs.Store(&err)
 			l.opt.Logger.Warn("gmfield audit: append failed; retrying", "events", len(batch), "err", err)

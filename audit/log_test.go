@@ -208,7 +208,7 @@ func TestResume(t *testing.T) {
 }
 
 // TestStoreFailure: a store that fails fails the statement in sync
-// mode; in async mode the log refuses new statements (Ready) while it
+// mode; in async mode the log refuses new statements (Reserve) while it
 // retries, and Close reports the events it could not write.
 func TestStoreFailure(t *testing.T) {
 	k, _ := newKey(t)
@@ -223,12 +223,18 @@ func TestStoreFailure(t *testing.T) {
 		err = l.Record(ctx, event(1))
 		if mode == audit.Sync {
 			assert.Error(t, err, "a sync record whose append fails fails its statement")
-			assert.NoError(t, l.Ready(), "sync mode has no queue to refuse from")
+			assert.NoError(t, l.Reserve(), "sync mode has no queue to refuse from")
 			assert.NoError(t, l.Close(), "nothing was left unwritten: the failed event failed its statement")
 			continue
 		}
 		require.NoError(t, err, "async: queued")
-		assert.Eventually(t, func() bool { return errors.Is(l.Ready(), audit.ErrUnavailable) }, 5*time.Second, 10*time.Millisecond)
+		assert.Eventually(t, func() bool {
+			err := l.Reserve()
+			if err == nil {
+				l.Release() // Reserve reserved room for a Record that will not come
+			}
+			return errors.Is(err, audit.ErrUnavailable)
+		}, 5*time.Second, 10*time.Millisecond)
 		assert.ErrorIs(t, l.Record(ctx, event(2)), audit.ErrUnavailable)
 		err = l.Close()
 		require.Error(t, err)
@@ -390,4 +396,34 @@ func TestTableLogSharedByInstances(t *testing.T) {
 			}
 		})
 	}
+}
+
+type refusingGate struct{ audit.SlogSink }
+
+func (refusingGate) Reserve() error { return audit.ErrQueueFull }
+func (refusingGate) Release()       {}
+
+// TestReserve: Reserve sets room aside in an async queue, Release and
+// Record give it back, and a Fanout whose later sink refuses releases
+// what the earlier ones reserved.
+func TestReserve(t *testing.T) {
+	k, _ := newKey(t)
+	_, open := dirLog(t)
+	l, err := open(audit.Options{Key: k, Mode: audit.Async, Queue: 2})
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, l.Reserve())
+	require.NoError(t, l.Reserve())
+	assert.ErrorIs(t, l.Reserve(), audit.ErrQueueFull, "both places are promised")
+	l.Release()
+	require.NoError(t, l.Reserve())
+	l.Release()
+	l.Release()
+	f := audit.Fanout{l, refusingGate{}}
+	for i := 0; i < 5; i++ {
+		assert.ErrorIs(t, f.Reserve(), audit.ErrQueueFull)
+	}
+	require.NoError(t, l.Reserve(), "the fan-out gave its reservations back")
+	require.NoError(t, l.Record(context.Background(), event(1)), "a reserved record is queued")
+	require.NoError(t, l.Sync(context.Background()))
 }

@@ -48,9 +48,9 @@ func (s SlogSink) Record(ctx context.Context, e *Event) error {
 	return nil
 }
 
-// Fanout writes every event to each of its sinks, in order; Record fails
-// if any of them fails (after trying all), Ready if any is not ready, and
-// Close closes those that are io.Closers.
+// Fanout writes every event to each of its sinks, in order: Record fails
+// if any of them fails (after trying all), Reserve if any cannot take the
+// event, and Close closes those that are io.Closers.
 type Fanout []Sink
 
 // Record implements Sink.
@@ -64,12 +64,12 @@ func (f Fanout) Record(ctx context.Context, e *Event) error {
 	return errors.Join(errs...)
 }
 
-// Ready implements Gate: every sink must be ready; when one is not, the
-// others' reservations are released.
-func (f Fanout) Ready() error {
+// Reserve implements Gate: every sink must take the event; when one
+// cannot, the others' reservations are released.
+func (f Fanout) Reserve() error {
 	for i, s := range f {
 		if g, ok := s.(Gate); ok {
-			if err := g.Ready(); err != nil {
+			if err := g.Reserve(); err != nil {
 				f[:i].Release()
 				return err
 			}

@@ -37,8 +37,8 @@ func attackCity(t *testing.T, raw *sql.DB, id int) string {
 
 // TestAttackClosedLogAdmitsStatements: once the log is closed (its
 // *sql.DB closed, or the log shared with another handle that was
-// closed), Ready still says yes: a write runs and commits, and only then
-// fails with ErrAudit. audit.Log.Ready's doc: "a closed log … refuses new
+// closed), Reserve still says yes: a write runs and commits, and only then
+// fails with ErrAudit. audit.Log.Reserve's doc: "a closed log … refuses the
 // statements"; docs/sqldriver.md: "A sink that is not ready fails the
 // statement before it runs".
 func TestAttackClosedLogAdmitsStatements(t *testing.T) {
@@ -55,7 +55,7 @@ func TestAttackClosedLogAdmitsStatements(t *testing.T) {
 			seed(t, b, db)
 			require.NoError(t, log.Close())
 
-			assert.Error(t, log.Ready(), "a closed log is not ready")
+			assert.Error(t, log.Reserve(), "a closed log is not ready")
 			_, err = db.ExecContext(as("admin"), `UPDATE citizen SET city = ? WHERE id = ?`, "changed-unaudited", 1)
 			assert.ErrorIs(t, err, sqldriver.ErrAudit)
 			assert.NotEqual(t, "changed-unaudited", attackCity(t, raw, 1), "the UPDATE ran, and no event records it")
@@ -131,8 +131,8 @@ func TestAttackUnclosedRowsNotRecorded(t *testing.T) {
 	assert.True(t, found, "the plain read of citizen.id_no has no event")
 }
 
-// TestAttackAsyncQueueRace: the async gate (Ready) and the enqueue
-// (Record) are separate steps. Statements that pass Ready together all
+// TestAttackAsyncQueueRace: the async gate (Reserve) and the enqueue
+// (Record) are separate steps. Statements that pass Reserve together all
 // run; those whose Record then finds the queue full fail with
 // ErrQueueFull after their UPDATE committed, and no event records them.
 // docs/audit.md: "a full queue … refuses the statement before it touches
@@ -168,10 +168,10 @@ func TestAttackAsyncQueueRace(t *testing.T) {
 		_, err = db.ExecContext(as("admin"), `UPDATE citizen SET city = 'first' WHERE id = 1`)
 		require.NoError(t, err)
 		require.Eventually(t, func() bool {
-			if log.Ready() != nil {
+			if log.Reserve() != nil {
 				return false
 			}
-			log.Release() // Ready reserves room
+			log.Release() // Reserve reserves room
 			return true
 		}, time.Second, time.Millisecond)
 		time.Sleep(20 * time.Millisecond)

@@ -24,7 +24,7 @@ func (s *schema) admit() error {
 	if s.gate == nil {
 		return nil
 	}
-	if err := s.gate.Ready(); err != nil {
+	if err := s.gate.Reserve(); err != nil {
 		return fmt.Errorf("%w: %w", ErrAudit, err)
 	}
 	return nil

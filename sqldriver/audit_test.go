@@ -218,7 +218,7 @@ func (f *failingSink) Record(context.Context, *audit.Event) error {
 
 func (f *failingSink) Release() {}
 
-func (f *failingSink) Ready() error {
+func (f *failingSink) Reserve() error {
 	if f.notReady.Load() {
 		return audit.ErrQueueFull
 	}

@@ -161,12 +161,12 @@ func (l *lazyLog) get() (*audit.Log, error) {
 	return l.log, nil
 }
 
-func (l *lazyLog) Ready() error {
+func (l *lazyLog) Reserve() error {
 	lg, err := l.get()
 	if err != nil {
 		return err
 	}
-	return lg.Ready()
+	return lg.Reserve()
 }
 
 func (l *lazyLog) Release() {
