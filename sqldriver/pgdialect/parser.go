@@ -15,12 +15,14 @@ import (
 var parserSlots = make(chan struct{}, maxParsers)
 
 func parse(src string) (*pg.ParseResult, error) {
+	ready()
 	parserSlots <- struct{}{}
 	defer func() { <-parserSlots }()
 	return pgquery.Parse(src)
 }
 
 func scan(src string) (*pg.ScanResult, error) {
+	ready()
 	parserSlots <- struct{}{}
 	defer func() { <-parserSlots }()
 	return pgquery.Scan(src)
@@ -28,9 +30,15 @@ func scan(src string) (*pg.ScanResult, error) {
 
 var warm sync.Once
 
+// ready makes the first parser instance alone: wazero v1.12 caches its
+// version in a global without synchronization when it makes its first
+// runtime, so two first instances made at once race (go test -race saw
+// it when the driver's Warm and a statement's parse started together).
+func ready() {
+	warm.Do(func() { _, _ = pgquery.Parse("SELECT 1") })
+}
+
 // Warm implements sqlplan.Warmer: it readies the parser (under wazero,
 // compiles libpg_query) so that the first statement does not wait for
 // it. The driver calls it in the background when a database is opened.
-func (Dialect) Warm() {
-	warm.Do(func() { _, _ = parse("SELECT 1") })
-}
+func (Dialect) Warm() { ready() }
