@@ -62,33 +62,11 @@ func openDirStore(dir string) (*dirStore, error) {
 	return &dirStore{dir: dir, f: f, lock: lock}, nil
 }
 
+// resume starts the writer at the file's beginning: it rebuilds the
+// tree from every leaf (Log.resume), so head.json is not read.
 func (d *dirStore) resume(context.Context) (uint64, [][]byte, []byte, error) {
-	raw, err := os.ReadFile(filepath.Join(d.dir, "head.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil, nil, nil
-	}
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("gmfield/audit: %w", err)
-	}
-	var h dirHead
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return 0, nil, nil, fmt.Errorf("%w: head.json: %v", ErrCorrupt, err)
-	}
-	hashes := make([][]byte, len(h.Hashes))
-	for i, x := range h.Hashes {
-		if hashes[i], err = hex.DecodeString(x); err != nil {
-			return 0, nil, nil, fmt.Errorf("%w: head.json: %v", ErrCorrupt, err)
-		}
-	}
-	cp, err := os.ReadFile(d.cpPath(h.Size))
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("%w: head.json names checkpoint %d: %v", ErrCorrupt, h.Size, err)
-	}
-	if st, err := d.f.Stat(); err != nil || st.Size() < h.Offset {
-		return 0, nil, nil, fmt.Errorf("%w: log.jsonl is shorter than its last checkpoint (truncated)", ErrCorrupt)
-	}
-	d.off, d.n = h.Offset, h.Size
-	return h.Size, hashes, cp, nil
+	d.off, d.n = 0, 0
+	return 0, nil, nil, nil
 }
 
 func (d *dirStore) cpPath(size uint64) string {

@@ -82,9 +82,13 @@ type Log struct {
 	rng    *compact.Range
 	buf    []byte   // the leaves of the batch being written
 	leaves [][]byte // slices of buf
-	lastCP time.Time
-	cpSize uint64
-	resync bool
+	// pending, from index pendingAt, are the leaves of an async batch
+	// whose append and catch-up both failed (resync).
+	pending   [][]byte
+	pendingAt uint64
+	lastCP    time.Time
+	cpSize    uint64
+	resync    bool
 }
 
 type request struct {
@@ -146,47 +150,44 @@ func newLog(ctx context.Context, st store, opt Options) (*Log, error) {
 	return l, nil
 }
 
-// resume rebuilds the tree from the store's last checkpoint and the
-// leaves after it. A new store gets the checkpoint of the empty tree, so
-// that a store holding leaves and no checkpoint at all (its checkpoints
-// removed) is refused rather than signed anew: the writer never vouches
-// for leaves no checkpoint of its key vouched for, except those written
-// after the last one.
+// resume verifies the store as Verify does, with this log's key, and
+// rebuilds the tree from every leaf: the writer extends only a log whose
+// stored checkpoints its leaves give. A new store gets the checkpoint of
+// the empty tree; a store holding leaves that no checkpoint beyond size 0
+// signs (its checkpoints removed) is refused rather than signed anew.
+// Only leaves after the last checkpoint are taken on trust. Opening reads
+// the whole log once.
 func (l *Log) resume(ctx context.Context) error {
-	size, hashes, cp, err := l.st.resume(ctx)
-	if err != nil {
+	var r *Report
+	for attempt := 0; ; attempt++ {
+		var err error
+		if r, err = Verify(ctx, l.st, l.verify); err != nil {
+			return err
+		}
+		// Another instance may be creating the log: its leaves can be
+		// read after its checkpoint table was found empty.
+		if r.Problem != Unsigned || attempt == 2 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !r.OK() {
+		return fmt.Errorf("%w: the stored log does not verify with this key and origin, so it is not extended: %w", ErrCorrupt, r.Err())
+	}
+	if r.Checkpoints > 0 && r.Latest == 0 && r.Leaves > 0 {
+		return fmt.Errorf("%w: %d leaves and no checkpoint beyond size 0: the checkpoints were removed; verify the log against a kept checkpoint (docs/audit.md) before writing to it", ErrCorrupt, r.Leaves)
+	}
+	if _, _, _, err := l.st.resume(ctx); err != nil {
 		return err
 	}
 	l.rng = l.rf.NewEmptyRange(0)
-	var want []byte // the root the leaves must give at size, when rebuilt
-	if cp != nil {
-		c, err := parseCheckpoint(cp, l.verify)
-		if err != nil || c.Size != size {
-			return fmt.Errorf("%w: the last checkpoint does not verify with this key and origin (%v)", ErrCorrupt, err)
-		}
-		if hashes != nil {
-			rng, err := l.rf.NewRange(0, size, hashes)
-			if err != nil || string(rootOf(rng)) != string(c.Hash) {
-				return fmt.Errorf("%w: resume state does not match the checkpoint of size %d", ErrCorrupt, c.Size)
-			}
-			l.rng = rng
-		} else {
-			want = c.Hash
-		}
-		l.cpSize, l.lastCP = size, time.Now()
-	}
-	if err := l.catchUp(ctx, size, want, nil); err != nil {
+	if err := l.catchUp(ctx, 0, nil, nil); err != nil {
 		return err
 	}
-	if want != nil && l.rng.End() < size {
-		return fmt.Errorf("%w: the log has %d leaves, its checkpoint signs %d", ErrCorrupt, l.rng.End(), size)
-	}
-	if cp == nil {
-		if l.rng.End() > 0 {
-			return fmt.Errorf("%w: %d leaves and no checkpoint: the checkpoints were removed, or another writer made the log; verify it against a kept checkpoint (docs/audit.md) before writing to it", ErrCorrupt, l.rng.End())
-		}
+	if r.Checkpoints == 0 {
 		return l.checkpoint(ctx)
 	}
+	l.cpSize, l.lastCP = r.Latest, time.Now()
 	return nil
 }
 
@@ -232,6 +233,10 @@ func (l *Log) Record(ctx context.Context, e *Event) error {
 		if !reserved {
 			if err := l.failing(); err != nil {
 				return err
+			}
+			// Without a reservation, only room nobody was promised.
+			if int(l.reserved.Load())+len(l.queue) >= cap(l.queue) {
+				return ErrQueueFull
 			}
 		}
 		l.mu.RLock()
@@ -470,10 +475,23 @@ func (l *Log) answer(batch []*request, err error) {
 // checkpoint.
 func (l *Log) write(ctx context.Context, batch []*request) error {
 	if l.resync {
-		if err := l.catchUp(ctx, 0, nil, nil); err != nil {
+		// An async batch whose append failed, then its catch-up too, is
+		// tried again: if its leaves are in the store after all, it is
+		// not written twice.
+		ours := 0
+		if err := l.catchUp(ctx, 0, nil, func(idx uint64, leaf []byte) {
+			if k := idx - l.pendingAt; idx >= l.pendingAt && k < uint64(len(l.pending)) && string(leaf) == string(l.pending[k]) {
+				ours++
+			}
+		}); err != nil {
 			return err
 		}
 		l.resync = false
+		written := len(l.pending) > 0 && ours == len(l.pending)
+		l.pending = nil
+		if written {
+			return nil
+		}
 	}
 	forced, n := false, 0
 	for _, r := range batch {
@@ -508,6 +526,12 @@ func (l *Log) write(ctx context.Context, batch []*request) error {
 			})
 			if cerr != nil {
 				l.resync = true
+				if l.opt.Mode == Async { // the same batch comes again
+					l.pending, l.pendingAt = make([][]byte, len(l.leaves)), start
+					for k, lf := range l.leaves {
+						l.pending[k] = append([]byte(nil), lf...)
+					}
+				}
 				return errors.Join(err, cerr)
 			}
 			if ours == len(l.leaves) {

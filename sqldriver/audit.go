@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gmfield/gmfield/audit"
@@ -21,51 +22,66 @@ var ErrAudit = errors.New("gmfield/sqldriver: audit log")
 // admit asks the audit sink, before a protected statement runs, whether
 // it can take its event.
 func (s *schema) admit() error {
-	if s.gate == nil {
+	if s.sink == nil {
 		return nil
 	}
-	if err := s.gate.Reserve(); err != nil {
-		return fmt.Errorf("%w: %w", ErrAudit, err)
+	if s.gate != nil {
+		if err := s.gate.Reserve(); err != nil {
+			return fmt.Errorf("%w: %w", ErrAudit, err)
+		}
 	}
+	s.inflight.Add(1)
 	return nil
 }
 
-// opened and closed track the results whose events are not written yet.
-func (s *schema) opened(r *rows) {
-	if s.sink == nil {
-		return
-	}
-	s.openMu.Lock()
-	if s.open == nil {
-		s.open = map[*rows]struct{}{}
-	}
-	s.open[r] = struct{}{}
-	s.openMu.Unlock()
+// openSet holds the results of one database handle whose events are
+// not written yet, so that closing the handle records those the
+// application never closed.
+type openSet struct {
+	mu   sync.Mutex
+	rows map[*rows]struct{}
 }
 
-func (s *schema) closed(r *rows) {
-	if s.sink == nil {
-		return
+func (o *openSet) add(r *rows) {
+	o.mu.Lock()
+	if o.rows == nil {
+		o.rows = map[*rows]struct{}{}
 	}
-	s.openMu.Lock()
-	delete(s.open, r)
-	s.openMu.Unlock()
+	o.rows[r] = struct{}{}
+	o.mu.Unlock()
 }
 
-// finishOpen records the results still open (never closed nor read to
-// their end), with the rows read so far: the database is being closed.
-func (s *schema) finishOpen() error {
-	s.openMu.Lock()
-	open := make([]*rows, 0, len(s.open))
-	for r := range s.open {
+func (o *openSet) remove(r *rows) {
+	o.mu.Lock()
+	delete(o.rows, r)
+	o.mu.Unlock()
+}
+
+// finish records the results still open (never closed nor read to
+// their end), with the rows read so far: their handle is being closed.
+func (o *openSet) finish() error {
+	o.mu.Lock()
+	open := make([]*rows, 0, len(o.rows))
+	for r := range o.rows {
 		open = append(open, r)
 	}
-	s.openMu.Unlock()
+	o.mu.Unlock()
 	var errs []error
 	for _, r := range open {
 		errs = append(errs, r.finishFromClose())
 	}
 	return errors.Join(errs...)
+}
+
+// drain waits, at most d, for the statements admitted and not yet
+// recorded: database/sql's Close does not wait for busy connections.
+func (s *schema) drain(d time.Duration) {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 // record writes the event of a statement on protected tables that ended
@@ -75,6 +91,7 @@ func (s *schema) record(ctx context.Context, p *sqlplan.Plan, rows, decrypted in
 	if s.sink == nil {
 		return err
 	}
+	defer s.inflight.Done()
 	e := s.event(ctx, p, err, fromDB)
 	e.Rows, e.Decrypted = rows, decrypted
 	// A statement whose context ended is still recorded: database/sql
@@ -89,6 +106,10 @@ func (s *schema) record(ctx context.Context, p *sqlplan.Plan, rows, decrypted in
 func (s *schema) refused(ctx context.Context, err error) error {
 	if s.sink == nil || !errors.Is(err, sqlplan.ErrRefused) {
 		return err
+	}
+	// Like every event, a refusal's takes room reserved for it.
+	if aerr := s.admit(); aerr != nil {
+		return errors.Join(err, aerr)
 	}
 	return s.record(ctx, nil, 0, 0, err, false)
 }

@@ -31,6 +31,8 @@ type conn struct {
 	// settled: the connection's settings were checked and nothing sent
 	// since may have changed them (session.go).
 	settled bool
+	// open holds its handle's results whose events are not written.
+	open *openSet
 }
 
 var (
@@ -45,7 +47,9 @@ var (
 	_ driver.NamedValueChecker  = (*conn)(nil)
 )
 
-func newConn(c driver.Conn, s *schema) *conn { return &conn{inner: c, s: s} }
+func newConn(c driver.Conn, s *schema, open *openSet) *conn {
+	return &conn{inner: c, s: s, open: open}
+}
 
 // Unwrap returns the inner driver connection.
 func (c *conn) Unwrap() driver.Conn { return c.inner }
@@ -142,7 +146,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		c.forwarded(query)
 		return q.QueryContext(ctx, query, args)
 	}
-	return c.s.query(ctx, p, args, func(bound []driver.NamedValue) (driver.Rows, error) {
+	return c.s.query(ctx, c.open, p, args, func(bound []driver.NamedValue) (driver.Rows, error) {
 		if err := c.checkSession(ctx, p.SQL); err != nil {
 			return nil, err
 		}
@@ -185,7 +189,7 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 
 // query binds args, decides each protected result column for the caller,
 // runs the statement and wraps its rows.
-func (s *schema) query(ctx context.Context, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Rows, error)) (driver.Rows, error) {
+func (s *schema) query(ctx context.Context, open *openSet, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Rows, error)) (driver.Rows, error) {
 	if err := s.admit(); err != nil {
 		return nil, err
 	}
@@ -210,7 +214,7 @@ func (s *schema) query(ctx context.Context, p *sqlplan.Plan, args []driver.Named
 		}
 		return rows, nil
 	}
-	wrapped, err := s.wrapRows(ctx, pr, p, rows)
+	wrapped, err := s.wrapRows(ctx, open, pr, p, rows)
 	if err != nil {
 		return nil, s.record(ctx, p, 0, 0, err, false)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"time"
 )
 
 // connector is the wrapping driver.Connector.
@@ -15,6 +16,7 @@ type connector struct {
 	// owner: the connector of Wrap, whose Close closes the audit sink; the
 	// connectors of a registered driver share theirs.
 	owner bool
+	open  *openSet
 }
 
 var (
@@ -28,7 +30,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(ic, c.s), nil
+	return newConn(ic, c.s, c.open), nil
 }
 
 // Driver implements driver.Connector.
@@ -42,10 +44,11 @@ func (c *connector) Close() error {
 	if cl, ok := c.inner.(io.Closer); ok {
 		err = cl.Close()
 	}
+	err = errors.Join(err, c.open.finish())
 	if !c.owner {
 		return err
 	}
-	err = errors.Join(err, c.s.finishOpen())
+	c.s.drain(30 * time.Second)
 	if cl, ok := c.s.sink.(io.Closer); ok {
 		err = errors.Join(err, cl.Close())
 	}

@@ -25,7 +25,7 @@ func Wrap(inner driver.Connector, cfg *Config) (driver.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &connector{inner: inner, s: s, drv: &drv{inner: inner.Driver(), s: s}, owner: true}, nil
+	return &connector{inner: inner, s: s, drv: &drv{inner: inner.Driver(), s: s}, owner: true, open: &openSet{}}, nil
 }
 
 // Register registers, under name, a driver that wraps the driver
@@ -128,7 +128,7 @@ func (d *drv) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(c, d.s), nil
+	return newConn(c, d.s, &d.s.open), nil
 }
 
 // OpenConnector implements driver.DriverContext when the inner driver does;
@@ -139,9 +139,9 @@ func (d *drv) OpenConnector(name string) (driver.Connector, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &connector{inner: c, s: d.s, drv: d}, nil
+		return &connector{inner: c, s: d.s, drv: d, open: &openSet{}}, nil
 	}
-	return &connector{inner: dsnConnector{name: name, d: d.inner}, s: d.s, drv: d}, nil
+	return &connector{inner: dsnConnector{name: name, d: d.inner}, s: d.s, drv: d, open: &openSet{}}, nil
 }
 
 // Analyze returns the plan of query under cfg, for cfg.Dialect: the

@@ -48,9 +48,13 @@ type rows struct {
 	plan         *sqlplan.Plan
 	count, shown atomic.Int64
 	recorded     atomic.Bool
+	// cut: the database was closed and recorded this result: the rows
+	// left are not shown.
+	cut  atomic.Bool
+	open *openSet // where the result waits to be recorded
 }
 
-func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.Plan, inner driver.Rows) (driver.Rows, error) {
+func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Principal, p *sqlplan.Plan, inner driver.Rows) (driver.Rows, error) {
 	all := inner.Columns()
 	visible := len(all) - p.Hidden
 	if visible < 0 {
@@ -91,7 +95,10 @@ func (s *schema) wrapRows(ctx context.Context, pr masking.Principal, p *sqlplan.
 	}
 	r := &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
 		keys: &keySource{ctx: ctx, s: s}, plan: p}
-	s.opened(r)
+	if s.sink != nil {
+		r.open = open
+		open.add(r)
+	}
 	return r, nil
 }
 
@@ -231,12 +238,18 @@ func (r *rows) finish(err error, fromDB bool) error {
 	if !r.recorded.CompareAndSwap(false, true) {
 		return err
 	}
-	r.s.closed(r)
+	if r.open != nil {
+		r.open.remove(r)
+	}
 	return r.s.record(r.ctx, r.plan, r.count.Load(), r.shown.Load(), err, fromDB)
 }
 
-// finishFromClose records a result the application never closed.
-func (r *rows) finishFromClose() error { return r.finish(nil, false) }
+// finishFromClose records a result the application never closed; its
+// remaining rows are refused.
+func (r *rows) finishFromClose() error {
+	r.cut.Store(true)
+	return r.finish(nil, false)
+}
 
 // Next implements driver.Rows: it decrypts, masks or nulls each protected
 // column as the caller's policy says. Values of other columns pass through.
@@ -244,6 +257,9 @@ func (r *rows) finishFromClose() error { return r.finish(nil, false) }
 // synchronous audit log, an event that cannot be written is Next's error
 // instead of io.EOF.
 func (r *rows) Next(dest []driver.Value) error {
+	if r.cut.Load() {
+		return fmt.Errorf("%w: the database was closed and this result recorded", ErrAudit)
+	}
 	if err := r.inner.Next(r.buf); err != nil {
 		if err == io.EOF {
 			if ferr := r.finish(nil, false); ferr != nil {

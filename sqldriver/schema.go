@@ -39,10 +39,11 @@ type schema struct {
 	sink     audit.Sink
 	gate     audit.Gate
 	instance string
-	// open holds the results not yet recorded, so that closing the
-	// database records those the application never closed.
-	openMu sync.Mutex
-	open   map[*rows]struct{}
+	// open holds the unrecorded results of connections made without a
+	// connector (driver.Driver.Open); connectors keep their own.
+	open openSet
+	// inflight counts the statements admitted whose event is not written.
+	inflight sync.WaitGroup
 }
 
 // colKey names a protected column (lower case).

@@ -98,7 +98,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if !s.plan.Protected {
 		return run(args)
 	}
-	return s.conn.s.query(ctx, s.plan, args, run)
+	return s.conn.s.query(ctx, s.conn.open, s.plan, args, run)
 }
 
 // CheckNamedValue implements driver.NamedValueChecker: the inner

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -112,7 +113,7 @@ func decodeAudit(n *yaml.Node, dir, dialect string) (audit.Sink, string, error) 
 	if _, err := audit.NewSigner(orDefault(opt.Origin), opt.Key); err != nil {
 		return nil, "", &Error{Line: n.Line, Msg: err.Error(), Err: err}
 	}
-	open := func(ctx context.Context) (*audit.Log, error) {
+	open := func(ctx context.Context) (logHandle, error) {
 		if logDir != "" {
 			return audit.OpenDir(ctx, abs(logDir), opt)
 		}
@@ -124,7 +125,12 @@ func decodeAudit(n *yaml.Node, dir, dialect string) (audit.Sink, string, error) 
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", audit.ErrUnavailable, err)
 		}
-		return audit.OpenTable(ctx, audit.Table{DB: db, Dialect: dialect, Name: table}, opt)
+		lg, err := audit.OpenTable(ctx, audit.Table{DB: db, Dialect: dialect, Name: table}, opt)
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		return &ownedLog{Log: lg, db: db}, nil
 	}
 	var sink audit.Sink = &lazyLog{open: open}
 	if toSlog {
@@ -140,15 +146,30 @@ func orDefault(origin string) string {
 	return origin
 }
 
+// ownedLog is a table log with the handle opened for it.
+type ownedLog struct {
+	*audit.Log
+	db *sql.DB
+}
+
+func (o *ownedLog) Close() error { return errors.Join(o.Log.Close(), o.db.Close()) }
+
+// logHandle is what lazyLog opens: a log, and what closes it.
+type logHandle interface {
+	audit.Sink
+	audit.Gate
+	Close() error
+}
+
 // lazyLog opens its log on first use; an open that fails is tried again
 // at the next statement, which fails meanwhile.
 type lazyLog struct {
-	open func(context.Context) (*audit.Log, error)
+	open func(context.Context) (logHandle, error)
 	mu   sync.Mutex
-	log  *audit.Log
+	log  logHandle
 }
 
-func (l *lazyLog) get() (*audit.Log, error) {
+func (l *lazyLog) get() (logHandle, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.log == nil {

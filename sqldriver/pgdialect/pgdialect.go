@@ -202,6 +202,12 @@ func (d Dialect) lex(src string, all []*pg.ScanToken) error {
 			if d.sqlite {
 				bad = "a PostgreSQL-only string or name form"
 			}
+		case pg.Token_ASCII_91:
+			// SQLite reads [ … ] as a name, whatever it holds; the
+			// PostgreSQL scanner reads on inside it.
+			if d.sqlite {
+				bad = "a [bracketed] name (SQLite reads what it holds as a name): quote names with \" or `"
+			}
 		case pg.Token_C_COMMENT:
 			if d.sqlite && strings.Contains(raw[2:], "/*") {
 				bad = "a nested comment"

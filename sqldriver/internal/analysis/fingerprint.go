@@ -19,9 +19,16 @@ import (
 // more "?" separated by commas is written "?", and so is a list of two or
 // more "( ? )" groups written "( ? )". A quoted name the server may read
 // as a string (SQLite's double quotes) is written as itself only when it
-// names a protected table or one of their declared columns, else "\"?\"".
+// names a protected table the statement names or one of its declared
+// columns, else "\"?\"".
 // A shape holds no value of the statement.
 func Shape(cat sqlplan.Catalog, st *sqlir.Stmt) string {
+	var tables []*sqlplan.Table // the protected tables the statement names
+	walkTables(st, func(tn *sqlir.TableName) {
+		if t := cat.Table(tn.Name); t != nil {
+			tables = append(tables, t)
+		}
+	})
 	words := make([]string, 0, len(st.Tokens))
 	for _, t := range st.Tokens {
 		raw := st.Source[t.Start:t.End]
@@ -31,7 +38,8 @@ func Shape(cat sqlplan.Catalog, st *sqlir.Stmt) string {
 		case sqlir.TokWord:
 			raw = strings.ToLower(raw)
 		case sqlir.TokMaybeString:
-			if !declared(cat, strings.ToLower(strings.Trim(raw, `"`))) {
+			name := strings.ReplaceAll(raw[1:len(raw)-1], `""`, `"`)
+			if !declared(tables, strings.ToLower(name)) {
 				raw = `"?"`
 			}
 		}
@@ -42,10 +50,10 @@ func Shape(cat sqlplan.Catalog, st *sqlir.Stmt) string {
 	return strings.Join(words, " ")
 }
 
-// declared reports whether name is a protected table, or a protected
+// declared reports whether name is one of tables, or a protected
 // column, blind-index column or row key of one.
-func declared(cat sqlplan.Catalog, name string) bool {
-	for _, t := range cat.Tables() {
+func declared(tables []*sqlplan.Table, name string) bool {
+	for _, t := range tables {
 		if t.Name == name || t.RowKey == name || t.Columns[name] != nil || t.IndexColumns[name] != nil {
 			return true
 		}
