@@ -36,15 +36,7 @@ roles:
 //
 //	go test ./sqldriver -run '^$' -bench Driver -benchmem -count 6 | benchstat -col /side -
 func BenchmarkDriver(b *testing.B) {
-	mem := sqliteBackend
-	mem.maxConns = 1
-	mem.connect = func(t testing.TB) (*sql.DB, string) {
-		dsn := "file:bench" + suffix() + "?mode=memory&cache=shared"
-		raw, err := sql.Open("sqlite", dsn)
-		require.NoError(t, err)
-		t.Cleanup(func() { raw.Close() })
-		return raw, dsn
-	}
+	mem := memSQLite()
 	benchDriver(b, mem)
 	if os.Getenv("GMFIELD_TEST_PG_DSN") != "" {
 		b.Run("pg", func(b *testing.B) { benchDriver(b, postgresBackend) })
@@ -129,15 +121,7 @@ func suffixInt() int { benchRuns++; return benchRuns }
 //
 //	go test ./sqldriver -run '^$' -bench Audit -benchmem -count 6 | benchstat -col /side -
 func BenchmarkAudit(b *testing.B) {
-	mem := sqliteBackend
-	mem.maxConns = 1
-	mem.connect = func(t testing.TB) (*sql.DB, string) {
-		dsn := "file:bench" + suffix() + "?mode=memory&cache=shared"
-		raw, err := sql.Open("sqlite", dsn)
-		require.NoError(t, err)
-		t.Cleanup(func() { raw.Close() })
-		return raw, dsn
-	}
+	mem := memSQLite()
 	benchAudit(b, mem, "sqlite")
 	if os.Getenv("GMFIELD_TEST_PG_DSN") != "" {
 		b.Run("pg", func(b *testing.B) { benchAudit(b, postgresBackend, "postgres") })
@@ -260,4 +244,19 @@ func benchLookup(b *testing.B, ctx context.Context, db tdb, table string, seeded
 			b.Fatal(err)
 		}
 	}
+}
+
+// memSQLite is SQLite in memory, shared by the handles of one benchmark,
+// on one connection each.
+func memSQLite() backend {
+	mem := sqliteBackend
+	mem.maxConns = 1
+	mem.connect = func(t testing.TB) (*sql.DB, string) {
+		dsn := "file:bench" + suffix() + "?mode=memory&cache=shared"
+		raw, err := sql.Open("sqlite", dsn)
+		require.NoError(t, err)
+		t.Cleanup(func() { raw.Close() })
+		return raw, dsn
+	}
+	return mem
 }
