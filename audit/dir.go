@@ -62,18 +62,12 @@ func openDirStore(dir string) (*dirStore, error) {
 	return &dirStore{dir: dir, f: f, lock: lock}, nil
 }
 
-// resume starts the writer at the file's beginning: it rebuilds the
-// tree from every leaf (Log.resume), so head.json is not read.
-func (d *dirStore) resume(context.Context) (uint64, [][]byte, []byte, error) {
-	d.off, d.n = 0, 0
-	return 0, nil, nil, nil
-}
-
 func (d *dirStore) cpPath(size uint64) string {
 	return filepath.Join(d.dir, "checkpoints", fmt.Sprintf("%020d.note", size))
 }
 
-// tail reads the leaves after the resume point; a last line without its
+// tail reads the leaves from the writer's position (the start, when it
+// opens); a last line without its
 // newline was never acknowledged and is cut off.
 func (d *dirStore) tail(_ context.Context, from uint64, fn func(uint64, []byte) error) error {
 	if from != d.n {

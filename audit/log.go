@@ -164,24 +164,24 @@ func (l *Log) resume(ctx context.Context) error {
 		if r, err = Verify(ctx, l.st, l.verify); err != nil {
 			return err
 		}
-		// Another instance may be creating the log: its leaves can be
-		// read after its checkpoint table was found empty.
-		if r.Problem != Unsigned || attempt == 2 {
+		// Leaves that no checkpoint beyond size 0 signs: the checkpoints
+		// were removed, or another instance is creating the log and has
+		// not signed its first leaves yet (it does so after its first
+		// append): look again before refusing.
+		unsigned := r.Problem == Unsigned || r.OK() && r.Latest == 0 && r.Leaves > 0
+		if !unsigned {
 			break
+		}
+		if attempt == 4 {
+			return fmt.Errorf("%w: %d leaves and no checkpoint beyond size 0: the checkpoints were removed; verify the log against a kept checkpoint (docs/audit.md) before writing to it", ErrCorrupt, r.Leaves)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !r.OK() {
 		return fmt.Errorf("%w: the stored log does not verify with this key and origin, so it is not extended: %w", ErrCorrupt, r.Err())
 	}
-	if r.Checkpoints > 0 && r.Latest == 0 && r.Leaves > 0 {
-		return fmt.Errorf("%w: %d leaves and no checkpoint beyond size 0: the checkpoints were removed; verify the log against a kept checkpoint (docs/audit.md) before writing to it", ErrCorrupt, r.Leaves)
-	}
-	if _, _, _, err := l.st.resume(ctx); err != nil {
-		return err
-	}
 	l.rng = l.rf.NewEmptyRange(0)
-	if err := l.catchUp(ctx, 0, nil, nil); err != nil {
+	if err := l.catchUp(ctx, nil); err != nil {
 		return err
 	}
 	if r.Checkpoints == 0 {
@@ -201,10 +201,9 @@ func rootOf(rng *compact.Range) []byte {
 }
 
 // catchUp appends to the tree the leaves the store holds beyond it
-// (written by another instance, or by an append whose result was lost):
-// when want is set, the tree must have that root at size; seen, when set,
-// is given each leaf.
-func (l *Log) catchUp(ctx context.Context, size uint64, want []byte, seen func(idx uint64, leaf []byte)) error {
+// (written by another instance, or by an append whose result was lost);
+// seen, when set, is given each leaf.
+func (l *Log) catchUp(ctx context.Context, seen func(idx uint64, leaf []byte)) error {
 	return l.st.tail(ctx, l.rng.End(), func(idx uint64, leaf []byte) error {
 		if idx != l.rng.End() {
 			return fmt.Errorf("%w: leaf %d where %d was expected", ErrCorrupt, idx, l.rng.End())
@@ -212,14 +211,24 @@ func (l *Log) catchUp(ctx context.Context, size uint64, want []byte, seen func(i
 		if err := l.rng.Append(Hasher.HashLeaf(leaf), nil); err != nil {
 			return err
 		}
-		if want != nil && l.rng.End() == size && string(rootOf(l.rng)) != string(want) {
-			return fmt.Errorf("%w: the leaves do not give the root of the checkpoint of size %d", ErrCorrupt, size)
-		}
 		if seen != nil {
 			seen(idx, leaf)
 		}
 		return nil
 	})
+}
+
+// catchUpOurs catches up, and reports whether leaves, from index start,
+// were among what it read: leaves byte-equal to this writer's (they name
+// it, "w") are its own, written by an append whose result was lost.
+func (l *Log) catchUpOurs(ctx context.Context, start uint64, leaves [][]byte) (bool, error) {
+	found := 0
+	err := l.catchUp(ctx, func(idx uint64, leaf []byte) {
+		if k := idx - start; idx >= start && k < uint64(len(leaves)) && string(leaf) == string(leaves[k]) {
+			found++
+		}
+	})
+	return len(leaves) > 0 && found == len(leaves), err
 }
 
 // Record implements Sink. In Async mode it keeps e until e is written:
@@ -474,24 +483,16 @@ func (l *Log) answer(batch []*request, err error) {
 // write appends the events of batch and, when due or asked, a
 // checkpoint.
 func (l *Log) write(ctx context.Context, batch []*request) error {
+	written := false // the batch's leaves are in the store already
 	if l.resync {
 		// An async batch whose append failed, then its catch-up too, is
 		// tried again: if its leaves are in the store after all, it is
 		// not written twice.
-		ours := 0
-		if err := l.catchUp(ctx, 0, nil, func(idx uint64, leaf []byte) {
-			if k := idx - l.pendingAt; idx >= l.pendingAt && k < uint64(len(l.pending)) && string(leaf) == string(l.pending[k]) {
-				ours++
-			}
-		}); err != nil {
+		var err error
+		if written, err = l.catchUpOurs(ctx, l.pendingAt, l.pending); err != nil {
 			return err
 		}
-		l.resync = false
-		written := len(l.pending) > 0 && ours == len(l.pending)
-		l.pending = nil
-		if written {
-			return nil
-		}
+		l.resync, l.pending = false, nil
 	}
 	forced, n := false, 0
 	for _, r := range batch {
@@ -501,7 +502,7 @@ func (l *Log) write(ctx context.Context, batch []*request) error {
 			n++
 		}
 	}
-	if n > 0 {
+	if n > 0 && !written {
 		for attempt := 0; ; attempt++ {
 			start := l.rng.End()
 			l.encode(batch, start)
@@ -515,15 +516,8 @@ func (l *Log) write(ctx context.Context, batch []*request) error {
 				break
 			}
 			// Another instance may have taken these indexes: read what it
-			// wrote and try at the new end. Leaves byte-equal to this
-			// batch (they name this writer) are this batch, written by an
-			// append whose result was lost.
-			ours := 0
-			cerr := l.catchUp(ctx, 0, nil, func(idx uint64, leaf []byte) {
-				if k := idx - start; idx >= start && k < uint64(len(l.leaves)) && string(leaf) == string(l.leaves[k]) {
-					ours++
-				}
-			})
+			// wrote and try at the new end.
+			ours, cerr := l.catchUpOurs(ctx, start, l.leaves)
 			if cerr != nil {
 				l.resync = true
 				if l.opt.Mode == Async { // the same batch comes again
@@ -534,7 +528,7 @@ func (l *Log) write(ctx context.Context, batch []*request) error {
 				}
 				return errors.Join(err, cerr)
 			}
-			if ours == len(l.leaves) {
+			if ours {
 				break
 			}
 			if l.rng.End() == start || attempt >= 100 {
@@ -543,7 +537,10 @@ func (l *Log) write(ctx context.Context, batch []*request) error {
 			}
 		}
 	}
-	if forced || (l.opt.CheckpointEvery > 0 && time.Since(l.lastCP) >= l.opt.CheckpointEvery) {
+	// A log's first leaves are signed at once, so that a log whose only
+	// checkpoint is of size 0 reads as one whose checkpoints were removed.
+	first := l.cpSize == 0 && l.rng.End() > 0
+	if forced || first || (l.opt.CheckpointEvery > 0 && time.Since(l.lastCP) >= l.opt.CheckpointEvery) {
 		if err := l.checkpoint(ctx); err != nil {
 			if forced {
 				return err
@@ -605,9 +602,6 @@ func (l *Log) checkpoint(ctx context.Context) error {
 
 // store keeps a log's leaves and checkpoints.
 type store interface {
-	// resume returns the last checkpoint (nil if none) with the size and
-	// compact-range hashes stored beside it.
-	resume(ctx context.Context) (size uint64, hashes [][]byte, cp []byte, err error)
 	// tail calls fn with each leaf from index from on, in order.
 	tail(ctx context.Context, from uint64, fn func(idx uint64, leaf []byte) error) error
 	// append writes leaves at indexes start… atomically: all or none.

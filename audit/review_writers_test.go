@@ -55,7 +55,7 @@ func (c flakyConn) QueryContext(ctx context.Context, q string, args []driver.Nam
 		return nil, errors.New("connection refused")
 	}
 	rows, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
-	if err == nil && c.c.delay > 0 && strings.HasPrefix(q, "SELECT size, note, frontier FROM") {
+	if err == nil && c.c.delay > 0 && strings.HasPrefix(q, "SELECT note FROM gmfield_audit_checkpoint") {
 		return slowRows{Rows: rows, d: c.c.delay}, nil
 	}
 	return rows, err

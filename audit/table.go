@@ -101,29 +101,6 @@ func (s *tableStore) create(ctx context.Context) error {
 	return nil
 }
 
-func (s *tableStore) resume(ctx context.Context) (uint64, [][]byte, []byte, error) {
-	var size uint64
-	var note, frontier string
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT size, note, frontier FROM %s ORDER BY size DESC LIMIT 1`, s.cps)).Scan(&size, &note, &frontier)
-	if err == sql.ErrNoRows {
-		return 0, nil, nil, nil
-	}
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("gmfield/audit: reading %s: %w", s.cps, err)
-	}
-	var hashes [][]byte
-	if frontier != "" {
-		for _, x := range strings.Split(frontier, ",") {
-			h, err := hex.DecodeString(x)
-			if err != nil {
-				return 0, nil, nil, fmt.Errorf("%w: %s frontier", ErrCorrupt, s.cps)
-			}
-			hashes = append(hashes, h)
-		}
-	}
-	return size, hashes, []byte(note), nil
-}
-
 func (s *tableStore) tail(ctx context.Context, from uint64, fn func(uint64, []byte) error) error {
 	q, args := fmt.Sprintf(`SELECT idx, leaf FROM %s WHERE idx >= %s ORDER BY idx`, s.leaves, s.ph(1)), []any{int64(from)}
 	if from == 0 { // every row, a negative index too

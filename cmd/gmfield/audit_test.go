@@ -173,13 +173,13 @@ func TestAuditVerify(t *testing.T) {
 
 	code, out, errOut := verify("--pubkey", pub)
 	require.Equal(t, 0, code, errOut)
-	assert.Equal(t, "leaves:      20\ncheckpoints: 5 checked, latest size 20\nok\n", out)
+	assert.Equal(t, "leaves:      20\ncheckpoints: 6 checked, latest size 20\nok\n", out)
 
 	code, out, errOut = verify("--pubkey", pub, "--checkpoint", kept, "--json")
 	require.Equal(t, 0, code, errOut)
 	var rep verifyJSON
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
-	assert.Equal(t, verifyJSON{OK: true, Leaves: 20, Checkpoints: 6, Latest: 20}, rep)
+	assert.Equal(t, verifyJSON{OK: true, Leaves: 20, Checkpoints: 7, Latest: 20}, rep)
 
 	cases := []struct {
 		name string
@@ -452,12 +452,12 @@ func TestAuditTableLog(t *testing.T) {
 
 	code, out, errOut := gmfield(t, "", "audit", "verify", "--dsn", dsn, "--dialect", "sqlite", "--pubkey", pub)
 	require.Equal(t, 0, code, errOut)
-	assert.Equal(t, "leaves:      20\ncheckpoints: 5 checked, latest size 20\nok\n", out)
+	assert.Equal(t, "leaves:      20\ncheckpoints: 6 checked, latest size 20\nok\n", out)
 	code, out, errOut = gmfield(t, "", "audit", "verify", "--dsn", dsn, "--log-table", "app_audit", "--pubkey", pub, "--json")
 	require.Equal(t, 0, code, errOut)
 	var rep verifyJSON
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
-	assert.Equal(t, verifyJSON{OK: true, Leaves: 20, Checkpoints: 5, Latest: 20}, rep)
+	assert.Equal(t, verifyJSON{OK: true, Leaves: 20, Checkpoints: 6, Latest: 20}, rep)
 
 	code, out, errOut = gmfield(t, "", "audit", "prove", "--dsn", dsn, "--dialect", "sqlite", "--pubkey", pub, "--index", "6")
 	require.Equal(t, 0, code, errOut)
@@ -475,7 +475,7 @@ func TestAuditTableLog(t *testing.T) {
 	require.Equal(t, int64(1), n)
 	code, out, errOut = gmfield(t, "", "audit", "verify", "--dsn", dsn, "--dialect", "sqlite", "--pubkey", pub)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, out, "FAILED: edit at index 0, among leaves 0…4: ")
+	assert.Contains(t, out, "FAILED: edit at index 1, among leaves 1…4: ")
 	assert.Contains(t, errOut, "does not verify")
 
 	errCases := []struct {
