@@ -126,6 +126,13 @@ func TestAttackWriterResignsRewrittenHistory(t *testing.T) {
 // TestAttackTableWriterResignsRewrittenHistory: the same on a table log:
 // a DBA edits leaf 2 and deletes the checkpoint rows.
 func TestAttackTableWriterResignsRewrittenHistory(t *testing.T) {
+	tableRewriteResigned(t, `DELETE FROM gmfield_audit_checkpoint`)
+}
+
+// tableRewriteResigned writes a 12-event table log, edits leaf 2, runs
+// drop (removing checkpoint rows), reopens the log and writes an event:
+// the writer must refuse, or the log must fail to verify.
+func tableRewriteResigned(t *testing.T, drop string) {
 	k, v := newKey(t)
 	raw, _ := testdb.SQLite(t)
 	open := func(o audit.Options) (*audit.Log, error) {
@@ -134,7 +141,7 @@ func TestAttackTableWriterResignsRewrittenHistory(t *testing.T) {
 	writeLog(t, open, k, 12, audit.Sync)
 	for _, q := range []string{
 		`UPDATE gmfield_audit SET leaf = REPLACE(leaf, '"principal":"u2"', '"principal":"nobody"') WHERE idx = 2`,
-		`DELETE FROM gmfield_audit_checkpoint`,
+		drop,
 	} {
 		_, err := raw.Exec(q)
 		require.NoError(t, err)
@@ -147,7 +154,7 @@ func TestAttackTableWriterResignsRewrittenHistory(t *testing.T) {
 	src, serr := audit.TableSource(audit.Table{DB: raw, Dialect: "sqlite"})
 	require.NoError(t, serr)
 	r := attackVerify(t, src, v)
-	assert.False(t, err == nil && r.OK(), "the writer re-signed a rewritten leaf 2: the log verifies (%+v)", r)
+	assert.False(t, err == nil && r.OK(), "the writer re-signed a rewritten leaf 2 after %q: the log verifies (%+v)", drop, r)
 }
 
 // TestAttackMixedLogsMislocateEdit: two instances keep directory logs
