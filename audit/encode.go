@@ -54,6 +54,10 @@ func appendMembers(dst []byte, e *Event) []byte {
 				dst = appendString(append(dst, `"column":`...), g.Column)
 				dst = append(dst, ',')
 			}
+			if g.Rule != "" {
+				dst = appendString(append(dst, `"rule":`...), g.Rule)
+				dst = append(dst, ',')
+			}
 			if g.Action != "" {
 				dst = appendString(append(dst, `"action":`...), g.Action)
 				dst = append(dst, ',')

@@ -63,8 +63,9 @@ const (
 	Refused     Outcome = "refused"      // the driver refused the statement (sqldriver.ErrRefused)
 	Denied      Outcome = "denied"       // the policy denied the caller (masking.ErrDenied)
 	OpenError   Outcome = "open_error"   // a stored value did not open (sqldriver.ErrOpen)
+	Blocked     Outcome = "blocked"      // the guard blocked the statement or stopped its result (guard.ErrBlocked)
 	DriverError Outcome = "driver_error" // the database failed the statement
-	Error       Outcome = "error"        // any other failure (a bad value, no tenant, the key ring, the guard)
+	Error       Outcome = "error"        // any other failure (a bad value, no tenant, the key ring)
 )
 
 // Column is a protected column a statement touched and what was done
@@ -75,10 +76,13 @@ type Column struct {
 	Action string `json:"a"`
 }
 
-// Grant is a time-limited grant that raised an action for the statement.
+// Grant is a time-limited grant that raised an action for the statement
+// (Role or Column, and Action), or an approval that lifted a guard rule
+// for it (Rule).
 type Grant struct {
 	Role    string    `json:"role,omitempty"`
 	Column  string    `json:"column,omitempty"`
+	Rule    string    `json:"rule,omitempty"`
 	Action  string    `json:"action,omitempty"`
 	Reason  string    `json:"reason"`
 	Expires time.Time `json:"expires"`

@@ -108,7 +108,7 @@ func FuzzEncode(f *testing.F) {
 	f.Add("\"\\<>&\u2028\u2029\x00\x1f\b\f\n\r\t", "\xff\xfe", "张三", "工单", "…", int64(-1), "x\x7f")
 	f.Fuzz(func(t *testing.T, principal, role, column, reason, shape string, rows int64, outcome string) {
 		e := &audit.Event{Time: time.Unix(1_800_000_000, 123456789), Instance: role + principal, Principal: principal, Roles: []string{role, ""},
-			Grants: []audit.Grant{{Column: column, Action: "plain", Reason: reason, Expires: time.Unix(1_800_000_001, 5).In(time.FixedZone("x", 3600))}, {Role: role, Reason: reason}},
+			Grants: []audit.Grant{{Column: column, Action: "plain", Reason: reason, Expires: time.Unix(1_800_000_001, 5).In(time.FixedZone("x", 3600))}, {Role: role, Reason: reason}, {Rule: role, Reason: reason}},
 			Kind:   "select", Fingerprint: reason, Shape: shape, Tables: []string{column}, Columns: []audit.Column{{Column: column, Action: outcome}},
 			Rows: rows, Decrypted: rows / 2, Outcome: audit.Outcome(outcome), Reason: reason, Rule: shape}
 		got, want, err := audit.EncodeBodies(e)
