@@ -83,3 +83,51 @@ func mustHex(t *testing.T, s string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestPlanWhereAndSchema: what the guard reads of a plan, on every
+// dialect: a WHERE counts only when it reads a column, and schema
+// statements say what they do.
+func TestPlanWhereAndSchema(t *testing.T) {
+	dialects := []struct {
+		d  sqlplan.Dialect
+		ph func(string) string
+	}{{pgdialect.SQLite, same}, {pgdialect.PostgreSQL, dollar}, {mysqldialect.MySQL, same}}
+	cases := []struct {
+		sql          string
+		where, limit bool
+		schema       sqlplan.SchemaOp
+		notSQLite    bool
+	}{
+		{sql: `SELECT name FROM citizen WHERE id = ?`, where: true},
+		{sql: `SELECT name FROM citizen WHERE 1 = 1`},
+		{sql: `SELECT name FROM citizen WHERE TRUE`},
+		{sql: `SELECT name FROM citizen WHERE ? = ?`},
+		{sql: `SELECT name FROM citizen WHERE id IN (SELECT citizen_id FROM orders)`, where: true},
+		{sql: `SELECT name FROM citizen LIMIT 5`, limit: true},
+		{sql: `SELECT name FROM citizen`},
+		{sql: `UPDATE citizen SET city = ? WHERE id = ?`, where: true},
+		{sql: `UPDATE citizen SET city = ? WHERE 1 = 1`},
+		{sql: `UPDATE citizen SET city = ?`},
+		{sql: `DELETE FROM citizen WHERE city = ?`, where: true},
+		{sql: `DELETE FROM citizen WHERE 2 > 1`},
+		{sql: `DROP TABLE citizen`, schema: sqlplan.SchemaDrop},
+		{sql: `TRUNCATE TABLE citizen`, schema: sqlplan.SchemaTruncate, notSQLite: true},
+		{sql: `ALTER TABLE citizen ADD COLUMN extra TEXT`, schema: sqlplan.SchemaAlter},
+		{sql: `CREATE INDEX citizen_city ON citizen (city)`, schema: sqlplan.SchemaIndex},
+		{sql: `CREATE TABLE contact (k TEXT, email TEXT, email_bidx TEXT)`, schema: sqlplan.SchemaCreate},
+	}
+	for _, dl := range dialects {
+		cfg := newConfig(t, testConfig)
+		cfg.Dialect = dl.d
+		for _, c := range cases {
+			if c.notSQLite && dl.d == pgdialect.SQLite {
+				continue
+			}
+			p, err := sqldriver.Analyze(cfg, dl.ph(c.sql))
+			require.NoError(t, err, "%s: %s", dl.d.Name(), c.sql)
+			assert.Equal(t, c.where, p.Where, "%s: %s", dl.d.Name(), c.sql)
+			assert.Equal(t, c.limit, p.Limit, "%s: %s", dl.d.Name(), c.sql)
+			assert.Equal(t, c.schema, p.Schema, "%s: %s", dl.d.Name(), c.sql)
+		}
+	}
+}

@@ -274,10 +274,27 @@ type Plan struct {
 	// and keyword case (docs/format.md, "Statement fingerprint"). Set for
 	// protected statements only.
 	Shape, Fingerprint string
-	// Where reports a WHERE clause on the statement's own table(s)
-	// (UPDATE, DELETE, a SELECT's outermost query); Limit a LIMIT.
+	// Where reports a WHERE clause that reads a column, on the
+	// statement's own table(s) (UPDATE, DELETE, a SELECT's outermost
+	// query): WHERE 1 = 1 does not count. Limit reports a LIMIT.
 	Where, Limit bool
+	// Schema is what a schema statement (KindDDL) does.
+	Schema SchemaOp
 }
+
+// SchemaOp is what a schema statement does to the tables it names.
+type SchemaOp int
+
+// Schema operations.
+const (
+	SchemaNone     SchemaOp = iota // not a schema statement
+	SchemaCreate                   // CREATE TABLE
+	SchemaAlter                    // ALTER TABLE
+	SchemaDrop                     // DROP TABLE
+	SchemaTruncate                 // TRUNCATE
+	SchemaIndex                    // CREATE or DROP INDEX
+	SchemaOther                    // any other schema statement
+)
 
 // Placeholder prints the n-th (1-based) placeholder of a dialect.
 type Placeholder func(n int) string

@@ -145,7 +145,7 @@ func (a *analyzer) top(q *sqlir.Query) error {
 	if err != nil {
 		return err
 	}
-	a.plan.Where = q.Where != nil
+	a.plan.Where = readsColumn(q.Where)
 	a.plan.Limit = q.Limit != nil
 	return a.finish(items, q.ItemsEnd, "select list")
 }
@@ -164,6 +164,21 @@ func (a *analyzer) finish(items []item, pos int, where string) error {
 	a.w.insert(pos, text(", "+strings.Join(hidden, ", ")+" "))
 	a.plan.Hidden = len(hidden)
 	return nil
+}
+
+// readsColumn reports whether the condition e reads a column: a WHERE
+// that reads none (1 = 1, TRUE) selects every row.
+func readsColumn(e sqlir.Expr) bool {
+	found := false
+	if e != nil {
+		walkExpr(e, func(x sqlir.Expr) bool {
+			if _, ok := x.(*sqlir.ColumnRef); ok {
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
 }
 
 func (a *analyzer) touch(t *sqlplan.Table) {

@@ -5,6 +5,11 @@ import (
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
+var schemaOps = map[sqlir.DDLOp]sqlplan.SchemaOp{
+	sqlir.DDLCreateTable: sqlplan.SchemaCreate, sqlir.DDLAlterTable: sqlplan.SchemaAlter, sqlir.DDLDropTable: sqlplan.SchemaDrop,
+	sqlir.DDLTruncate: sqlplan.SchemaTruncate, sqlir.DDLCreateIndex: sqlplan.SchemaIndex, sqlir.DDLDropIndex: sqlplan.SchemaIndex,
+}
+
 // ddl analyzes a schema statement that names a protected table: it
 // passes only in forms known to give no value to a protected column and
 // to keep the configuration true (adding or dropping columns and indexes,
@@ -23,6 +28,10 @@ func (a *analyzer) ddl(d *sqlir.DDL) error {
 				return refuse(sqlplan.ErrUnsupportedStatement, t.Name, "", "a protected table defined from or attached to another (INHERITS, LIKE, PARTITION OF, INHERIT)")
 			}
 		}
+	}
+	a.plan.Schema = schemaOps[d.Op]
+	if a.plan.Schema == sqlplan.SchemaNone {
+		a.plan.Schema = sqlplan.SchemaOther
 	}
 	switch d.Op {
 	case sqlir.DDLDropIndex, sqlir.DDLDropTable, sqlir.DDLTruncate:
