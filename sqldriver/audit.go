@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gmfield/gmfield/audit"
+	"github.com/gmfield/gmfield/guard"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/masking"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
@@ -85,14 +86,17 @@ func (s *schema) drain(d time.Duration) {
 }
 
 // record writes the event of a statement on protected tables that ended
-// with err (nil for success); cause says whether err came from the
-// database. It returns err, or the sink's failure joined to it.
-func (s *schema) record(ctx context.Context, p *sqlplan.Plan, rows, decrypted int64, err error, fromDB bool) error {
+// with err (nil for success), with the rules approvals lifted for it in
+// u (nil: none); fromDB says whether err came from the database. It returns err, or the sink's failure joined to it.
+func (s *schema) record(ctx context.Context, p *sqlplan.Plan, u *guard.Use, rows, decrypted int64, err error, fromDB bool) error {
 	if s.sink == nil {
 		return err
 	}
 	defer s.inflight.Done()
 	e := s.event(ctx, p, err, fromDB)
+	for _, l := range u.Lifts() {
+		e.Grants = append(e.Grants, audit.Grant{Rule: string(l.Rule), Reason: l.Approval.Reason, Expires: l.Approval.Expires})
+	}
 	e.Rows, e.Decrypted = rows, decrypted
 	// A statement whose context ended is still recorded: database/sql
 	// closes its rows with that context and drops Close's error.
@@ -111,7 +115,7 @@ func (s *schema) refused(ctx context.Context, err error) error {
 	if aerr := s.admit(); aerr != nil {
 		return errors.Join(err, aerr)
 	}
-	return s.record(ctx, nil, 0, 0, err, false)
+	return s.record(ctx, nil, nil, 0, 0, err, false)
 }
 
 // event describes a statement: who, what it did with each protected
@@ -145,7 +149,10 @@ func (s *schema) event(ctx context.Context, p *sqlplan.Plan, err error, fromDB b
 		return e
 	}
 	var r *sqlplan.Refusal
+	var blocked *guard.Error
 	switch {
+	case errors.As(err, &blocked):
+		e.Outcome, e.Reason, e.Rule = audit.Blocked, sentinelName(blocked.Reason), string(blocked.Rule)
 	case errors.As(err, &r):
 		e.Outcome, e.Reason = audit.Refused, sentinelName(r.Reason)
 		if p == nil {
@@ -201,16 +208,21 @@ func (s *schema) exec(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 	if err := s.admit(); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(principalOf(ctx), p); err != nil {
-		return nil, s.record(ctx, p, 0, 0, err, false)
+	pr := principalOf(ctx)
+	if err := s.authorize(pr, p); err != nil {
+		return nil, s.record(ctx, p, nil, 0, 0, err, false)
+	}
+	use, err := s.check(ctx, pr, p)
+	if err != nil {
+		return nil, s.record(ctx, p, nil, 0, 0, err, false)
 	}
 	bound, err := s.bind(ctx, p, args)
 	if err != nil {
-		return nil, s.record(ctx, p, 0, 0, err, false)
+		return nil, s.record(ctx, p, use, 0, 0, err, false)
 	}
 	res, err := run(bound)
 	if err != nil {
-		return nil, s.record(ctx, p, 0, 0, scrub(err, p, bound), true)
+		return nil, s.record(ctx, p, use, 0, 0, scrub(err, p, bound), true)
 	}
 	var n int64
 	if s.sink != nil {
@@ -218,7 +230,7 @@ func (s *schema) exec(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 			n = -1
 		}
 	}
-	if err := s.record(ctx, p, n, 0, nil, false); err != nil {
+	if err := s.record(ctx, p, use, n, 0, nil, false); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gmfield/gmfield/audit"
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/guard"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/masking"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
@@ -113,6 +114,11 @@ type Config struct {
 	// Instance names this application instance in audit events (default:
 	// the host name).
 	Instance string
+	// Guard, when set, checks every statement that touches a protected
+	// table against its whitelist, high-risk rules and decryption
+	// budgets (docs/guard.md); a blocked statement fails with an error
+	// wrapping guard.ErrBlocked, and its audit event has outcome blocked.
+	Guard *guard.Guard
 }
 
 // Errors of configuration and execution. Test for them with errors.Is.

@@ -195,28 +195,32 @@ func (s *schema) query(ctx context.Context, open *openSet, p *sqlplan.Plan, args
 	}
 	pr := principalOf(ctx)
 	if err := s.authorize(pr, p); err != nil {
-		return nil, s.record(ctx, p, 0, 0, err, false)
+		return nil, s.record(ctx, p, nil, 0, 0, err, false)
+	}
+	use, err := s.check(ctx, pr, p)
+	if err != nil {
+		return nil, s.record(ctx, p, nil, 0, 0, err, false)
 	}
 	bound, err := s.bind(ctx, p, args)
 	if err != nil {
-		return nil, s.record(ctx, p, 0, 0, err, false)
+		return nil, s.record(ctx, p, use, 0, 0, err, false)
 	}
 	rows, err := run(bound)
 	if err != nil {
-		return nil, s.record(ctx, p, 0, 0, scrub(err, p, bound), true)
+		return nil, s.record(ctx, p, use, 0, 0, scrub(err, p, bound), true)
 	}
 	if len(p.Results) == 0 {
 		// No protected column in the result: the rows are not counted
 		// (docs/audit.md), and the event is written now.
-		if err := s.record(ctx, p, -1, 0, nil, false); err != nil {
+		if err := s.record(ctx, p, use, -1, 0, nil, false); err != nil {
 			_ = rows.Close()
 			return nil, err
 		}
 		return rows, nil
 	}
-	wrapped, err := s.wrapRows(ctx, open, pr, p, rows)
+	wrapped, err := s.wrapRows(ctx, open, pr, p, use, rows)
 	if err != nil {
-		return nil, s.record(ctx, p, 0, 0, err, false)
+		return nil, s.record(ctx, p, use, 0, 0, err, false)
 	}
 	return wrapped, nil
 }

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/guard"
 	"github.com/gmfield/gmfield/masking"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
@@ -52,9 +53,11 @@ type rows struct {
 	// left are not shown.
 	cut  atomic.Bool
 	open *openSet // where the result waits to be recorded
+	// use meters the result for the guard (nil: no guard).
+	use *guard.Use
 }
 
-func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Principal, p *sqlplan.Plan, inner driver.Rows) (driver.Rows, error) {
+func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Principal, p *sqlplan.Plan, use *guard.Use, inner driver.Rows) (driver.Rows, error) {
 	all := inner.Columns()
 	visible := len(all) - p.Hidden
 	if visible < 0 {
@@ -94,7 +97,7 @@ func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Princip
 		}
 	}
 	r := &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
-		keys: &keySource{ctx: ctx, s: s}, plan: p}
+		keys: &keySource{ctx: ctx, s: s}, plan: p, use: use}
 	if s.sink != nil {
 		r.open = open
 		open.add(r)
@@ -241,7 +244,7 @@ func (r *rows) finish(err error, fromDB bool) error {
 	if r.open != nil {
 		r.open.remove(r)
 	}
-	return r.s.record(r.ctx, r.plan, r.count.Load(), r.shown.Load(), err, fromDB)
+	return r.s.record(r.ctx, r.plan, r.use, r.count.Load(), r.shown.Load(), err, fromDB)
 }
 
 // finishFromClose records a result the application never closed; its
@@ -270,6 +273,11 @@ func (r *rows) Next(dest []driver.Value) error {
 		return r.finish(err, true)
 	}
 	r.rkAt = -1
+	if r.use != nil {
+		if err := r.meter(); err != nil {
+			return r.finish(err, false)
+		}
+	}
 	for i := range dest {
 		oc := &r.out[i]
 		if oc.pc == nil {
@@ -284,6 +292,25 @@ func (r *rows) Next(dest []driver.Value) error {
 	}
 	r.count.Add(1)
 	return nil
+}
+
+// meter asks the guard, before the row is decrypted, whether its
+// protected values fit the budgets: those that would be opened (plain
+// or mask, not NULL).
+func (r *rows) meter() error {
+	var need int64
+	column := ""
+	for i := range r.out {
+		oc := &r.out[i]
+		if oc.pc == nil || oc.isIndex || !oc.action.NeedsPlaintext() || r.buf[i] == nil {
+			continue
+		}
+		if need == 0 {
+			column = oc.pc.name
+		}
+		need++
+	}
+	return r.use.Row(need, column)
 }
 
 func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {

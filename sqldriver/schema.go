@@ -15,6 +15,7 @@ import (
 
 	"github.com/gmfield/gmfield/audit"
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/guard"
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/masking"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
@@ -39,6 +40,7 @@ type schema struct {
 	sink     audit.Sink
 	gate     audit.Gate
 	instance string
+	guard    *guard.Guard
 	// open holds the unrecorded results of connections made without a
 	// connector (driver.Driver.Open); connectors keep their own.
 	open openSet
@@ -122,7 +124,7 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
 	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, keys: map[string]KeyType{},
-		plans: plans, scope: cfg.Scope}
+		plans: plans, scope: cfg.Scope, guard: cfg.Guard}
 	if cfg.Audit != nil {
 		s.sink, s.instance = cfg.Audit, cfg.Instance
 		s.gate, _ = cfg.Audit.(audit.Gate)

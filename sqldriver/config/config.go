@@ -98,7 +98,8 @@ func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 	var (
 		cfg                     sqldriver.Config
 		keyringNode, tablesNode *yaml.Node
-		auditNode               *yaml.Node
+		auditNode, guardNode    *yaml.Node
+		defaultRole             = masking.DefaultRole
 		rolesNode               *yaml.Node
 		maskOpts                []masking.Option
 		policyOpts              []masking.PolicyOption
@@ -138,14 +139,17 @@ func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 			maskKeyEnv, maskKeyLine = v.Value, v.Line
 		case "default_role":
 			policyOpts = append(policyOpts, masking.WithDefaultRole(v.Value))
+			defaultRole = v.Value
 		case "tables":
 			tablesNode, tablesLine = v, k.Line
 		case "roles":
 			rolesNode, rolesLine = v, k.Line
 		case "audit":
 			auditNode = v
+		case "guard":
+			guardNode = v
 		default:
-			return lineErr(k, fmt.Sprintf("unknown key %q (dialect, keyring, key_scope, plan_cache, mask_char, mask_key_env, default_role, tables, roles, audit)", k.Value))
+			return lineErr(k, fmt.Sprintf("unknown key %q (dialect, keyring, key_scope, plan_cache, mask_char, mask_key_env, default_role, tables, roles, audit, guard)", k.Value))
 		}
 		return nil
 	})
@@ -194,6 +198,11 @@ func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 			dialect = cfg.Dialect.Name()
 		}
 		if cfg.Audit, cfg.Instance, err = decodeAudit(auditNode, dir, dialect); err != nil {
+			return nil, err
+		}
+	}
+	if guardNode != nil {
+		if cfg.Guard, err = decodeGuard(guardNode, dir, defaultRole); err != nil {
 			return nil, err
 		}
 	}
