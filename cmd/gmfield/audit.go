@@ -127,46 +127,53 @@ that writes the log (audit.key), and PREFIX.pub.pem, its public key, for auditor
 of the log named --origin (docs/format.md §9.3), for tools that take note keys as text.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usageError{errors.New("audit keygen: --out is required")}
-			}
-			k, err := crypto.GenerateSM2Key()
-			if err != nil {
-				return err
-			}
-			vkey, err := audit.VerifierKey(origin, k.Public())
-			if err != nil {
-				return usageError{fmt.Errorf("audit keygen: --origin: %w", err)}
-			}
-			priv, err := k.MarshalPEM()
-			if err != nil {
-				return err
-			}
-			pub, err := k.Public().MarshalPEM()
-			if err != nil {
-				return err
-			}
-			privPath, pubPath := out+".pem", out+".pub.pem"
-			for _, p := range []string{privPath, pubPath} {
-				if _, err := os.Lstat(p); err == nil {
-					return fmt.Errorf("audit keygen: %s already exists; not overwriting it", p)
-				}
-			}
-			if err := writeNew(privPath, priv, 0o600); err != nil {
-				return fmt.Errorf("audit keygen: %w", err)
-			}
-			if err := writeNew(pubPath, pub, 0o644); err != nil {
-				_ = os.Remove(privPath)
-				return fmt.Errorf("audit keygen: %w", err)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), vkey)
-			fmt.Fprintf(cmd.ErrOrStderr(), "gmfield: wrote %s (the private key: only the application that writes the log needs it) and %s (the public key, for auditors)\n", privPath, pubPath)
-			return nil
+			return keygen(cmd, "audit keygen", out, origin, "the application that writes the log", "auditors")
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write PREFIX.pem and PREFIX.pub.pem")
 	cmd.Flags().StringVar(&origin, "origin", audit.DefaultOrigin, "the log's name in its checkpoints (audit.origin), for the verifier key")
 	return cmd
+}
+
+// keygen writes PREFIX.pem, a new SM2 private key for owner, and
+// PREFIX.pub.pem, its public key for readers, and prints the verifier key
+// of name: the one key-making rule of audit keygen and guard keygen.
+func keygen(cmd *cobra.Command, what, out, name, owner, readers string) error {
+	if out == "" {
+		return usageError{fmt.Errorf("%s: --out is required", what)}
+	}
+	k, err := crypto.GenerateSM2Key()
+	if err != nil {
+		return err
+	}
+	vkey, err := audit.VerifierKey(name, k.Public())
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", what, err)}
+	}
+	priv, err := k.MarshalPEM()
+	if err != nil {
+		return err
+	}
+	pub, err := k.Public().MarshalPEM()
+	if err != nil {
+		return err
+	}
+	privPath, pubPath := out+".pem", out+".pub.pem"
+	for _, p := range []string{privPath, pubPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return fmt.Errorf("%s: %s already exists; not overwriting it", what, p)
+		}
+	}
+	if err := writeNew(privPath, priv, 0o600); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := writeNew(pubPath, pub, 0o644); err != nil {
+		_ = os.Remove(privPath)
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), vkey)
+	fmt.Fprintf(cmd.ErrOrStderr(), "gmfield: wrote %s (the private key: only %s needs it) and %s (the public key, for %s)\n", privPath, owner, pubPath, readers)
+	return nil
 }
 
 // writeNew writes a file that must not exist yet.
