@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The full test suite: formatting, vet, staticcheck, every test with the
-# race detector (fuzz seed corpora included) against real PostgreSQL and
-# MariaDB servers, and the Vault integration tests of the nested vaultit
-# module against Vault's in-process test cluster.
+# race detector (fuzz seed corpora included) against real PostgreSQL,
+# MariaDB and Redis servers, and the Vault integration tests of the nested
+# vaultit module against Vault's in-process test cluster.
 #
-# It uses PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 when
-# they answer; otherwise it starts installed servers, or installs them from
-# Debian's packages and runs throwaway instances on loopback. Go modules
+# It uses PostgreSQL on 127.0.0.1:5432, MariaDB on 127.0.0.1:3306 and Redis
+# on 127.0.0.1:6379 when they answer; otherwise it starts installed
+# servers, or installs them from Debian's packages and runs throwaway
+# instances on loopback. Go modules
 # come through the Go module proxy. Safe to run on a fresh machine and in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 STATICCHECK_VERSION=v0.8.2
 PG_PORT=${GMFIELD_PG_PORT:-5432}
 MY_PORT=${GMFIELD_MYSQL_PORT:-3306}
+REDIS_PORT=${GMFIELD_REDIS_PORT:-6379}
 SCRATCH=${TMPDIR:-/tmp}/gmfield-test-services
 
 step() { printf '\n== %s\n' "$*"; }
@@ -81,6 +83,18 @@ start_mariadb() {
 	my_up
 }
 
+redis_up() { (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'PING\r\n' >&3 && read -r -t 2 line <&3 && [ "${line%$'\r'}" = "+PONG" ]) 2>/dev/null; }
+start_redis() {
+	redis_up && return 0
+	command -v redis-server >/dev/null || apt_install redis-server
+	echo "starting a throwaway Redis on 127.0.0.1:$REDIS_PORT"
+	local data="$SCRATCH/redis"
+	rm -rf "$data"; mkdir -p "$data"
+	redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$data" --save '' --appendonly no --daemonize yes \
+		--logfile "$data/redis.log" --pidfile "$data/redis.pid" >/dev/null
+	wait_for 20 redis_up
+}
+
 step "go $(go env GOVERSION), modules"
 go mod download
 go mod verify
@@ -112,13 +126,16 @@ python3 -c 'import cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null || a
 [ -f /usr/share/unicode/UnicodeData.txt ] || apt_install unicode-data
 export GMFIELD_TEST_INDEPENDENT=1
 
-step "PostgreSQL and MariaDB"
+step "PostgreSQL, MariaDB and Redis"
 start_postgres
 start_mariadb
+start_redis
+export GMFIELD_TEST_REDIS_ADDR="127.0.0.1:${REDIS_PORT}"
 export GMFIELD_TEST_PG_DSN="postgres://postgres@127.0.0.1:${PG_PORT}/test?sslmode=disable"
 export GMFIELD_TEST_MYSQL_DSN="root@tcp(127.0.0.1:${MY_PORT})/test"
 echo "GMFIELD_TEST_PG_DSN=$GMFIELD_TEST_PG_DSN"
 echo "GMFIELD_TEST_MYSQL_DSN=$GMFIELD_TEST_MYSQL_DSN"
+echo "GMFIELD_TEST_REDIS_ADDR=$GMFIELD_TEST_REDIS_ADDR"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,17 +1,23 @@
 package sqldriver_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gmfield/gmfield/audit"
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/guard"
+	"github.com/gmfield/gmfield/guard/redisbudget"
 	"github.com/gmfield/gmfield/sqldriver"
+	"github.com/gmfield/gmfield/sqldriver/config"
 )
 
 const benchConfig = `
@@ -259,4 +265,83 @@ func memSQLite() backend {
 		return raw, dsn
 	}
 	return mem
+}
+
+// BenchmarkGuard measures the guard (docs/guard.md) on lookup and
+// select100: side none (no guard), memory (an in-process window budget,
+// a per-statement budget and an enforced whitelist) and, when
+// GMFIELD_TEST_REDIS_ADDR is set, redis (the same, the window budget
+// counted in Redis). Report ratios with
+//
+//	go test ./sqldriver -run '^$' -bench Guard -benchmem -count 6 | benchstat -col /side -
+func BenchmarkGuard(b *testing.B) {
+	be := memSQLite()
+	keys := keyDir(b)
+	parse := func() *sqldriver.Config {
+		cfg, err := config.Parse([]byte(benchConfig), keys)
+		require.NoError(b, err)
+		return cfg
+	}
+	_, db, wrap := be.openMore(b, parse())
+	ctx := sqldriver.WithRoles(context.Background(), "bench", "admin")
+	_, err := db.ExecContext(ctx, `CREATE TABLE citizen (id INTEGER PRIMARY KEY, id_no TEXT, id_no_bidx TEXT, phone TEXT, phone_bidx TEXT, phone_last4_bidx TEXT, name TEXT)`)
+	require.NoError(b, err)
+	_, err = db.ExecContext(ctx, `CREATE INDEX citizen_phone_bidx ON citizen (phone_bidx)`)
+	require.NoError(b, err)
+	const seeded = 1000
+	for i := 0; i < seeded; i++ {
+		_, err := db.ExecContext(ctx, `INSERT INTO citizen (id, id_no, phone, name) VALUES (?, ?, ?, ?)`, i, fmt.Sprintf("1101051949%08d", i), fmt.Sprintf("138%08d", i), "张三丰")
+		require.NoError(b, err)
+	}
+	// The whitelist: the two statements' fingerprints, learned.
+	var learned bytes.Buffer
+	lg, err := guard.New(guard.Config{Whitelist: guard.WhitelistLearn, Learn: &learned, Roles: map[string]guard.Role{"admin": {}}})
+	require.NoError(b, err)
+	cfg := parse()
+	cfg.Guard = lg
+	ldb := wrap(cfg)
+	rows, err := ldb.QueryContext(ctx, `SELECT id, id_no, phone, name FROM citizen WHERE id < 100`)
+	require.NoError(b, err)
+	require.NoError(b, rows.Close())
+	var id int
+	var name string
+	require.NoError(b, ldb.QueryRowContext(ctx, `SELECT id, name FROM citizen WHERE phone = ?`, "13800000001").Scan(&id, &name))
+	ls, err := guard.ReadLearned(&learned)
+	require.NoError(b, err)
+	var fps []string
+	for _, l := range ls {
+		fps = append(fps, l.Fingerprint)
+	}
+	require.Len(b, fps, 2)
+	role := guard.Role{PerStatement: 1 << 40, Budget: guard.Budget{Values: 1 << 50, Window: time.Hour}, Statements: fps}
+	withGuard := func(c guard.Counter) tdb {
+		g, err := guard.New(guard.Config{Whitelist: guard.WhitelistEnforce, Counter: c, Roles: map[string]guard.Role{"admin": role}})
+		require.NoError(b, err)
+		cfg := parse()
+		cfg.Guard = g
+		return wrap(cfg)
+	}
+	// Every side is a handle of its own, as alike as can be.
+	sides := []struct {
+		name string
+		db   tdb
+	}{{"none", wrap(parse())}, {"memory", withGuard(nil)}}
+	if addr := os.Getenv("GMFIELD_TEST_REDIS_ADDR"); addr != "" {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		b.Cleanup(func() { c.Close() })
+		sides = append(sides, struct {
+			name string
+			db   tdb
+		}{"redis", withGuard(redisbudget.New(c, redisbudget.Options{Prefix: "gmfield-bench:" + suffix() + ":", Timeout: time.Second}))})
+	}
+	b.Run("select100", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run("side="+s.name, func(b *testing.B) { benchSelect100(b, ctx, s.db, "citizen") })
+		}
+	})
+	b.Run("lookup", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run("side="+s.name, func(b *testing.B) { benchLookup(b, ctx, s.db, "citizen", seeded) })
+		}
+	})
 }
