@@ -28,10 +28,12 @@ type Counter interface {
 // current one and the Slots-1 before it, two more than the window holds.
 const Slots = 62
 
-// SlotWidth is the width of one slot of window: a sixtieth of it, at
-// least one millisecond.
+// SlotWidth is the width of one slot of window: a sixtieth of it,
+// rounded up to a whole millisecond, so that 60 slots always cover the
+// window.
 func SlotWidth(window time.Duration) time.Duration {
-	return max(window/60, time.Millisecond)
+	ms := (window.Milliseconds() + 59) / 60
+	return time.Duration(max(ms, 1)) * time.Millisecond
 }
 
 // MemoryCounter is the in-process Counter.

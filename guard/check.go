@@ -533,13 +533,13 @@ type lease struct {
 	mu                     sync.Mutex
 	allowance, slot, batch int64
 	until                  time.Time
-	local                  bool // taken from the in-process fallback
-	window                 time.Duration
+	local                  bool   // taken from the in-process fallback
+	budget                 Budget // what it was taken for
 }
 
 type leaseKey struct {
 	principal string
-	window    time.Duration
+	budget    Budget
 }
 
 // maxBatch bounds the window budget one lease takes ahead: at most 1024
@@ -547,33 +547,38 @@ type leaseKey struct {
 // leases leave each other most of it.
 func maxBatch(b Budget) int64 { return max(min(1024, b.Values/16), 1) }
 
-func (g *Guard) lease(principal string, window time.Duration) *lease {
-	// By principal first (a principal's budget has one window), then, for
-	// a principal whose roles give several, by principal and window.
+func (g *Guard) lease(principal string, b Budget) *lease {
+	// By principal first (a principal's budget is most often one), then,
+	// for a principal whose roles give several, by principal and budget:
+	// a lease serves only the budget it was taken for.
 	if v, ok := g.leases.Load(principal); ok {
-		if l := v.(*lease); l.window == window {
+		if l := v.(*lease); l.budget == b {
 			return l
 		}
-		k := leaseKey{principal, window}
-		v, _ = g.others.LoadOrStore(k, &lease{window: window})
-		return v.(*lease)
+	} else {
+		v, loaded := g.leases.LoadOrStore(principal, &lease{budget: b})
+		if !loaded && g.newLeases.Add(1)%1024 == 0 {
+			g.sweep()
+		}
+		if l := v.(*lease); l.budget == b {
+			return l
+		}
 	}
-	v, loaded := g.leases.LoadOrStore(principal, &lease{window: window})
-	if !loaded && g.newLeases.Add(1)%1024 == 0 {
-		g.sweep()
-	}
+	v, _ := g.others.LoadOrStore(leaseKey{principal, b}, &lease{budget: b})
 	return v.(*lease)
 }
 
-// sweep forgets the leases that ended with nothing left: a principal's
-// next statement starts a new one.
+// sweep forgets the leases that have ended: a principal's next statement
+// starts a new one. What an ended lease still held is not given back
+// (that would wait on the store for every one): its principal's budget
+// is only the smaller for it until the window passes.
 func (g *Guard) sweep() {
 	now := g.now()
 	for _, m := range []*sync.Map{&g.leases, &g.others} {
 		m.Range(func(k, v any) bool {
 			l := v.(*lease)
 			l.mu.Lock()
-			if l.allowance == 0 && !now.Before(l.until) {
+			if !now.Before(l.until) {
 				m.Delete(k)
 			}
 			l.mu.Unlock()
@@ -589,7 +594,7 @@ func (u *Use) window(need int64, column string) error {
 		return nil
 	}
 	if u.lease == nil {
-		u.lease = u.g.lease(u.pr.ID, b.Window)
+		u.lease = u.g.lease(u.pr.ID, b)
 	}
 	l := u.lease
 	l.mu.Lock()
@@ -631,12 +636,15 @@ func (u *Use) window(need int64, column string) error {
 // take takes n for lease l from the counter, or from the in-process one
 // when the counter fails and the fallback is local.
 func (u *Use) take(l *lease, n int64, b Budget) (int64, bool, error) {
-	slot, ok, err := u.g.counter.Take(u.ctx, u.pr.ID, n, b.Values, b.Window)
+	// The store's own timeout bounds the call; a statement whose context
+	// is ending does not make a store that answers look unavailable.
+	ctx := context.WithoutCancel(u.ctx)
+	slot, ok, err := u.g.counter.Take(ctx, u.pr.ID, n, b.Values, b.Window)
 	l.local = false
 	if err != nil && u.g.fallback == FailLocal {
 		u.g.warnOpen(err)
 		l.local = true
-		return u.g.local.Take(u.ctx, u.pr.ID, n, b.Values, b.Window)
+		return u.g.local.Take(ctx, u.pr.ID, n, b.Values, b.Window)
 	}
 	return slot, ok, err
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gmfield/gmfield/masking"
@@ -126,10 +127,11 @@ func yamlKey(s string) string {
 	return s
 }
 
-// oneLine keeps a shape on its comment line.
+// oneLine keeps a shape on its comment line: every character YAML may
+// read as a line break (controls, U+0085, U+2028, U+2029) is a space.
 func oneLine(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || r == utf8.RuneError {
 			return ' '
 		}
 		return r

@@ -87,13 +87,12 @@ func makeVectors(t *testing.T) approvalVectors {
 	sig := string(msg[len(text):])
 	reencode := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	changed := strings.Replace(text, "clerk-7", "clerk-8", 1)
-	badHash := []byte(sig)
 	// The signature line is "\n— name base64(keyhash ‖ sig)\n": change the key hash.
 	line := strings.TrimSuffix(strings.TrimPrefix(sig, "\n"), "\n")
 	name, b64, _ := strings.Cut(strings.TrimPrefix(line, "— "), " ")
 	sigBytes, _ := base64.StdEncoding.DecodeString(b64)
 	sigBytes[0] ^= 1
-	badHash = []byte("\n— " + name + " " + base64.StdEncoding.EncodeToString(sigBytes) + "\n")
+	badHash := []byte("\n— " + name + " " + base64.StdEncoding.EncodeToString(sigBytes) + "\n")
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	swap := append([]string{}, lines...)
 	swap[len(swap)-1], swap[len(swap)-2] = swap[len(swap)-2], swap[len(swap)-1]

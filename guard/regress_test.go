@@ -1,0 +1,79 @@
+package guard_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/gmfield/gmfield/guard"
+)
+
+// TestLeaseServesOneBudget (a hostile read's finding): budget taken ahead
+// under one role set is not spent under another whose budget is used
+// up; leases were keyed by principal and window only, and a clerk's
+// 10/1h was passed by ~1000 values.
+func TestLeaseServesOneBudget(t *testing.T) {
+	g := newGuard(t, guard.Config{Roles: map[string]guard.Role{
+		"batch": {Budget: guard.Budget{Values: 100000, Window: time.Hour}},
+		"clerk": {Budget: guard.Budget{Values: 10, Window: time.Hour}},
+	}})
+	sel := &guard.Statement{Kind: guard.KindSelect, Reads: true, Where: true}
+	ctx := context.Background()
+	u, err := g.Admit(ctx, who("p", "batch"), sel)
+	require.NoError(t, err)
+	_, err = rowsOf(u, 11, 100) // 1100 values as batch; the lease grows to 1024
+	require.NoError(t, err)
+	// Now p acts as a clerk: 10 per hour, and p has decrypted 1100 this hour.
+	u, err = g.Admit(ctx, who("p", "clerk"), sel)
+	require.NoError(t, err)
+	n, err := rowsOf(u, 2000, 1)
+	assert.Equal(t, 0, n, "clerk budget 10/1h is already exceeded by p's 1100 values, got %d more (err %v)", n, err)
+}
+
+// TestShortWindows (a hostile read's finding): SlotWidth(1s) was cut to
+// 16ms, so 62 slots covered 992ms and a 1s window could hold twice its
+// budget. For every window, a value taken at the worst moment (the last
+// millisecond of a slot) still counts a window and half a slot (a
+// lease's life) later.
+func TestShortWindows(t *testing.T) {
+	for _, w := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 7 * time.Second, 59 * time.Second, time.Minute, 10 * time.Minute, 25 * time.Hour} {
+		slot := guard.SlotWidth(w)
+		require.GreaterOrEqual(t, 60*slot, w, "%v", w)
+		base := time.UnixMilli((1_700_000_000_000 / slot.Milliseconds()) * slot.Milliseconds())
+		now := base.Add(slot - time.Millisecond)
+		c := guard.NewMemoryCounter(func() time.Time { return now })
+		ctx := context.Background()
+		_, ok, _ := c.Take(ctx, "p", 10, 10, w)
+		require.True(t, ok)
+		first := now
+		now = first.Add(w + slot/2)
+		_, ok, _ = c.Take(ctx, "p", 1, 10, w)
+		assert.False(t, ok, "window %v: 11 values within %v", w, now.Sub(first))
+	}
+}
+
+// TestWhitelistCommentBreak (a hostile read's finding): a shape is
+// written as a YAML comment, and U+0085 or U+2028 in a quoted name of a
+// learned statement, which YAML reads as line breaks, added an entry to
+// the printed whitelist.
+func TestWhitelistCommentBreak(t *testing.T) {
+	evil := strings.Repeat("e", 64)
+	for _, br := range []string{"\u0085", "\u2028"} {
+		var out bytes.Buffer
+		l := guard.Learned{Fingerprint: fpA, Kind: "select", Roles: []string{"clerk"},
+			Shape: `select name from citizen where "x` + br + `      - ` + evil + ` #" = ?`}
+		require.NoError(t, guard.WriteWhitelist(&out, []guard.Learned{l}, "default"))
+		var doc struct {
+			Roles map[string]struct{ Statements []string } `yaml:"roles"`
+		}
+		require.NoError(t, yaml.Unmarshal(out.Bytes(), &doc), out.String())
+		assert.Equal(t, []string{fpA}, doc.Roles["clerk"].Statements, "%q", out.String())
+	}
+}
