@@ -2,6 +2,9 @@ package sqldriver
 
 import (
 	"context"
+	"database/sql/driver"
+	"strconv"
+	"strings"
 
 	"github.com/gmfield/gmfield/guard"
 	"github.com/gmfield/gmfield/masking"
@@ -17,14 +20,40 @@ var guardSchema = map[sqlplan.SchemaOp]guard.SchemaOp{sqlplan.SchemaDrop: guard.
 // check admits a protected statement through the guard (nil, nil without
 // one): the whitelist and the high-risk rules. The Use it returns meters
 // the statement's result.
-func (s *schema) check(ctx context.Context, pr masking.Principal, p *sqlplan.Plan) (*guard.Use, error) {
+func (s *schema) check(ctx context.Context, pr masking.Principal, p *sqlplan.Plan, args []driver.NamedValue) (*guard.Use, error) {
 	if s.guard == nil {
 		return nil, nil
 	}
-	st := &guard.Statement{Kind: guardKinds[p.Kind], Schema: guardSchema[p.Schema], Tables: p.Tables, Where: p.Where, Limit: p.Limit,
-		Fingerprint: p.Fingerprint, Shape: p.Shape}
+	st := &guard.Statement{Kind: guardKinds[p.Kind], Schema: guardSchema[p.Schema], Tables: p.Tables, Where: p.Where,
+		Limit: p.Limit && (p.LimitArg < 0 || p.LimitArg < len(args) && boundsRows(args[p.LimitArg].Value)), Fingerprint: p.Fingerprint, Shape: p.Shape}
+	if p.ExactFingerprint != "" {
+		st.Fingerprint = p.ExactFingerprint
+	}
 	for _, u := range p.Uses {
 		st.Reads = st.Reads || u.Kind == sqlplan.UseRead
 	}
 	return s.guard.Admit(ctx, pr, st)
+}
+
+// boundsRows reports whether a LIMIT argument bounds the rows: an
+// integer of at least 0 (a negative one is no limit on SQLite, NULL none
+// on PostgreSQL).
+func boundsRows(v driver.Value) bool {
+	if vr, ok := v.(driver.Valuer); ok {
+		var err error
+		if v, err = vr.Value(); err != nil {
+			return false
+		}
+	}
+	switch x := derefValue(v).(type) {
+	case string:
+		n, err := strconv.ParseInt(x, 10, 64)
+		return err == nil && n >= 0
+	case []byte:
+		n, err := strconv.ParseInt(string(x), 10, 64)
+		return err == nil && n >= 0
+	default:
+		s, ok := asInt(x)
+		return ok && !strings.HasPrefix(s, "-")
+	}
 }

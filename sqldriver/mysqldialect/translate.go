@@ -183,7 +183,7 @@ func (tr *translator) query(n ast.ResultSetNode) *sqlir.Query {
 			out.OrderBy = append(out.OrderBy, tr.byItems(x.OrderBy.Items)...)
 		}
 		if x.Limit != nil {
-			out.Limit, out.Offset = tr.e(x.Limit.Count), tr.e(x.Limit.Offset)
+			out.Limit, out.Offset = tr.limit(x.Limit.Count), tr.e(x.Limit.Offset)
 		}
 		return out
 	}
@@ -221,7 +221,7 @@ func (tr *translator) setList(l *ast.SetOprSelectList) *sqlir.Query {
 		out.OrderBy = append(out.OrderBy, tr.byItems(l.OrderBy.Items)...)
 	}
 	if l.Limit != nil {
-		out.Limit, out.Offset = tr.e(l.Limit.Count), tr.e(l.Limit.Offset)
+		out.Limit, out.Offset = tr.limit(l.Limit.Count), tr.e(l.Limit.Offset)
 	}
 	return out
 }
@@ -289,7 +289,7 @@ func (tr *translator) selectStmt(sel *ast.SelectStmt) *sqlir.Query {
 		q.OrderBy = tr.byItems(sel.OrderBy.Items)
 	}
 	if sel.Limit != nil {
-		q.Limit, q.Offset = tr.e(sel.Limit.Count), tr.e(sel.Limit.Offset)
+		q.Limit, q.Offset = tr.limit(sel.Limit.Count), tr.e(sel.Limit.Offset)
 	}
 	q.Distinct = sel.Distinct
 	q.Into = sel.SelectIntoOpt != nil
@@ -581,6 +581,21 @@ func (tr *translator) columnName(cn *ast.ColumnName, pos int) sqlir.Expr {
 }
 
 // value translates a literal (or NULL) at its single token.
+// limit translates a LIMIT count: the parser gives a number there
+// without its position in the text, so it is read from its value (MySQL
+// takes only a non-negative integer or a placeholder).
+func (tr *translator) limit(n ast.ExprNode) sqlir.Expr {
+	if ve, ok := n.(*driver.ValueExpr); ok {
+		switch ve.Kind() {
+		case driver.KindInt64:
+			return &sqlir.Literal{Kind: sqlir.LitNumber, Value: strconv.FormatInt(ve.GetInt64(), 10)}
+		case driver.KindUint64:
+			return &sqlir.Literal{Kind: sqlir.LitNumber, Value: strconv.FormatUint(ve.GetUint64(), 10)}
+		}
+	}
+	return tr.e(n)
+}
+
 func (tr *translator) value(x *driver.ValueExpr) sqlir.Expr {
 	i := tr.t.at(x.OriginTextPosition())
 	if i < 0 {
@@ -740,7 +755,7 @@ func (tr *translator) update(up *ast.UpdateStmt) *sqlir.Update {
 		out.OrderBy = tr.byItems(up.Order.Items)
 	}
 	if up.Limit != nil {
-		out.Limit = tr.e(up.Limit.Count)
+		out.Limit = tr.limit(up.Limit.Count)
 	}
 	if out.Where != nil {
 		t := tr.t
@@ -777,7 +792,7 @@ func (tr *translator) delete(del *ast.DeleteStmt) *sqlir.Delete {
 		out.OrderBy = tr.byItems(del.Order.Items)
 	}
 	if del.Limit != nil {
-		out.Limit = tr.e(del.Limit.Count)
+		out.Limit = tr.limit(del.Limit.Count)
 	}
 	return out
 }

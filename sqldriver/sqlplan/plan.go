@@ -274,10 +274,25 @@ type Plan struct {
 	// and keyword case (docs/format.md, "Statement fingerprint"). Set for
 	// protected statements only.
 	Shape, Fingerprint string
-	// Where reports a WHERE clause that reads a column, on the
-	// statement's own table(s) (UPDATE, DELETE, a SELECT's outermost
-	// query): WHERE 1 = 1 does not count. Limit reports a LIMIT.
-	Where, Limit bool
+	// ExactFingerprint, set only when Shape hides a quoted name the
+	// server may read as a string (SQLite's double quotes), is the
+	// fingerprint of the shape with those names written as they are: the
+	// guard's whitelist matches it, so that WHERE "city" = ? and
+	// WHERE "zzz" = ? are not one statement to it (docs/format.md §10).
+	ExactFingerprint string
+	// Where reports a WHERE clause that restricts the rows of a
+	// protected table of the statement's own level (UPDATE, DELETE, a
+	// SELECT's outermost query): one that reads, outside subqueries, a
+	// column of such a table. WHERE 1 = 1, a WHERE that reads only
+	// another table's columns or only subqueries, and SQLite's WHERE "1"
+	// do not count.
+	Where bool
+	// Limit reports a LIMIT that bounds the rows: a literal integer of at
+	// least 0, or the placeholder of argument LimitArg (-1: none), whose
+	// value the caller must check. LIMIT ALL, NULL or a negative number
+	// do not count.
+	Limit    bool
+	LimitArg int
 	// Schema is what a schema statement (KindDDL) does.
 	Schema SchemaOp
 }
@@ -341,7 +356,7 @@ type Warmer interface {
 }
 
 // PassThrough is the plan of a statement that touches no protected table.
-func PassThrough(sql string) *Plan { return &Plan{SQL: sql, NumInput: -1} }
+func PassThrough(sql string) *Plan { return &Plan{SQL: sql, NumInput: -1, LimitArg: -1} }
 
 // LastFourPattern returns the four digits of a LIKE pattern "%dddd" (a
 // percent sign and exactly four ASCII digits), the only pattern a last4

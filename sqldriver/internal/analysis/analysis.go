@@ -10,6 +10,8 @@ package analysis
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gmfield/gmfield/sqldriver/internal/sqlir"
@@ -40,6 +42,7 @@ type Options struct {
 // text); a refused one a *sqlplan.Refusal.
 func Analyze(cat sqlplan.Catalog, st *sqlir.Stmt, opt Options) (*sqlplan.Plan, error) {
 	a := &analyzer{cat: cat, st: st, opt: opt, seen: map[sqlplan.Use]bool{}, tables: map[string]bool{}}
+	a.plan.LimitArg = -1
 	p, err := a.run()
 	if err != nil {
 		var r *sqlplan.Refusal
@@ -51,7 +54,10 @@ func Analyze(cat sqlplan.Catalog, st *sqlir.Stmt, opt Options) (*sqlplan.Plan, e
 	}
 	if p.Protected {
 		p.Shape = Shape(cat, st)
-		p.Fingerprint = Fingerprint(p.Shape)
+		p.Fingerprint, p.ExactFingerprint = Fingerprint(p.Shape), ""
+		if exact, hidden := ExactShape(cat, st); hidden {
+			p.ExactFingerprint = Fingerprint(exact)
+		}
 	}
 	return p, nil
 }
@@ -67,6 +73,8 @@ type analyzer struct {
 	// target is the protected table an INSERT writes, while its upsert
 	// clauses are analyzed.
 	target *sqlplan.Table
+	// outer is the scope of the statement's outermost SELECT.
+	outer *scope
 }
 
 func refuse(reason error, table, column, detail string) error {
@@ -97,7 +105,7 @@ func (a *analyzer) run() (*sqlplan.Plan, error) {
 		if st.Kind == sqlir.KindOther && Mentions(a.cat, st.Source, maxIdentifier, nil) {
 			return nil, refuse(sqlplan.ErrUnsupportedStatement, mentionedTable(a.cat, st.Source, maxIdentifier), "", "a statement kind the driver does not analyze names a protected table")
 		}
-		return &sqlplan.Plan{NumInput: -1}, nil
+		return &sqlplan.Plan{NumInput: -1, LimitArg: -1}, nil
 	}
 	a.plan.Protected = true
 	if len(st.Unsupported) > 0 {
@@ -145,8 +153,10 @@ func (a *analyzer) top(q *sqlir.Query) error {
 	if err != nil {
 		return err
 	}
-	a.plan.Where = readsColumn(q.Where)
-	a.plan.Limit = q.Limit != nil
+	if a.outer != nil {
+		a.plan.Where = a.filters(q.Where, a.outer)
+	}
+	a.plan.Limit, a.plan.LimitArg = bounded(q.Limit)
 	return a.finish(items, q.ItemsEnd, "select list")
 }
 
@@ -166,19 +176,93 @@ func (a *analyzer) finish(items []item, pos int, where string) error {
 	return nil
 }
 
-// readsColumn reports whether the condition e reads a column: a WHERE
-// that reads none (1 = 1, TRUE) selects every row.
-func readsColumn(e sqlir.Expr) bool {
-	found := false
-	if e != nil {
-		walkExpr(e, func(x sqlir.Expr) bool {
-			if _, ok := x.(*sqlir.ColumnRef); ok {
-				found = true
-			}
-			return !found
-		})
+// filters reports whether the condition e restricts the rows of a
+// protected table of scope s, the statement's own level: whether,
+// outside subqueries, it reads a column of one, qualified by its name or
+// alias, or unqualified where the table is the level's only one or the
+// name is one of its declared columns. A condition that reads only
+// constants (WHERE 1 = 1), only other tables (WHERE EXISTS (SELECT …),
+// USING t WHERE t.x > 0) or, on SQLite, a double-quoted token that is a
+// string unless it names a column (WHERE "1") selects every row.
+func (a *analyzer) filters(e sqlir.Expr, s *scope) bool {
+	var visit func(sqlir.Expr) bool
+	visit = func(e sqlir.Expr) bool {
+		switch x := e.(type) {
+		case *sqlir.ColumnRef:
+			return a.restricts(x, s)
+		case *sqlir.Compare:
+			return visit(x.L) || visit(x.R)
+		case *sqlir.In:
+			return visit(x.Expr) || slices.ContainsFunc(x.List, visit)
+		case *sqlir.Like:
+			return visit(x.Expr) || visit(x.Pattern)
+		case *sqlir.IsNull:
+			return visit(x.Expr)
+		case *sqlir.Bool:
+			return slices.ContainsFunc(x.Args, visit)
+		case *sqlir.Func:
+			return slices.ContainsFunc(x.Args, visit)
+		case *sqlir.Subquery:
+			return visit(x.Left)
+		case *sqlir.Op:
+			return slices.ContainsFunc(x.Args, visit)
+		case *sqlir.Field:
+			return visit(x.Base) || slices.ContainsFunc(x.Args, visit)
+		}
+		return false
 	}
-	return found
+	return e != nil && visit(e)
+}
+
+// restricts reports whether column reference cr of a condition at scope
+// s names a column of a protected table of that level.
+func (a *analyzer) restricts(cr *sqlir.ColumnRef, s *scope) bool {
+	if cr.Star || cr.Name == "" {
+		return false
+	}
+	qual := ""
+	if n := len(cr.Qual); n > 0 {
+		qual = cr.Qual[n-1]
+	}
+	// A qualified name is never a string.
+	maybeString := qual == "" && a.maybeString(cr.NameSpan)
+	for _, e := range s.entries {
+		if e.table == nil || e.excluded || (qual != "" && qual != e.ref) {
+			continue
+		}
+		r := classify(e, cr.Name)
+		declared := r.col != nil || r.index != nil || r.key
+		if declared || qual != "" || (!maybeString && len(s.entries) == 1) {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeString reports whether the name at sp is a token the server reads
+// as a string when no column has its name (SQLite's double quotes).
+func (a *analyzer) maybeString(sp sqlir.Span) bool {
+	for _, t := range a.st.Tokens {
+		if t.Start == sp.Start {
+			return t.Kind == sqlir.TokMaybeString
+		}
+	}
+	return false
+}
+
+// bounded reports whether a LIMIT bounds the rows: a literal integer of
+// at least 0, or a placeholder (arg), whose value the driver checks. No
+// LIMIT, LIMIT ALL, NULL, a negative number (SQLite: no limit) or an
+// expression bounds nothing.
+func bounded(limit sqlir.Expr) (bool, int) {
+	switch x := limit.(type) {
+	case *sqlir.Literal:
+		n, err := strconv.ParseInt(x.Value, 10, 64)
+		return x.Kind == sqlir.LitNumber && err == nil && n >= 0, -1
+	case *sqlir.Param:
+		return true, x.Arg
+	}
+	return false, -1
 }
 
 func (a *analyzer) touch(t *sqlplan.Table) {

@@ -393,8 +393,8 @@ func (a *analyzer) update(up *sqlir.Update, s *scope) error {
 		a.w.insert(up.WhereStart, text(" ("))
 		a.w.insert(up.WhereEnd, text(") AND "+e.ref+"."+t.RowKey+" = "+pre), slotPiece(sqlplan.Slot{Value: *rowKey, Op: sqlplan.OpRowKey, Table: t.Name}), text(post))
 	}
-	a.plan.Where = readsColumn(up.Where)
-	a.plan.Limit = up.Limit != nil
+	a.plan.Where = a.filters(up.Where, s)
+	a.plan.Limit, a.plan.LimitArg = bounded(up.Limit)
 	if err := a.exprs(s, "ORDER BY or LIMIT", append(up.OrderBy, up.Limit)...); err != nil {
 		return err
 	}
@@ -452,8 +452,8 @@ func (a *analyzer) delete(del *sqlir.Delete, s *scope) error {
 	if err := a.pred(del.Where, s, "WHERE"); err != nil {
 		return err
 	}
-	a.plan.Where = readsColumn(del.Where)
-	a.plan.Limit = del.Limit != nil
+	a.plan.Where = a.filters(del.Where, s)
+	a.plan.Limit, a.plan.LimitArg = bounded(del.Limit)
 	if err := a.exprs(s, "ORDER BY or LIMIT", append(del.OrderBy, del.Limit)...); err != nil {
 		return err
 	}

@@ -23,12 +23,26 @@ import (
 // columns, else "\"?\"".
 // A shape holds no value of the statement.
 func Shape(cat sqlplan.Catalog, st *sqlir.Stmt) string {
+	shape, _ := shapes(cat, st, false)
+	return shape
+}
+
+// ExactShape is Shape with every quoted name the server may read as a
+// string written as itself, and whether there was one that Shape hides:
+// what the guard's whitelist matches (its text may hold a value; only
+// its hash is kept).
+func ExactShape(cat sqlplan.Catalog, st *sqlir.Stmt) (string, bool) {
+	return shapes(cat, st, true)
+}
+
+func shapes(cat sqlplan.Catalog, st *sqlir.Stmt, exact bool) (string, bool) {
 	var tables []*sqlplan.Table // the protected tables the statement names
 	walkTables(st, func(tn *sqlir.TableName) {
 		if t := cat.Table(tn.Name); t != nil {
 			tables = append(tables, t)
 		}
 	})
+	hidden := false
 	words := make([]string, 0, len(st.Tokens))
 	for _, t := range st.Tokens {
 		raw := st.Source[t.Start:t.End]
@@ -40,14 +54,17 @@ func Shape(cat sqlplan.Catalog, st *sqlir.Stmt) string {
 		case sqlir.TokMaybeString:
 			name := strings.ReplaceAll(raw[1:len(raw)-1], `""`, `"`)
 			if !declared(tables, strings.ToLower(name)) {
-				raw = `"?"`
+				hidden = true
+				if !exact {
+					raw = `"?"`
+				}
 			}
 		}
 		words = append(words, raw)
 	}
 	words = collapse(words, []string{"?"})
 	words = collapse(words, []string{"(", "?", ")"})
-	return strings.Join(words, " ")
+	return strings.Join(words, " "), hidden
 }
 
 // declared reports whether name is one of tables, or a protected

@@ -56,6 +56,9 @@ func (a *analyzer) query(q *sqlir.Query, parent *scope, m mode) ([]item, error) 
 	if err := a.pred(q.Where, s, "WHERE"); err != nil {
 		return nil, err
 	}
+	if m == modeTop {
+		a.outer = s
+	}
 	items, err := a.items(q.Items, s, m)
 	if err != nil {
 		return nil, err
