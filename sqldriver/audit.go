@@ -202,23 +202,34 @@ func sentinelName(err error) string {
 	return msg
 }
 
-// exec runs a protected statement that returns no rows, recording its
-// event.
-func (s *schema) exec(ctx context.Context, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Result, error)) (driver.Result, error) {
-	if err := s.admit(); err != nil {
-		return nil, err
-	}
+// start readies a protected statement to run: the audit sink admits it,
+// the policy authorizes the caller, the guard admits it, and its
+// arguments are bound. A failure is recorded and returned.
+func (s *schema) start(ctx context.Context, p *sqlplan.Plan, args []driver.NamedValue) (masking.Principal, *guard.Use, []driver.NamedValue, error) {
 	pr := principalOf(ctx)
-	if err := s.authorize(pr, p); err != nil {
-		return nil, s.record(ctx, p, nil, 0, 0, err, false)
+	if err := s.admit(); err != nil {
+		return pr, nil, nil, err
 	}
-	use, err := s.check(ctx, pr, p)
+	if err := s.authorize(pr, p); err != nil {
+		return pr, nil, nil, s.record(ctx, p, nil, 0, 0, err, false)
+	}
+	use, err := s.check(ctx, pr, p, args)
 	if err != nil {
-		return nil, s.record(ctx, p, nil, 0, 0, err, false)
+		return pr, nil, nil, s.record(ctx, p, nil, 0, 0, err, false)
 	}
 	bound, err := s.bind(ctx, p, args)
 	if err != nil {
-		return nil, s.record(ctx, p, use, 0, 0, err, false)
+		return pr, nil, nil, s.record(ctx, p, use, 0, 0, err, false)
+	}
+	return pr, use, bound, nil
+}
+
+// exec runs a protected statement that returns no rows, recording its
+// event.
+func (s *schema) exec(ctx context.Context, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Result, error)) (driver.Result, error) {
+	_, use, bound, err := s.start(ctx, p, args)
+	if err != nil {
+		return nil, err
 	}
 	res, err := run(bound)
 	if err != nil {

@@ -138,15 +138,8 @@ func benchAudit(b *testing.B, be backend, dialect string) {
 	cfg := newConfig(b, benchConfig)
 	raw, db, wrap := be.openMore(b, cfg)
 	ctx := sqldriver.WithRoles(context.Background(), "bench", "admin")
-	_, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE citizen (id %s PRIMARY KEY, id_no %s, id_no_bidx %s, phone %s, phone_bidx %s, phone_last4_bidx %s, name %s)`, be.id, be.text, be.short, be.text, be.short, be.short, be.text))
-	require.NoError(b, err)
-	_, err = db.ExecContext(ctx, `CREATE INDEX citizen_phone_bidx ON citizen (phone_bidx)`)
-	require.NoError(b, err)
 	const seeded = 1000
-	for i := 0; i < seeded; i++ {
-		_, err := db.ExecContext(ctx, `INSERT INTO citizen (id, id_no, phone, name) VALUES (?, ?, ?, ?)`, i, fmt.Sprintf("1101051949%08d", i), fmt.Sprintf("138%08d", i), "张三丰")
-		require.NoError(b, err)
-	}
+	seedCitizens(b, ctx, db, be, seeded)
 	key, err := crypto.GenerateSM2Key()
 	require.NoError(b, err)
 	withSink := func(open func() (*audit.Log, error)) tdb {
@@ -156,33 +149,18 @@ func benchAudit(b *testing.B, be backend, dialect string) {
 		c.Audit = l
 		return wrap(&c) // closing the handle closes the log
 	}
-	sides := []struct {
-		name string
-		db   tdb
-	}{
+	sides := []benchSide{
 		{"none", wrap(cfg)}, // a handle of its own, as each side has
 		{"async-dir", withSink(func() (*audit.Log, error) {
 			return audit.OpenDir(context.Background(), b.TempDir(), audit.Options{Key: key, Mode: audit.Async, Queue: 1 << 16})
 		})},
 	}
 	if dialect == "postgres" {
-		sides = append(sides, struct {
-			name string
-			db   tdb
-		}{"sync-table", withSink(func() (*audit.Log, error) {
+		sides = append(sides, benchSide{"sync-table", withSink(func() (*audit.Log, error) {
 			return audit.OpenTable(context.Background(), audit.Table{DB: raw, Dialect: dialect}, audit.Options{Key: key})
 		})})
 	}
-	b.Run("select100", func(b *testing.B) {
-		for _, s := range sides {
-			b.Run("side="+s.name, func(b *testing.B) { benchSelect100(b, ctx, s.db, "citizen") })
-		}
-	})
-	b.Run("lookup", func(b *testing.B) {
-		for _, s := range sides {
-			b.Run("side="+s.name, func(b *testing.B) { benchLookup(b, ctx, s.db, "citizen", seeded) })
-		}
-	})
+	benchSides(b, ctx, sides, seeded)
 	if dialect != "postgres" {
 		return
 	}
@@ -237,6 +215,40 @@ func benchSelect100(b *testing.B, ctx context.Context, db tdb, table string) {
 	}
 }
 
+// benchSide is one way of running the same statements, to compare with
+// the others (benchstat -col /side).
+type benchSide struct {
+	name string
+	db   tdb
+}
+
+// benchSides runs select100 and lookup on the citizen table of each side.
+func benchSides(b *testing.B, ctx context.Context, sides []benchSide, seeded int) {
+	b.Run("select100", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run("side="+s.name, func(b *testing.B) { benchSelect100(b, ctx, s.db, "citizen") })
+		}
+	})
+	b.Run("lookup", func(b *testing.B) {
+		for _, s := range sides {
+			b.Run("side="+s.name, func(b *testing.B) { benchLookup(b, ctx, s.db, "citizen", seeded) })
+		}
+	})
+}
+
+// seedCitizens creates the protected citizen table of benchConfig, with
+// an index on its phone blind index, and writes seeded rows.
+func seedCitizens(b *testing.B, ctx context.Context, db tdb, be backend, seeded int) {
+	_, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE citizen (id %s PRIMARY KEY, id_no %s, id_no_bidx %s, phone %s, phone_bidx %s, phone_last4_bidx %s, name %s)`, be.id, be.text, be.short, be.text, be.short, be.short, be.text))
+	require.NoError(b, err)
+	_, err = db.ExecContext(ctx, `CREATE INDEX citizen_phone_bidx ON citizen (phone_bidx)`)
+	require.NoError(b, err)
+	for i := 0; i < seeded; i++ {
+		_, err := db.ExecContext(ctx, `INSERT INTO citizen (id, id_no, phone, name) VALUES (?, ?, ?, ?)`, i, fmt.Sprintf("1101051949%08d", i), fmt.Sprintf("138%08d", i), "张三丰")
+		require.NoError(b, err)
+	}
+}
+
 // benchLookup finds one row of table by phone per iteration.
 func benchLookup(b *testing.B, ctx context.Context, db tdb, table string, seeded int) {
 	st, err := db.PrepareContext(ctx, `SELECT id, name FROM `+table+` WHERE phone = ?`)
@@ -284,15 +296,8 @@ func BenchmarkGuard(b *testing.B) {
 	}
 	_, db, wrap := be.openMore(b, parse())
 	ctx := sqldriver.WithRoles(context.Background(), "bench", "admin")
-	_, err := db.ExecContext(ctx, `CREATE TABLE citizen (id INTEGER PRIMARY KEY, id_no TEXT, id_no_bidx TEXT, phone TEXT, phone_bidx TEXT, phone_last4_bidx TEXT, name TEXT)`)
-	require.NoError(b, err)
-	_, err = db.ExecContext(ctx, `CREATE INDEX citizen_phone_bidx ON citizen (phone_bidx)`)
-	require.NoError(b, err)
 	const seeded = 1000
-	for i := 0; i < seeded; i++ {
-		_, err := db.ExecContext(ctx, `INSERT INTO citizen (id, id_no, phone, name) VALUES (?, ?, ?, ?)`, i, fmt.Sprintf("1101051949%08d", i), fmt.Sprintf("138%08d", i), "张三丰")
-		require.NoError(b, err)
-	}
+	seedCitizens(b, ctx, db, be, seeded)
 	// The whitelist: the two statements' fingerprints, learned.
 	var learned bytes.Buffer
 	lg, err := guard.New(guard.Config{Whitelist: guard.WhitelistLearn, Learn: &learned, Roles: map[string]guard.Role{"admin": {}}})
@@ -322,26 +327,11 @@ func BenchmarkGuard(b *testing.B) {
 		return wrap(cfg)
 	}
 	// Every side is a handle of its own, as alike as can be.
-	sides := []struct {
-		name string
-		db   tdb
-	}{{"none", wrap(parse())}, {"memory", withGuard(nil)}}
+	sides := []benchSide{{"none", wrap(parse())}, {"memory", withGuard(nil)}}
 	if addr := os.Getenv("GMFIELD_TEST_REDIS_ADDR"); addr != "" {
 		c := redis.NewClient(&redis.Options{Addr: addr})
 		b.Cleanup(func() { c.Close() })
-		sides = append(sides, struct {
-			name string
-			db   tdb
-		}{"redis", withGuard(redisbudget.New(c, redisbudget.Options{Prefix: "gmfield-bench:" + suffix() + ":", Timeout: time.Second}))})
+		sides = append(sides, benchSide{"redis", withGuard(redisbudget.New(c, redisbudget.Options{Prefix: "gmfield-bench:" + suffix() + ":", Timeout: time.Second}))})
 	}
-	b.Run("select100", func(b *testing.B) {
-		for _, s := range sides {
-			b.Run("side="+s.name, func(b *testing.B) { benchSelect100(b, ctx, s.db, "citizen") })
-		}
-	})
-	b.Run("lookup", func(b *testing.B) {
-		for _, s := range sides {
-			b.Run("side="+s.name, func(b *testing.B) { benchLookup(b, ctx, s.db, "citizen", seeded) })
-		}
-	})
+	benchSides(b, ctx, sides, seeded)
 }

@@ -190,20 +190,9 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 // query binds args, decides each protected result column for the caller,
 // runs the statement and wraps its rows.
 func (s *schema) query(ctx context.Context, open *openSet, p *sqlplan.Plan, args []driver.NamedValue, run func([]driver.NamedValue) (driver.Rows, error)) (driver.Rows, error) {
-	if err := s.admit(); err != nil {
+	pr, use, bound, err := s.start(ctx, p, args)
+	if err != nil {
 		return nil, err
-	}
-	pr := principalOf(ctx)
-	if err := s.authorize(pr, p); err != nil {
-		return nil, s.record(ctx, p, nil, 0, 0, err, false)
-	}
-	use, err := s.check(ctx, pr, p)
-	if err != nil {
-		return nil, s.record(ctx, p, nil, 0, 0, err, false)
-	}
-	bound, err := s.bind(ctx, p, args)
-	if err != nil {
-		return nil, s.record(ctx, p, use, 0, 0, err, false)
 	}
 	rows, err := run(bound)
 	if err != nil {
