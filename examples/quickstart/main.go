@@ -2,9 +2,11 @@
 // database: it creates the database and a local SM4 key ring beside it,
 // writes a citizen table through the driver, and shows the ciphertext that
 // is stored, what an admin, a clerk and an auditor each read, and a lookup
-// by phone number through the blind index. Every statement is recorded in
-// a tamper-evident audit log beside the database, verified at the end as
-// `gmfield audit verify` does. No server is needed.
+// by phone number through the blind index; then the guard refusing a
+// clerk's DELETE of every row and an intern's bulk read, and stopping a
+// result at the intern's decryption budget. Every statement is recorded
+// in a tamper-evident audit log beside the database, verified at the end
+// as `gmfield audit verify` does. No server is needed.
 //
 //	go run ./examples/quickstart [-db PATH]
 //
@@ -28,6 +30,7 @@ import (
 
 	"github.com/gmfield/gmfield/audit"
 	"github.com/gmfield/gmfield/crypto"
+	"github.com/gmfield/gmfield/guard"
 	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/gmfield/gmfield/sqldriver"
 	"github.com/gmfield/gmfield/sqldriver/config"
@@ -48,7 +51,13 @@ roles:
   admin:   {default: plain}
   clerk:   {default: mask}
   auditor: {default: mask, columns: {citizen.phone: plain}}
+  intern:  {default: mask}
   default: {default: "null"}
+guard:                        # docs/guard.md
+  roles:
+    clerk:   {per_statement: 20, budget: 500/1h}
+    intern:  {per_statement: 4, bulk: false}
+    default: {}               # every other role: no limits, no high-risk permission
 audit:
   dir: %s
   key: %s
@@ -168,6 +177,28 @@ func run(w io.Writer, dbPath string) error {
 
 	_, err = db.QueryContext(admin, `SELECT id FROM citizen ORDER BY phone`)
 	fmt.Fprintf(w, "Refused: ORDER BY phone\n  %v\n  errors.Is(err, sqldriver.ErrRefused) = %v\n\n", err, errors.Is(err, sqldriver.ErrRefused))
+
+	fmt.Fprintln(w, "Guard (docs/guard.md):")
+	_, err = db.ExecContext(clerk, `DELETE FROM citizen`)
+	fmt.Fprintf(w, "  clerk: DELETE FROM citizen\n    %v\n", err)
+	intern := sqldriver.WithRoles(ctx, "intern-1", "intern")
+	_, err = db.QueryContext(intern, `SELECT name, phone FROM citizen`)
+	fmt.Fprintf(w, "  intern: SELECT name, phone FROM citizen\n    %v\n", err)
+	rows, err := db.QueryContext(intern, `SELECT name, phone FROM citizen WHERE id > ? ORDER BY id`, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "  intern: SELECT name, phone FROM citizen WHERE id > ? ORDER BY id")
+	for rows.Next() {
+		if err := rows.Scan(&name, &phone); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "    %s %s\n", name, phone)
+	}
+	fmt.Fprintf(w, "    %v\n    errors.Is(err, guard.ErrBudgetExceeded) = %v\n\n", rows.Err(), errors.Is(rows.Err(), guard.ErrBudgetExceeded))
+	if err := rows.Close(); err != nil {
+		return err
+	}
 
 	// Closing the database flushes the audit log and signs a checkpoint.
 	if err := db.Close(); err != nil {

@@ -33,7 +33,13 @@ func TestQuickstart(t *testing.T) {
 		assert.Contains(t, s, "found id=1002 name=李* phone=139****5678")
 		assert.Contains(t, s, "LIKE '%1234' (last4 index): id=1003")
 		assert.Contains(t, s, "errors.Is(err, sqldriver.ErrRefused) = true")
+		g := s[strings.Index(s, "Guard"):strings.Index(s, "Audit log:")]
+		assert.Contains(t, g, "high-risk statement: rule delete_all")
+		assert.Contains(t, g, "high-risk statement: rule bulk_select")
+		assert.Contains(t, g, "张* 138****8000\n    李* 139****5678\n    gmfield/guard: decryption budget exceeded: rule statement_budget, role intern, column citizen.name, limit 4")
+		assert.Contains(t, g, "errors.Is(err, guard.ErrBudgetExceeded) = true")
 		audit := s[strings.Index(s, "Audit log:"):]
+		assert.Regexp(t, `intern-1 +intern +select +mask +rows=2 +decrypted=4 +blocked`, audit)
 		assert.Regexp(t, `user-1 +clerk +select +mask +rows=3 +decrypted=12 +ok`, audit)
 		assert.Regexp(t, `user-2 +clerk +select +search +rows=1`, audit)
 		assert.Contains(t, audit, "audit verify --log ")
