@@ -122,6 +122,9 @@ func New(c Config) (*Guard, error) {
 		if err != nil {
 			return nil, err
 		}
+		if g.roles[v.name] != nil {
+			return nil, fmt.Errorf("%w: two roles are named %s (names are case-insensitive)", ErrInvalidConfig, v.name)
+		}
 		g.roles[v.name] = v
 	}
 	for id, r := range c.Principals {
@@ -170,7 +173,7 @@ func validRole(name string, r Role, override bool) (*role, error) {
 			return nil, fmt.Errorf("%w: %s: %s is negative", ErrInvalidConfig, name, what)
 		}
 	}
-	if r.Budget.Values != 0 && r.Budget.Window < time.Second {
+	if r.Budget.Values > 0 && r.Budget.Window < time.Second {
 		return nil, fmt.Errorf("%w: %s: a budget's window must be at least 1s", ErrInvalidConfig, name)
 	}
 	v := &role{name: name, perStatement: r.PerStatement, budget: r.Budget, maxRows: r.MaxRows, noBulk: r.NoBulk, statements: map[string]struct{}{}}

@@ -3,7 +3,9 @@ package guard_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gmfield/gmfield/guard"
+	"github.com/gmfield/gmfield/masking"
 )
 
 // TestLeaseServesOneBudget (a hostile read's finding): budget taken ahead
@@ -76,4 +79,85 @@ func TestWhitelistCommentBreak(t *testing.T) {
 		require.NoError(t, yaml.Unmarshal(out.Bytes(), &doc), out.String())
 		assert.Equal(t, []string{fpA}, doc.Roles["clerk"].Statements, "%q", out.String())
 	}
+}
+
+// TestUnlimitedBudgetOverride (a second hostile read): a principal
+// override of Budget{Values: Unlimited} was refused by New for its
+// window; it removes the roles' budget.
+func TestUnlimitedBudgetOverride(t *testing.T) {
+	g, err := guard.New(guard.Config{
+		Roles:      map[string]guard.Role{"clerk": {Budget: guard.Budget{Values: 10, Window: time.Hour}}},
+		Principals: map[string]guard.Role{"nightly": {Budget: guard.Budget{Values: guard.Unlimited}}},
+	})
+	require.NoError(t, err, "budget: none for a principal")
+	u, err := g.Admit(context.Background(), masking.Principal{ID: "nightly", Roles: []string{"clerk"}}, &guard.Statement{Kind: guard.KindSelect, Reads: true, Where: true})
+	require.NoError(t, err)
+	n, err := rowsOf(u, 50, 1)
+	assert.Equal(t, 50, n)
+	assert.NoError(t, err)
+}
+
+// TestRoleNamesCollide (a second hostile read): two role entries that
+// differ only in case are one role to the guard; New kept one of them at
+// random (map order) instead of refusing the configuration.
+func TestRoleNamesCollide(t *testing.T) {
+	_, err := guard.New(guard.Config{Roles: map[string]guard.Role{"clerk": {PerStatement: 1}, "Clerk": {PerStatement: 1000}}})
+	assert.ErrorIs(t, err, guard.ErrInvalidConfig)
+	limits := map[int64]int{}
+	for i := 0; i < 50; i++ {
+		g, err := guard.New(guard.Config{Roles: map[string]guard.Role{
+			"clerk": {PerStatement: 1},
+			"Clerk": {PerStatement: 1000},
+		}})
+		if err != nil {
+			return // refused: fine
+		}
+		u, err := g.Admit(context.Background(), masking.Principal{ID: "p", Roles: []string{"clerk"}}, &guard.Statement{Kind: guard.KindSelect, Tables: []string{"citizen"}, Reads: true, Where: true})
+		require.NoError(t, err)
+		if u.Row(2, "citizen.name") == nil {
+			limits[1000]++
+		} else {
+			limits[1]++
+		}
+	}
+	assert.Len(t, limits, 1, "the same configuration gives clerk per_statement 1 in %d runs and 1000 in %d", limits[1], limits[1000])
+}
+
+// TestLeaseSweepConcurrent (a second hostile read, which held): statements of one principal draw on its
+// lease while many other principals make the guard sweep; the budget
+// still holds.
+func TestLeaseSweepConcurrent(t *testing.T) {
+	g, err := guard.New(guard.Config{Roles: map[string]guard.Role{"clerk": {Budget: guard.Budget{Values: 200, Window: time.Hour}}}})
+	require.NoError(t, err)
+	sel := &guard.Statement{Kind: guard.KindSelect, Tables: []string{"citizen"}, Reads: true, Where: true}
+	var mu sync.Mutex
+	got := 0
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				u, err := g.Admit(context.Background(), masking.Principal{ID: "p", Roles: []string{"clerk"}}, sel)
+				require.NoError(t, err)
+				for r := 0; r < 3; r++ {
+					if u.Row(1, "citizen.name") == nil {
+						mu.Lock()
+						got++
+						mu.Unlock()
+					}
+				}
+			}
+		}()
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				u, _ := g.Admit(context.Background(), masking.Principal{ID: fmt.Sprintf("o-%d-%d", w, i), Roles: []string{"clerk"}}, sel)
+				u.Row(1, "citizen.name")
+			}
+		}(w)
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, got, 200)
 }

@@ -24,8 +24,12 @@ func (s *schema) check(ctx context.Context, pr masking.Principal, p *sqlplan.Pla
 	if s.guard == nil {
 		return nil, nil
 	}
-	st := &guard.Statement{Kind: guardKinds[p.Kind], Schema: guardSchema[p.Schema], Tables: p.Tables, Where: p.Where,
-		Limit: p.Limit && (p.LimitArg < 0 || p.LimitArg < len(args) && boundsRows(args[p.LimitArg].Value)), Fingerprint: p.Fingerprint, Shape: p.Shape}
+	limit := p.Limit
+	if limit && p.LimitArg >= 0 {
+		limit = p.LimitArg < len(args) && boundsRows(&args[p.LimitArg])
+	}
+	st := &guard.Statement{Kind: guardKinds[p.Kind], Schema: guardSchema[p.Schema], Tables: p.Tables, Where: p.Where, Limit: limit,
+		Fingerprint: p.Fingerprint, Shape: p.Shape}
 	if p.ExactFingerprint != "" {
 		st.Fingerprint = p.ExactFingerprint
 	}
@@ -37,13 +41,17 @@ func (s *schema) check(ctx context.Context, pr masking.Principal, p *sqlplan.Pla
 
 // boundsRows reports whether a LIMIT argument bounds the rows: an
 // integer of at least 0 (a negative one is no limit on SQLite, NULL none
-// on PostgreSQL).
-func boundsRows(v driver.Value) bool {
+// on PostgreSQL). A driver.Valuer is read once, here, and its value is
+// what the statement is sent with: a Valuer read again could give
+// another.
+func boundsRows(arg *driver.NamedValue) bool {
+	v := arg.Value
 	if vr, ok := v.(driver.Valuer); ok {
 		var err error
 		if v, err = vr.Value(); err != nil {
 			return false
 		}
+		arg.Value = v
 	}
 	switch x := derefValue(v).(type) {
 	case string:

@@ -2,7 +2,9 @@ package sqldriver_test
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -143,4 +145,171 @@ func TestGuardBulkSelectNoLimitLimit(t *testing.T) {
 		require.NoError(t, err, "a placeholder bound to a limit")
 		require.NoError(t, rows.Close())
 	})
+}
+
+// TestGuardSelfJoinRestrictsOtherAlias (a second hostile read): a second
+// reference to the protected table (USING citizen c2, FROM citizen c2,
+// JOIN citizen c2) whose alias the WHERE restricts made the WHERE count
+// for the target, whose rows it does not restrict: every citizen was
+// updated or deleted.
+func TestGuardSelfJoinRestrictsOtherAlias(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		g, err := guard.New(guard.Config{Roles: guardRoles()})
+		require.NoError(t, err)
+		cfg := newConfig(t, testConfig)
+		cfg.Guard = g
+		raw, db := b.open(t, cfg)
+		seed(t, b, db)
+		var stmts []string
+		switch b.name {
+		case "sqlite":
+			stmts = []string{`UPDATE citizen SET city = 'x' FROM citizen c2 WHERE c2.id = 1`}
+		case "postgres", "libpq":
+			stmts = []string{`UPDATE citizen SET city = 'x' FROM citizen c2 WHERE c2.id = 1`, `DELETE FROM citizen USING citizen c2 WHERE c2.id = 1`}
+		case "mysql":
+			stmts = []string{`DELETE c FROM citizen c JOIN citizen c2 WHERE c2.id = 1`}
+		}
+		for _, q := range stmts {
+			res, err := db.ExecContext(as("clerk"), q)
+			n := int64(-1)
+			if err == nil {
+				n, _ = res.RowsAffected()
+			}
+			assert.ErrorIs(t, err, guard.ErrHighRisk, "%s: changed %d rows (all of citizen), no permission", q, n)
+		}
+		var n int
+		require.NoError(t, raw.QueryRow(`SELECT count(*) FROM citizen WHERE city <> 'x'`).Scan(&n))
+		assert.Equal(t, 3, n, "a clerk changed or deleted every citizen")
+	})
+}
+
+// TestGuardBulkSelectSelfJoin (a second hostile read): bulk: false was
+// passed by a self-join whose other alias the WHERE restricts, and by a
+// join whose WHERE restricts only the other protected table.
+func TestGuardBulkSelectSelfJoin(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		g, err := guard.New(guard.Config{Roles: guardRoles()})
+		require.NoError(t, err)
+		cfg := newConfig(t, testConfig)
+		cfg.Guard = g
+		_, db := b.open(t, cfg)
+		seed(t, b, db)
+		for _, q := range []string{
+			`SELECT c.name FROM citizen c JOIN citizen c2 ON 1 = 1 WHERE c2.id = 1`,
+			`SELECT email FROM contact, citizen WHERE citizen.id = 1`,
+		} {
+			rows, err := db.QueryContext(as("clerk"), q)
+			n := 0
+			if err == nil {
+				for rows.Next() {
+					n++
+				}
+				rows.Close()
+			}
+			assert.ErrorIs(t, err, guard.ErrHighRisk, "%s: every row, %d rows", q, n)
+		}
+		var name string
+		require.NoError(t, db.QueryRowContext(as("clerk"), `SELECT c.name FROM citizen c JOIN orders o ON o.citizen_id = c.id WHERE c.id = ?`, 1).Scan(&name), "the table read is restricted")
+		_, err = db.QueryContext(as("clerk"), `SELECT c.name FROM citizen c JOIN citizen c2 ON c2.id = c.id WHERE c.id = ?`, 1)
+		assert.ErrorIs(t, err, guard.ErrHighRisk, "a self-join needs each alias restricted (docs/guard.md)")
+	})
+}
+
+// TestGuardYAMLBudgetNone (a second hostile read): budget: none for a
+// principal was refused for its window.
+func TestGuardYAMLBudgetNone(t *testing.T) {
+	doc := testConfig + "guard:\n  roles:\n    clerk: {budget: 300/1h}\n  principals:\n    nightly-phone-check: {budget: none}\n"
+	_, err := config.Parse([]byte(doc), keyDir(t))
+	assert.NoError(t, err)
+}
+
+// TestGuardYAMLRoleCase (a second hostile read): roles Clerk and clerk
+// passed the loader's duplicate-key check, and the guard kept one at
+// random.
+func TestGuardYAMLRoleCase(t *testing.T) {
+	doc := testConfig + "guard:\n  roles:\n    clerk: {per_statement: 1}\n    Clerk: {per_statement: 1000}\n"
+	_, err := config.Parse([]byte(doc), keyDir(t))
+	assert.Error(t, err, "two entries for role clerk")
+}
+
+// flip is a driver.Valuer whose first Value (the guard's boundsRows)
+// is a limit and whose next (the inner driver's) is no limit.
+type flip struct {
+	n    *atomic.Int32
+	then driver.Value
+}
+
+func (f flip) Value() (driver.Value, error) {
+	if f.n.Add(1) == 1 {
+		return int64(1), nil
+	}
+	return f.then, nil
+}
+
+// TestGuardLimitValuerReadOnce (a second hostile read): the guard read a
+// LIMIT argument's Valuer once and the inner driver (pgx, whose
+// CheckNamedValue passes every value through) again, which could give
+// no limit; the value read is now the one sent.
+func TestGuardLimitValuerReadOnce(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		g, err := guard.New(guard.Config{Roles: guardRoles()})
+		require.NoError(t, err)
+		cfg := newConfig(t, testConfig)
+		cfg.Guard = g
+		_, db := b.open(t, cfg)
+		seed(t, b, db)
+		var none driver.Value = int64(-1)
+		if b.name != "sqlite" {
+			none = nil
+		}
+		for name, arg := range map[string]any{
+			"flip Valuer": flip{n: new(atomic.Int32), then: none},
+		} {
+			rows, err := db.QueryContext(as("clerk"), `SELECT name FROM citizen LIMIT ?`, arg)
+			n := 0
+			if err == nil {
+				for rows.Next() {
+					n++
+				}
+				rows.Close()
+			}
+			t.Logf("%s: err=%v rows=%d", name, err, n)
+			if err == nil {
+				assert.Less(t, n, 3, "%s: LIMIT ? bound to %v returned every row", name, arg)
+			}
+		}
+	})
+}
+
+// TestGuardFetchWithTies (a second hostile read): FETCH FIRST 1 ROWS WITH
+// TIES counted as a LIMIT that bounds the rows, but with an ORDER BY on
+// which every row ties it returns all of them (PostgreSQL 13+).
+func TestGuardFetchWithTies(t *testing.T) {
+	for _, b := range []backend{postgresBackend} {
+		g, err := guard.New(guard.Config{Roles: guardRoles()})
+		require.NoError(t, err)
+		cfg := newConfig(t, testConfig)
+		cfg.Guard = g
+		_, db := b.open(t, cfg)
+		seed(t, b, db)
+		for _, q := range []string{
+			`SELECT name FROM citizen ORDER BY id > 0 FETCH FIRST 1 ROWS WITH TIES`,
+			`SELECT name FROM citizen ORDER BY city IS NULL FETCH FIRST 1 ROW WITH TIES`,
+		} {
+			rows, err := db.QueryContext(as("clerk"), q)
+			n := 0
+			if err == nil {
+				for rows.Next() {
+					n++
+				}
+				rows.Close()
+			}
+			t.Logf("%s: err=%v rows=%d", q, err, n)
+			if err == nil {
+				assert.Less(t, n, 2, "%s: bulk_select passed, %d rows", q, n)
+			} else {
+				assert.ErrorIs(t, err, guard.ErrHighRisk)
+			}
+		}
+	}
 }

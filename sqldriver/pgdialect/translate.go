@@ -227,7 +227,7 @@ func (tr *translator) query(sel *pg.SelectStmt) *sqlir.Query {
 		q.SetOp = strings.ToLower(strings.TrimPrefix(sel.Op.String(), "SETOP_"))
 		q.Left, q.Right = tr.query(sel.Larg), tr.query(sel.Rarg)
 		q.OrderBy = tr.sortList(sel.SortClause)
-		q.Limit, q.Offset = tr.e(sel.LimitCount), tr.e(sel.LimitOffset)
+		q.Limit, q.Offset = tr.limit(sel), tr.e(sel.LimitOffset)
 		return q
 	}
 	for _, vl := range sel.ValuesLists {
@@ -265,7 +265,7 @@ func (tr *translator) query(sel *pg.SelectStmt) *sqlir.Query {
 			}
 		}
 	}
-	q.Limit, q.Offset = tr.e(sel.LimitCount), tr.e(sel.LimitOffset)
+	q.Limit, q.Offset = tr.limit(sel), tr.e(sel.LimitOffset)
 	q.Into = sel.IntoClause != nil
 	return q
 }
@@ -526,6 +526,16 @@ func (tr *translator) columnRef(cr *pg.ColumnRef) sqlir.Expr {
 
 // constant translates a literal. A negative number is written as "-" and
 // the number: its span covers both.
+// limit translates a SELECT's row count: FETCH … WITH TIES may return
+// more rows than its count, so it is an expression that bounds nothing.
+func (tr *translator) limit(sel *pg.SelectStmt) sqlir.Expr {
+	count := tr.e(sel.LimitCount)
+	if count != nil && sel.LimitOption == pg.LimitOption_LIMIT_OPTION_WITH_TIES {
+		return &sqlir.Op{What: "FETCH … WITH TIES", Args: []sqlir.Expr{count}}
+	}
+	return count
+}
+
 func (tr *translator) constant(c *pg.A_Const) sqlir.Expr {
 	i := tr.t.at(c.Location)
 	if i < 0 {

@@ -153,11 +153,25 @@ func (a *analyzer) top(q *sqlir.Query) error {
 	if err != nil {
 		return err
 	}
+	if err := a.finish(items, q.ItemsEnd, "select list"); err != nil {
+		return err
+	}
+	// The WHERE must restrict every protected table whose columns the
+	// result returns.
 	if a.outer != nil {
-		a.plan.Where = a.filters(q.Where, a.outer)
+		read := map[string]bool{}
+		for _, r := range a.plan.Results {
+			if r.Column != "" {
+				read[r.Table] = true
+			}
+			for _, t := range r.StarTables {
+				read[t] = true
+			}
+		}
+		a.plan.Where = a.restrictsAll(q.Where, a.outer, protectedEntries(a.outer, read))
 	}
 	a.plan.Limit, a.plan.LimitArg = bounded(q.Limit)
-	return a.finish(items, q.ItemsEnd, "select list")
+	return nil
 }
 
 // finish records the results of items and appends the hidden columns
@@ -176,20 +190,31 @@ func (a *analyzer) finish(items []item, pos int, where string) error {
 	return nil
 }
 
-// filters reports whether the condition e restricts the rows of a
-// protected table of scope s, the statement's own level: whether,
-// outside subqueries, it reads a column of one, qualified by its name or
-// alias, or unqualified where the table is the level's only one or the
-// name is one of its declared columns. A condition that reads only
-// constants (WHERE 1 = 1), only other tables (WHERE EXISTS (SELECT …),
-// USING t WHERE t.x > 0) or, on SQLite, a double-quoted token that is a
-// string unless it names a column (WHERE "1") selects every row.
-func (a *analyzer) filters(e sqlir.Expr, s *scope) bool {
+// restrictsAll reports whether the condition e, at scope s, restricts
+// the rows of every entry of targets: whether, outside subqueries, it
+// reads a column of each, qualified by its alias or name, or unqualified
+// where the name resolves to it or it is the level's only table. A
+// condition that reads only constants (WHERE 1 = 1), only subqueries
+// (WHERE EXISTS (SELECT …)), only other tables or other aliases of the
+// same table (USING citizen c2 WHERE c2.id = 1) or, on SQLite, a
+// double-quoted token that is a string unless it names a column
+// (WHERE "1") restricts nothing.
+func (a *analyzer) restrictsAll(e sqlir.Expr, s *scope, targets []*entry) bool {
+	for _, t := range targets {
+		if e == nil || !a.restricts(e, s, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// restricts reports whether condition e restricts the rows of entry t.
+func (a *analyzer) restricts(e sqlir.Expr, s *scope, t *entry) bool {
 	var visit func(sqlir.Expr) bool
 	visit = func(e sqlir.Expr) bool {
 		switch x := e.(type) {
 		case *sqlir.ColumnRef:
-			return a.restricts(x, s)
+			return a.names(x, s, t)
 		case *sqlir.Compare:
 			return visit(x.L) || visit(x.R)
 		case *sqlir.In:
@@ -211,32 +236,38 @@ func (a *analyzer) filters(e sqlir.Expr, s *scope) bool {
 		}
 		return false
 	}
-	return e != nil && visit(e)
+	return visit(e)
 }
 
-// restricts reports whether column reference cr of a condition at scope
-// s names a column of a protected table of that level.
-func (a *analyzer) restricts(cr *sqlir.ColumnRef, s *scope) bool {
+// names reports whether column reference cr, at scope s, names a column
+// of entry t.
+func (a *analyzer) names(cr *sqlir.ColumnRef, s *scope, t *entry) bool {
 	if cr.Star || cr.Name == "" {
 		return false
 	}
-	qual := ""
-	if n := len(cr.Qual); n > 0 {
-		qual = cr.Qual[n-1]
+	r, err := s.resolve(cr)
+	if err != nil || r.wholeRow {
+		return false
 	}
-	// A qualified name is never a string.
-	maybeString := qual == "" && a.maybeString(cr.NameSpan)
+	if r.entry != nil {
+		return r.entry == t
+	}
+	// A name no protected table declares: t's if t is the only table,
+	// unless it may be a string (a qualified name never is).
+	qualified := len(cr.Qual) > 0
+	return !qualified && !a.maybeString(cr.NameSpan) && len(s.entries) == 1 && s.entries[0] == t
+}
+
+// protectedEntries returns the entries of s of a protected table, those
+// of the tables named in only when only is not nil.
+func protectedEntries(s *scope, only map[string]bool) []*entry {
+	var out []*entry
 	for _, e := range s.entries {
-		if e.table == nil || e.excluded || (qual != "" && qual != e.ref) {
-			continue
-		}
-		r := classify(e, cr.Name)
-		declared := r.col != nil || r.index != nil || r.key
-		if declared || qual != "" || (!maybeString && len(s.entries) == 1) {
-			return true
+		if e.table != nil && !e.excluded && (only == nil || only[e.table.Name]) {
+			out = append(out, e)
 		}
 	}
-	return false
+	return out
 }
 
 // maybeString reports whether the name at sp is a token the server reads

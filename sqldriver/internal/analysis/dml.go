@@ -393,7 +393,7 @@ func (a *analyzer) update(up *sqlir.Update, s *scope) error {
 		a.w.insert(up.WhereStart, text(" ("))
 		a.w.insert(up.WhereEnd, text(") AND "+e.ref+"."+t.RowKey+" = "+pre), slotPiece(sqlplan.Slot{Value: *rowKey, Op: sqlplan.OpRowKey, Table: t.Name}), text(post))
 	}
-	a.plan.Where = a.filters(up.Where, s)
+	a.plan.Where = a.restrictsAll(up.Where, s, []*entry{e})
 	a.plan.Limit, a.plan.LimitArg = bounded(up.Limit)
 	if err := a.exprs(s, "ORDER BY or LIMIT", append(up.OrderBy, up.Limit)...); err != nil {
 		return err
@@ -438,21 +438,39 @@ func (a *analyzer) delete(del *sqlir.Delete, s *scope) error {
 	if err := a.with(del.With, s); err != nil {
 		return err
 	}
+	var targets []*entry // the entries rows are deleted from
 	if del.Table != nil {
 		e := a.addTable(s, del.Table, del.Alias)
 		if err := a.checkAlias(del.Alias, e); err != nil {
 			return err
 		}
+		targets = append(targets, e)
 	}
 	for _, f := range del.Using {
 		if err := a.from(f, s); err != nil {
 			return err
 		}
 	}
+	for _, tn := range del.Tables { // MySQL multi-table DELETE
+		for _, e := range s.entries {
+			if e.ref == tn.Name {
+				targets = append(targets, e)
+			}
+		}
+	}
+	if len(del.Tables) > 0 && len(targets) == 0 {
+		targets = protectedEntries(s, nil)
+	}
 	if err := a.pred(del.Where, s, "WHERE"); err != nil {
 		return err
 	}
-	a.plan.Where = a.filters(del.Where, s)
+	var prot []*entry
+	for _, e := range targets {
+		if e.table != nil {
+			prot = append(prot, e)
+		}
+	}
+	a.plan.Where = a.restrictsAll(del.Where, s, prot)
 	a.plan.Limit, a.plan.LimitArg = bounded(del.Limit)
 	if err := a.exprs(s, "ORDER BY or LIMIT", append(del.OrderBy, del.Limit)...); err != nil {
 		return err
