@@ -450,7 +450,7 @@ func (u *Use) lift(rule Rule, reason error, column string, limit int64) error {
 		u.lifts = append(u.lifts, Lift{Rule: rule, Approval: a})
 		return nil
 	}
-	e := &Error{Rule: rule, Reason: reason, Column: column, Limit: limit, Approval: aerr}
+	e := &Error{Rule: rule, Reason: reason, Column: column, Limit: limit, Approval: aerr, Lifted: slices.Clone(u.lifts)}
 	switch rule {
 	case RuleStatementBudget:
 		e.Role = u.lim.perRole
@@ -624,7 +624,7 @@ func (u *Use) window(need int64, column string) error {
 			u.open = true
 			return nil
 		}
-		e := &Error{Rule: RuleWindowBudget, Reason: ErrUnavailable, Role: u.lim.budgetRole, Column: column, Err: err}
+		e := &Error{Rule: RuleWindowBudget, Reason: ErrUnavailable, Role: u.lim.budgetRole, Column: column, Err: err, Lifted: slices.Clone(u.lifts)}
 		u.g.warn(u.pr, &u.st, e)
 		return e
 	}

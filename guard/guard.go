@@ -129,6 +129,9 @@ type Error struct {
 	Approval error
 	// Err is the budget store's failure, for ErrUnavailable.
 	Err error
+	// Lifted are the rules approvals had lifted for the statement before
+	// it was blocked, for its audit event.
+	Lifted []Lift
 }
 
 // Error describes the block.

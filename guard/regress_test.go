@@ -11,9 +11,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/sumdb/note"
 
+	"github.com/gmfield/gmfield/audit"
+	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/guard"
 	"github.com/gmfield/gmfield/masking"
 )
@@ -160,4 +162,27 @@ func TestLeaseSweepConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.LessOrEqual(t, got, 200)
+}
+
+// TestBlockKeepsLifts (a second hostile read): a statement blocked after
+// an approval lifted another of its rules kept no record of the
+// approval; the block's error carries it, for the audit event.
+func TestBlockKeepsLifts(t *testing.T) {
+	key, err := crypto.GenerateSM2Key()
+	require.NoError(t, err)
+	signer, err := audit.NewSigner(guard.DefaultApprover, key)
+	require.NoError(t, err)
+	vk, err := audit.NewVerifier(guard.DefaultApprover, key.Public())
+	require.NoError(t, err)
+	g := newGuard(t, guard.Config{Whitelist: guard.WhitelistEnforce, Approvers: []note.Verifier{vk}, Roles: map[string]guard.Role{"clerk": {}}})
+	now := time.Now()
+	tok, err := guard.Issue(guard.Approval{Principal: "c1", Rules: []guard.Rule{guard.RuleWhitelist}, NotBefore: now.Add(-time.Minute), Expires: now.Add(time.Hour), Reason: "ticket 5"}, signer)
+	require.NoError(t, err)
+	_, err = g.Admit(guard.WithApproval(context.Background(), tok), who("c1", "clerk"), &guard.Statement{Kind: guard.KindDelete, Fingerprint: fpA})
+	var ge *guard.Error
+	require.ErrorAs(t, err, &ge)
+	assert.Equal(t, guard.RuleDeleteAll, ge.Rule)
+	require.Len(t, ge.Lifted, 1)
+	assert.Equal(t, guard.RuleWhitelist, ge.Lifted[0].Rule)
+	assert.Equal(t, "ticket 5", ge.Lifted[0].Approval.Reason)
 }

@@ -94,7 +94,11 @@ func (s *schema) record(ctx context.Context, p *sqlplan.Plan, u *guard.Use, rows
 	}
 	defer s.inflight.Done()
 	e := s.event(ctx, p, err, fromDB)
-	for _, l := range u.Lifts() {
+	lifts := u.Lifts()
+	if blocked := (*guard.Error)(nil); u == nil && errors.As(err, &blocked) {
+		lifts = blocked.Lifted // blocked before the statement had a Use
+	}
+	for _, l := range lifts {
 		e.Grants = append(e.Grants, audit.Grant{Rule: string(l.Rule), Reason: l.Approval.Reason, Expires: l.Approval.Expires})
 	}
 	e.Rows, e.Decrypted = rows, decrypted
