@@ -2,6 +2,7 @@ package sqldriver_test
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"sync/atomic"
@@ -22,12 +23,7 @@ import (
 // every row of the protected table.
 func TestGuardDeleteAllThroughOtherTable(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		g, err := guard.New(guard.Config{Roles: guardRoles()})
-		require.NoError(t, err)
-		cfg := newConfig(t, testConfig)
-		cfg.Guard = g
-		raw, db := b.open(t, cfg)
-		seed(t, b, db)
+		raw, db := guarded(t, b)
 		stmts := []string{
 			`UPDATE citizen SET city = 'x' WHERE EXISTS (SELECT 1 FROM orders WHERE orders.id > 0)`,
 			`DELETE FROM citizen WHERE EXISTS (SELECT 1 FROM orders WHERE orders.id > 0)`,
@@ -54,13 +50,8 @@ func TestGuardDeleteAllThroughOtherTable(t *testing.T) {
 // WHERE that reads only a subquery's columns passed bulk: false.
 func TestGuardBulkSelectThroughOtherTable(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		g, err := guard.New(guard.Config{Roles: guardRoles()})
-		require.NoError(t, err)
-		cfg := newConfig(t, testConfig)
-		cfg.Guard = g
-		_, db := b.open(t, cfg)
-		seed(t, b, db)
-		_, err = db.QueryContext(as("clerk"), `SELECT name FROM citizen WHERE EXISTS (SELECT 1 FROM orders WHERE orders.id > 0)`)
+		_, db := guarded(t, b)
+		_, err := db.QueryContext(as("clerk"), `SELECT name FROM citizen WHERE EXISTS (SELECT 1 FROM orders WHERE orders.id > 0)`)
 		assert.ErrorIs(t, err, guard.ErrHighRisk, "every row of citizen, no WHERE on it, no LIMIT")
 	})
 }
@@ -122,12 +113,7 @@ func TestGuardBulkSelectNoLimitLimit(t *testing.T) {
 		default:
 			t.Skip("MySQL has no unlimited LIMIT")
 		}
-		g, err := guard.New(guard.Config{Roles: guardRoles()})
-		require.NoError(t, err)
-		cfg := newConfig(t, testConfig)
-		cfg.Guard = g
-		_, db := b.open(t, cfg)
-		seed(t, b, db)
+		_, db := guarded(t, b)
 		for _, q := range qs {
 			rows, err := db.QueryContext(as("clerk"), q)
 			if err == nil {
@@ -139,7 +125,7 @@ func TestGuardBulkSelectNoLimitLimit(t *testing.T) {
 		if b.name != "sqlite" {
 			unlimited = nil
 		}
-		_, err = db.QueryContext(as("clerk"), `SELECT name FROM citizen LIMIT ?`, unlimited)
+		_, err := db.QueryContext(as("clerk"), `SELECT name FROM citizen LIMIT ?`, unlimited)
 		assert.ErrorIs(t, err, guard.ErrHighRisk, "a placeholder bound to no limit")
 		rows, err := db.QueryContext(as("clerk"), `SELECT name FROM citizen LIMIT ?`, 2)
 		require.NoError(t, err, "a placeholder bound to a limit")
@@ -154,12 +140,7 @@ func TestGuardBulkSelectNoLimitLimit(t *testing.T) {
 // updated or deleted.
 func TestGuardSelfJoinRestrictsOtherAlias(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		g, err := guard.New(guard.Config{Roles: guardRoles()})
-		require.NoError(t, err)
-		cfg := newConfig(t, testConfig)
-		cfg.Guard = g
-		raw, db := b.open(t, cfg)
-		seed(t, b, db)
+		raw, db := guarded(t, b)
 		var stmts []string
 		switch b.name {
 		case "sqlite":
@@ -188,12 +169,7 @@ func TestGuardSelfJoinRestrictsOtherAlias(t *testing.T) {
 // join whose WHERE restricts only the other protected table.
 func TestGuardBulkSelectSelfJoin(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		g, err := guard.New(guard.Config{Roles: guardRoles()})
-		require.NoError(t, err)
-		cfg := newConfig(t, testConfig)
-		cfg.Guard = g
-		_, db := b.open(t, cfg)
-		seed(t, b, db)
+		_, db := guarded(t, b)
 		for _, q := range []string{
 			`SELECT c.name FROM citizen c JOIN citizen c2 ON 1 = 1 WHERE c2.id = 1`,
 			`SELECT email FROM contact, citizen WHERE citizen.id = 1`,
@@ -210,7 +186,7 @@ func TestGuardBulkSelectSelfJoin(t *testing.T) {
 		}
 		var name string
 		require.NoError(t, db.QueryRowContext(as("clerk"), `SELECT c.name FROM citizen c JOIN orders o ON o.citizen_id = c.id WHERE c.id = ?`, 1).Scan(&name), "the table read is restricted")
-		_, err = db.QueryContext(as("clerk"), `SELECT c.name FROM citizen c JOIN citizen c2 ON c2.id = c.id WHERE c.id = ?`, 1)
+		_, err := db.QueryContext(as("clerk"), `SELECT c.name FROM citizen c JOIN citizen c2 ON c2.id = c.id WHERE c.id = ?`, 1)
 		assert.ErrorIs(t, err, guard.ErrHighRisk, "a self-join needs each alias restricted (docs/guard.md)")
 	})
 }
@@ -252,12 +228,7 @@ func (f flip) Value() (driver.Value, error) {
 // no limit; the value read is now the one sent.
 func TestGuardLimitValuerReadOnce(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		g, err := guard.New(guard.Config{Roles: guardRoles()})
-		require.NoError(t, err)
-		cfg := newConfig(t, testConfig)
-		cfg.Guard = g
-		_, db := b.open(t, cfg)
-		seed(t, b, db)
+		_, db := guarded(t, b)
 		var none driver.Value = int64(-1)
 		if b.name != "sqlite" {
 			none = nil
@@ -286,12 +257,7 @@ func TestGuardLimitValuerReadOnce(t *testing.T) {
 // which every row ties it returns all of them (PostgreSQL 13+).
 func TestGuardFetchWithTies(t *testing.T) {
 	for _, b := range []backend{postgresBackend} {
-		g, err := guard.New(guard.Config{Roles: guardRoles()})
-		require.NoError(t, err)
-		cfg := newConfig(t, testConfig)
-		cfg.Guard = g
-		_, db := b.open(t, cfg)
-		seed(t, b, db)
+		_, db := guarded(t, b)
 		for _, q := range []string{
 			`SELECT name FROM citizen ORDER BY id > 0 FETCH FIRST 1 ROWS WITH TIES`,
 			`SELECT name FROM citizen ORDER BY city IS NULL FETCH FIRST 1 ROW WITH TIES`,
@@ -312,4 +278,17 @@ func TestGuardFetchWithTies(t *testing.T) {
 			}
 		}
 	}
+}
+
+// guarded opens backend b through the driver with the suite's guard
+// roles (guardRoles), seeded; raw is the unwrapped handle.
+func guarded(t *testing.T, b backend) (*sql.DB, tdb) {
+	t.Helper()
+	g, err := guard.New(guard.Config{Roles: guardRoles()})
+	require.NoError(t, err)
+	cfg := newConfig(t, testConfig)
+	cfg.Guard = g
+	raw, db := b.open(t, cfg)
+	seed(t, b, db)
+	return raw, db
 }
