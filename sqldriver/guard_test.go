@@ -362,7 +362,10 @@ func TestGuardRedisShared(t *testing.T) {
 	seed(t, b, db1)
 	db2 := wrap(parse())
 	total := runLookups(t, []tdb{db1, db2}, 16, 10)
-	assert.Equal(t, int64(100), total, "two instances, one budget of 101: 50 lookups of 2")
+	// Never more than the budget; at most each instance's lease (a
+	// sixteenth of the budget: 6 values) left unused when it ends.
+	assert.LessOrEqual(t, total, int64(100), "two instances, one budget of 101: at most 50 lookups of 2")
+	assert.GreaterOrEqual(t, total, int64(100-2*6))
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
 	keys, err := c.Keys(context.Background(), prefix+"*").Result()
