@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -59,6 +60,7 @@ type Guard struct {
 	unlisted    *limits // a caller of no listed role
 	mode        Mode
 	learn       *learner
+	learnW      io.Writer
 	counter     Counter
 	local       *MemoryCounter
 	fallback    Fallback
@@ -71,6 +73,20 @@ type Guard struct {
 	log         *slog.Logger
 	now         func() time.Time
 	openWarned  atomic.Int64 // unix seconds of the last fail_open warning
+}
+
+// Close closes the Counter and the Learn writer of the guard's Config
+// when they are io.Closers (those the YAML configuration makes are: a
+// Redis client, the learn file). Closing the database handle of
+// sqldriver.Wrap closes its guard, as it closes its audit sink.
+func (g *Guard) Close() error {
+	var errs []error
+	for _, x := range []any{g.counter, g.learnW} {
+		if c, ok := x.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // role is a validated Role.
@@ -112,7 +128,7 @@ func New(c Config) (*Guard, error) {
 		if c.Learn == nil {
 			return nil, fmt.Errorf("%w: learn mode needs somewhere to write (Learn)", ErrInvalidConfig)
 		}
-		g.learn = &learner{w: c.Learn}
+		g.learn, g.learnW = &learner{w: c.Learn}, c.Learn
 	}
 	if g.fallback < FailClosed || g.fallback > FailLocal {
 		return nil, fmt.Errorf("%w: fallback %d", ErrInvalidConfig, g.fallback)

@@ -366,3 +366,29 @@ func TestParseBudget(t *testing.T) {
 		assert.ErrorIs(t, err, guard.ErrInvalidConfig, bad)
 	}
 }
+
+type closeCounter struct {
+	*guard.MemoryCounter
+	closed *bool
+}
+
+func (c closeCounter) Close() error { *c.closed = true; return nil }
+
+type closeWriter struct {
+	bytes.Buffer
+	closed bool
+}
+
+func (w *closeWriter) Close() error { w.closed = true; return nil }
+
+// TestClose: a guard closes the counter and learn writer it was given
+// when they are io.Closers.
+func TestClose(t *testing.T) {
+	counterClosed := false
+	w := &closeWriter{}
+	g := newGuard(t, guard.Config{Counter: closeCounter{guard.NewMemoryCounter(nil), &counterClosed}, Whitelist: guard.WhitelistLearn, Learn: w})
+	require.NoError(t, g.Close())
+	assert.True(t, counterClosed)
+	assert.True(t, w.closed)
+	require.NoError(t, newGuard(t, guard.Config{}).Close(), "nothing to close")
+}

@@ -118,6 +118,7 @@ type Config struct {
 	// table against its whitelist, high-risk rules and decryption
 	// budgets (docs/guard.md); a blocked statement fails with an error
 	// wrapping guard.ErrBlocked, and its audit event has outcome blocked.
+	// Closing the database handle of Wrap closes it (guard.Guard.Close).
 	Guard *guard.Guard
 }
 

@@ -37,8 +37,8 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 func (c *connector) Driver() driver.Driver { return c.drv }
 
 // Close implements io.Closer, closing the inner connector if it is one,
-// then, for the connector of Wrap, recording the results still open and
-// closing the audit sink if it is an io.Closer.
+// then, for the connector of Wrap, recording the results still open,
+// closing the audit sink if it is an io.Closer, and closing the guard.
 func (c *connector) Close() error {
 	var err error
 	if cl, ok := c.inner.(io.Closer); ok {
@@ -51,6 +51,9 @@ func (c *connector) Close() error {
 	c.s.drain(30 * time.Second)
 	if cl, ok := c.s.sink.(io.Closer); ok {
 		err = errors.Join(err, cl.Close())
+	}
+	if c.s.guard != nil {
+		err = errors.Join(err, c.s.guard.Close())
 	}
 	return err
 }

@@ -443,3 +443,25 @@ func TestGuardConfig(t *testing.T) {
 		assert.Contains(t, err.Error(), c.want, c.doc)
 	}
 }
+
+type closeRecorder struct {
+	syncBuffer
+	closed atomic.Bool
+}
+
+func (c *closeRecorder) Close() error { c.closed.Store(true); return nil }
+
+// TestGuardClosedWithHandle: closing the handle of Wrap closes its guard
+// (here, its learn writer).
+func TestGuardClosedWithHandle(t *testing.T) {
+	w := &closeRecorder{}
+	g, err := guard.New(guard.Config{Whitelist: guard.WhitelistLearn, Learn: w, Roles: map[string]guard.Role{"default": {}}})
+	require.NoError(t, err)
+	cfg := newConfig(t, testConfig)
+	cfg.Guard = g
+	_, db := sqliteBackend.open(t, cfg)
+	seed(t, sqliteBackend, db)
+	require.NoError(t, db.Close())
+	assert.True(t, w.closed.Load())
+	assert.Contains(t, w.String(), `"kind":"insert"`)
+}

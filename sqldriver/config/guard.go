@@ -207,8 +207,18 @@ func decodeBudgets(n *yaml.Node) (guard.Counter, guard.Fallback, error) {
 	// Each call is bounded by the counter's timeout; the client does not
 	// retry, so a store that is down answers within it.
 	opt.MaxRetries = -1
-	return redisbudget.New(redis.NewClient(&opt), rb), fallback, nil
+	client := redis.NewClient(&opt)
+	return ownedCounter{redisbudget.New(client, rb), client}, fallback, nil
 }
+
+// ownedCounter is a Redis counter with the client made for it, which
+// closing the guard closes.
+type ownedCounter struct {
+	*redisbudget.Counter
+	client *redis.Client
+}
+
+func (o ownedCounter) Close() error { return o.client.Close() }
 
 func decodeApprovals(n *yaml.Node, c *guard.Config) error {
 	return pairs(n, func(k, v *yaml.Node) error {
@@ -257,4 +267,15 @@ func (a *appendFile) Write(p []byte) (int, error) {
 		a.f = f
 	}
 	return a.f.Write(p)
+}
+
+func (a *appendFile) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.f == nil {
+		return nil
+	}
+	err := a.f.Close()
+	a.f = nil
+	return err
 }
