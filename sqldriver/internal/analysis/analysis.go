@@ -10,7 +10,6 @@ package analysis
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -210,33 +209,14 @@ func (a *analyzer) restrictsAll(e sqlir.Expr, s *scope, targets []*entry) bool {
 
 // restricts reports whether condition e restricts the rows of entry t.
 func (a *analyzer) restricts(e sqlir.Expr, s *scope, t *entry) bool {
-	var visit func(sqlir.Expr) bool
-	visit = func(e sqlir.Expr) bool {
-		switch x := e.(type) {
-		case *sqlir.ColumnRef:
-			return a.names(x, s, t)
-		case *sqlir.Compare:
-			return visit(x.L) || visit(x.R)
-		case *sqlir.In:
-			return visit(x.Expr) || slices.ContainsFunc(x.List, visit)
-		case *sqlir.Like:
-			return visit(x.Expr) || visit(x.Pattern)
-		case *sqlir.IsNull:
-			return visit(x.Expr)
-		case *sqlir.Bool:
-			return slices.ContainsFunc(x.Args, visit)
-		case *sqlir.Func:
-			return slices.ContainsFunc(x.Args, visit)
-		case *sqlir.Subquery:
-			return visit(x.Left)
-		case *sqlir.Op:
-			return slices.ContainsFunc(x.Args, visit)
-		case *sqlir.Field:
-			return visit(x.Base) || slices.ContainsFunc(x.Args, visit)
+	found := false
+	walkLevel(e, func(x sqlir.Expr) bool {
+		if cr, ok := x.(*sqlir.ColumnRef); ok && a.names(cr, s, t) {
+			found = true
 		}
-		return false
-	}
-	return visit(e)
+		return !found
+	})
+	return found
 }
 
 // names reports whether column reference cr, at scope s, names a column

@@ -22,9 +22,17 @@ func walkExpr(e sqlir.Expr, f func(sqlir.Expr) bool) {
 	w.e(e)
 }
 
+// walkLevel is walkExpr without descending into subqueries: the
+// expressions of e's own query level.
+func walkLevel(e sqlir.Expr, f func(sqlir.Expr) bool) {
+	w := walker{expr: f, level: true}
+	w.e(e)
+}
+
 type walker struct {
 	table func(*sqlir.TableName)
 	expr  func(sqlir.Expr) bool
+	level bool // stay on the expression's query level: skip subqueries
 }
 
 func (w *walker) tn(t *sqlir.TableName) {
@@ -102,7 +110,7 @@ func (w *walker) with(wi *sqlir.With) {
 }
 
 func (w *walker) query(q *sqlir.Query) {
-	if q == nil {
+	if q == nil || w.level {
 		return
 	}
 	w.with(q.With)
