@@ -52,9 +52,10 @@ func Analyze(cat sqlplan.Catalog, st *sqlir.Stmt, opt Options) (*sqlplan.Plan, e
 		return nil, err
 	}
 	if p.Protected {
-		p.Shape = Shape(cat, st)
-		p.Fingerprint, p.ExactFingerprint = Fingerprint(p.Shape), ""
-		if exact, hidden := ExactShape(cat, st); hidden {
+		var exact string
+		p.Shape, exact = shapes(cat, st)
+		p.Fingerprint = Fingerprint(p.Shape)
+		if exact != "" {
 			p.ExactFingerprint = Fingerprint(exact)
 		}
 	}

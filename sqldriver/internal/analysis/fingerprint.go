@@ -23,19 +23,16 @@ import (
 // columns, else "\"?\"".
 // A shape holds no value of the statement.
 func Shape(cat sqlplan.Catalog, st *sqlir.Stmt) string {
-	shape, _ := shapes(cat, st, false)
+	shape, _ := shapes(cat, st)
 	return shape
 }
 
-// ExactShape is Shape with every quoted name the server may read as a
-// string written as itself, and whether there was one that Shape hides:
-// what the guard's whitelist matches (its text may hold a value; only
-// its hash is kept).
-func ExactShape(cat sqlplan.Catalog, st *sqlir.Stmt) (string, bool) {
-	return shapes(cat, st, true)
-}
-
-func shapes(cat sqlplan.Catalog, st *sqlir.Stmt, exact bool) (string, bool) {
+// shapes returns st's Shape and, when Shape hides a quoted name the
+// server may read as a string, its exact shape: the same with every
+// such name written as itself ("" when there is none). The exact shape
+// is what the guard's whitelist matches; its text may hold a value, so
+// only its hash is kept.
+func shapes(cat sqlplan.Catalog, st *sqlir.Stmt) (shape, exact string) {
 	var tables []*sqlplan.Table // the protected tables the statement names
 	walkTables(st, func(tn *sqlir.TableName) {
 		if t := cat.Table(tn.Name); t != nil {
@@ -44,27 +41,38 @@ func shapes(cat sqlplan.Catalog, st *sqlir.Stmt, exact bool) (string, bool) {
 	})
 	hidden := false
 	words := make([]string, 0, len(st.Tokens))
+	exactWords := make([]string, 0, len(st.Tokens))
 	for _, t := range st.Tokens {
 		raw := st.Source[t.Start:t.End]
+		word := raw
 		switch t.Kind {
 		case sqlir.TokValue:
-			raw = "?"
+			word = "?"
 		case sqlir.TokWord:
-			raw = strings.ToLower(raw)
+			word = strings.ToLower(raw)
 		case sqlir.TokMaybeString:
 			name := strings.ReplaceAll(raw[1:len(raw)-1], `""`, `"`)
 			if !declared(tables, strings.ToLower(name)) {
-				hidden = true
-				if !exact {
-					raw = `"?"`
-				}
+				hidden, word = true, `"?"`
 			}
 		}
-		words = append(words, raw)
+		words = append(words, word)
+		if t.Kind == sqlir.TokMaybeString {
+			word = raw
+		}
+		exactWords = append(exactWords, word)
 	}
+	if !hidden {
+		return join(words), ""
+	}
+	return join(words), join(exactWords)
+}
+
+// join collapses lists of placeholders and joins the words.
+func join(words []string) string {
 	words = collapse(words, []string{"?"})
 	words = collapse(words, []string{"(", "?", ")"})
-	return strings.Join(words, " "), hidden
+	return strings.Join(words, " ")
 }
 
 // declared reports whether name is one of tables, or a protected
