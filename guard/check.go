@@ -210,17 +210,7 @@ func validRole(name string, r Role, override bool) (*role, error) {
 	return v, nil
 }
 
-func isFingerprint(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func isFingerprint(s string) bool { return len(s) == 64 && isHex(s) }
 
 // Kind is a statement's kind.
 type Kind int
@@ -606,10 +596,13 @@ func (g *Guard) sweep() {
 	}
 }
 
+// windowBit is window_budget's bit, looked up once: window runs per row.
+var windowBit = RuleWindowBudget.bit()
+
 // window takes need values of the window budget.
 func (u *Use) window(need int64, column string) error {
 	b := u.lim.budget
-	if b.Values < 0 || u.lifted&RuleWindowBudget.bit() != 0 || u.open {
+	if b.Values < 0 || u.lifted&windowBit != 0 || u.open {
 		return nil
 	}
 	if u.lease == nil {
