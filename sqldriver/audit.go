@@ -87,7 +87,8 @@ func (s *schema) drain(d time.Duration) {
 
 // record writes the event of a statement on protected tables that ended
 // with err (nil for success), with the rules approvals lifted for it in
-// u (nil: none); fromDB says whether err came from the database. It returns err, or the sink's failure joined to it.
+// u (nil: none); fromDB says whether err came from the database. It
+// returns err, or the sink's failure joined to it.
 func (s *schema) record(ctx context.Context, p *sqlplan.Plan, u *guard.Use, rows, decrypted int64, err error, fromDB bool) error {
 	if s.sink == nil {
 		return err

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,12 +48,7 @@ func decodeGuard(n *yaml.Node, dir, defaultRole string) (*guard.Guard, error) {
 		default:
 			return lineErr(k, fmt.Sprintf("unknown key %q (whitelist, learn_file, budgets, approvals, roles, principals)", k.Value))
 		}
-		if err != nil {
-			if _, ok := err.(*Error); !ok {
-				err = &Error{Line: v.Line, Msg: strings.TrimPrefix(err.Error(), "gmfield/guard: "), Err: err}
-			}
-		}
-		return err
+		return guardErr(v, err)
 	})
 	if err != nil {
 		return nil, err
@@ -68,9 +64,19 @@ func decodeGuard(n *yaml.Node, dir, defaultRole string) (*guard.Guard, error) {
 	}
 	g, err := guard.New(c)
 	if err != nil {
-		return nil, &Error{Line: n.Line, Msg: strings.TrimPrefix(err.Error(), "gmfield/guard: "), Err: err}
+		return nil, guardErr(n, err)
 	}
 	return g, nil
+}
+
+// guardErr places an error of the guard package at node n; an *Error
+// (already placed) and nil pass unchanged.
+func guardErr(n *yaml.Node, err error) error {
+	var placed *Error
+	if err == nil || errors.As(err, &placed) {
+		return err
+	}
+	return &Error{Line: n.Line, Msg: strings.TrimPrefix(err.Error(), "gmfield/guard: "), Err: err}
 }
 
 func decodeGuardRole(n *yaml.Node, override bool) (guard.Role, error) {
@@ -129,12 +135,7 @@ func decodeGuardRole(n *yaml.Node, override bool) (guard.Role, error) {
 		default:
 			return lineErr(k, fmt.Sprintf("unknown key %q (per_statement, budget, max_rows, bulk, allow, statements)", k.Value))
 		}
-		if err != nil {
-			if _, ok := err.(*Error); !ok {
-				err = &Error{Line: v.Line, Msg: strings.TrimPrefix(err.Error(), "gmfield/guard: "), Err: err}
-			}
-		}
-		return err
+		return guardErr(v, err)
 	})
 	return r, err
 }
@@ -158,9 +159,7 @@ func decodeBudgets(n *yaml.Node) (guard.Counter, guard.Fallback, error) {
 			store = v.Value
 		case "on_unavailable":
 			fallback, err = guard.ParseFallback(v.Value)
-			if err != nil {
-				return lineErr(v, strings.TrimPrefix(err.Error(), "gmfield/guard: invalid configuration: "))
-			}
+			return guardErr(v, err)
 		case "redis":
 			redisAt = v
 			return pairs(v, func(rk, rv *yaml.Node) error {
