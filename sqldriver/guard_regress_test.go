@@ -174,14 +174,7 @@ func TestGuardBulkSelectSelfJoin(t *testing.T) {
 			`SELECT c.name FROM citizen c JOIN citizen c2 ON 1 = 1 WHERE c2.id = 1`,
 			`SELECT email FROM contact, citizen WHERE citizen.id = 1`,
 		} {
-			rows, err := db.QueryContext(as("clerk"), q)
-			n := 0
-			if err == nil {
-				for rows.Next() {
-					n++
-				}
-				rows.Close()
-			}
+			n, err := countRows(db.QueryContext(as("clerk"), q))
 			assert.ErrorIs(t, err, guard.ErrHighRisk, "%s: every row, %d rows", q, n)
 		}
 		var name string
@@ -236,14 +229,7 @@ func TestGuardLimitValuerReadOnce(t *testing.T) {
 		for name, arg := range map[string]any{
 			"flip Valuer": flip{n: new(atomic.Int32), then: none},
 		} {
-			rows, err := db.QueryContext(as("clerk"), `SELECT name FROM citizen LIMIT ?`, arg)
-			n := 0
-			if err == nil {
-				for rows.Next() {
-					n++
-				}
-				rows.Close()
-			}
+			n, err := countRows(db.QueryContext(as("clerk"), `SELECT name FROM citizen LIMIT ?`, arg))
 			t.Logf("%s: err=%v rows=%d", name, err, n)
 			if err == nil {
 				assert.Less(t, n, 3, "%s: LIMIT ? bound to %v returned every row", name, arg)
@@ -262,14 +248,7 @@ func TestGuardFetchWithTies(t *testing.T) {
 			`SELECT name FROM citizen ORDER BY id > 0 FETCH FIRST 1 ROWS WITH TIES`,
 			`SELECT name FROM citizen ORDER BY city IS NULL FETCH FIRST 1 ROW WITH TIES`,
 		} {
-			rows, err := db.QueryContext(as("clerk"), q)
-			n := 0
-			if err == nil {
-				for rows.Next() {
-					n++
-				}
-				rows.Close()
-			}
+			n, err := countRows(db.QueryContext(as("clerk"), q))
 			t.Logf("%s: err=%v rows=%d", q, err, n)
 			if err == nil {
 				assert.Less(t, n, 2, "%s: bulk_select passed, %d rows", q, n)
@@ -291,4 +270,18 @@ func guarded(t *testing.T, b backend) (*sql.DB, tdb) {
 	raw, db := b.open(t, cfg)
 	seed(t, b, db)
 	return raw, db
+}
+
+// countRows reads a result to its end and closes it, returning the rows
+// read and the query's error; 0 and err when the query failed.
+func countRows(rows *sql.Rows, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, nil
 }
