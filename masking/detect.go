@@ -23,10 +23,17 @@ const (
 	KindPassport Kind = "passport"
 	KindIPv4     Kind = "ipv4"
 	KindIPv6     Kind = "ipv6"
+	// KindChineseName is a personal name in Han characters (a known
+	// surname, 2 to 4 characters, or a dotted transliteration).
+	KindChineseName Kind = "chinese_name"
+	// KindAddress is a postal address (province, city, district, street
+	// and number markers).
+	KindAddress Kind = "address"
 )
 
 // kinds is every kind in the order Detect tries them.
-var kinds = [...]Kind{KindIDCard, KindUSCC, KindBankCard, KindMobile, KindLandline, KindEmail, KindPlate, KindPassport, KindIPv4, KindIPv6}
+var kinds = [...]Kind{KindIDCard, KindUSCC, KindBankCard, KindMobile, KindLandline, KindEmail, KindPlate, KindPassport, KindIPv4, KindIPv6,
+	KindChineseName, KindAddress}
 
 // Kinds returns every kind, in the order Detect tries them (a new slice
 // each call).
@@ -123,6 +130,10 @@ func Validate(k Kind, value string) float64 {
 		if a, ok := parseIP(v); ok && a.Is6() && !a.Is4In6() {
 			return 0.95
 		}
+	case KindChineseName:
+		return nameConfidence(v)
+	case KindAddress:
+		return addressConfidence(v)
 	}
 	return 0
 }

@@ -83,3 +83,57 @@ func TestDetectRanks(t *testing.T) {
 	assert.Empty(t, Detect("hello world"))
 	assert.Equal(t, KindEmail, Detect("a@b.cn")[0].Kind)
 }
+
+func TestNameAndAddress(t *testing.T) {
+	cases := []struct {
+		kind Kind
+		in   string
+		want float64
+	}{
+		{KindChineseName, "张三", 0.85},
+		{KindChineseName, "王小明", 0.85},
+		{KindChineseName, "欧阳娜娜", 0.9},
+		{KindChineseName, "诸葛亮", 0.9},
+		{KindChineseName, "阿卜杜·热合曼", 0.7},
+		{KindChineseName, "司马相如大人", 0},
+		{KindChineseName, "华为手机", 0},  // ends like a thing
+		{KindChineseName, "财务部", 0},   // ends like an organisation
+		{KindChineseName, "上海", 0},    // no surname
+		{KindChineseName, "张三1", 0},
+		{KindChineseName, "张", 0},
+		{KindAddress, "北京市朝阳区建国路88号", 0.95},
+		{KindAddress, "广东省深圳市南山区科技园科苑路15号", 0.95},
+		{KindAddress, "朝阳区建国路88号院3号楼", 0.85},
+		{KindAddress, "建国路88号", 0.6},
+		{KindAddress, "请在工作日送到公司，谢谢", 0},
+		{KindAddress, "北京", 0},
+		{KindAddress, "客户反映小区门口路灯不亮", 0},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, Validate(c.kind, c.in), "%s %q", c.kind, c.in)
+	}
+	assert.Equal(t, KindChineseName, Detect("张三")[0].Kind)
+	assert.Equal(t, KindAddress, Detect("北京市海淀区中关村大街27号")[0].Kind)
+}
+
+func TestAddressRegion(t *testing.T) {
+	cases := []struct{ to, in, want string }{
+		{"district", "北京市朝阳区建国路88号", "北京市朝阳区"},
+		{"district", "广东省深圳市南山区科技园科苑路15号", "广东省深圳市南山区"},
+		{"district", "杭州市西湖区文三路90号", "杭州市西湖区"},
+		{"district", "上海市浦东新区张江镇蔡伦路1号", "上海市浦东新区"},
+		{"district", "新疆维吾尔自治区乌鲁木齐市天山区解放北路1号", "新疆维吾尔自治区乌鲁木齐市天山区"},
+		{"district", "湖北省恩施土家族苗族自治州恩施市舞阳大街1号", "湖北省恩施土家族苗族自治州恩施市"},
+		{"district", "浙江省义乌市稠城街道1号", "浙江省义乌市"},
+		{"district", "北京市建国路小区3号", "北京市"}, // no district: the city
+		{"city", "广东省深圳市南山区科技园", "广东省深圳市"},
+		{"province", "广东省深圳市南山区科技园", "广东省"},
+		{"district", "建国路88号", "******"},
+		{"district", "北京市朝阳区", "******"}, // nothing to drop: masked entirely
+	}
+	for _, c := range cases {
+		r, err := NewRule("address_region", Params{"to": c.to})
+		require.NoError(t, err)
+		assert.Equal(t, c.want, r.Mask(c.in), "%s %q", c.to, c.in)
+	}
+}

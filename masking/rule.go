@@ -46,6 +46,7 @@ const (
 	kIPv4
 	kIPv6
 	kDate
+	kAddressRegion
 	kKeepFirstLast
 	kMaskFirstLast
 	kKeepRange
@@ -105,7 +106,9 @@ var funcs = map[string]funcSpec{
 	"passport": {kPassport, keep(1, 3), true, "keep first 1 and last 3"},
 	"ipv4":     {kIPv4, map[string]paramSpec{"char": charParam, "keep_groups": {typ: "int", def: "2", max: 3}}, false, "keep the first two groups: 192.168.*.*"},
 	"ipv6":     {kIPv6, map[string]paramSpec{"char": charParam, "keep_groups": {typ: "int", def: "2", max: 7}}, false, "keep the first two groups: 2001:db8:*:*:*:*:*:*"},
-	"date":     {kDate, map[string]paramSpec{"char": charParam, "to": {typ: "year|month", def: "year"}}, false, "generalize to the year (or year-month): 1990-03-07 → 1990"},
+	"address_region": {kAddressRegion, map[string]paramSpec{"char": charParam, "to": {typ: "province|city|district", def: "district"}}, false,
+		"generalize an address to its district (or city, province): 北京市朝阳区建国路88号 → 北京市朝阳区"},
+	"date": {kDate, map[string]paramSpec{"char": charParam, "to": {typ: "year|month", def: "year"}}, false, "generalize to the year (or year-month): 1990-03-07 → 1990"},
 	"keep_first_last": {kKeepFirstLast, map[string]paramSpec{
 		"char": charParam, "first": {typ: "int", required: true, max: 1 << 20}, "last": {typ: "int", required: true, max: 1 << 20},
 	}, true, "keep the first N and last M characters, mask the rest"},
@@ -314,6 +317,7 @@ func (r *Rule) set(name, p string, s paramSpec, v string) error {
 		switch p {
 		case "to":
 			r.month = v == "month"
+			r.text = v
 		case "encoding":
 			r.text = v
 		case "type":
@@ -413,6 +417,8 @@ func (r *Rule) apply(dst []byte, v string) []byte {
 		return maskIPv6(dst, v, r)
 	case kDate:
 		return maskDate(dst, v, r)
+	case kAddressRegion:
+		return maskAddressRegion(dst, v, r)
 	case kMaskFirstLast:
 		return maskFirstLast(dst, v, r)
 	case kKeepRange:
