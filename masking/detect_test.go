@@ -96,9 +96,9 @@ func TestNameAndAddress(t *testing.T) {
 		{KindChineseName, "诸葛亮", 0.9},
 		{KindChineseName, "阿卜杜·热合曼", 0.7},
 		{KindChineseName, "司马相如大人", 0},
-		{KindChineseName, "华为手机", 0},  // ends like a thing
-		{KindChineseName, "财务部", 0},   // ends like an organisation
-		{KindChineseName, "上海", 0},    // no surname
+		{KindChineseName, "华为手机", 0}, // ends like a thing
+		{KindChineseName, "财务部", 0},  // ends like an organisation
+		{KindChineseName, "上海", 0},   // no surname
 		{KindChineseName, "张三1", 0},
 		{KindChineseName, "张", 0},
 		{KindAddress, "北京市朝阳区建国路88号", 0.95},
