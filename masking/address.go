@@ -35,7 +35,7 @@ type region struct {
 // division at the start of an address: "广东省深圳市南山区科技园" has them
 // end at 广东省|深圳市|南山区; a municipality's districts follow it
 // directly ("北京市朝阳区…"). Each level is optional, but they come in
-// order, each at most 12 characters.
+// order, each a short name (maxLevelName).
 func parseRegion(v string) region {
 	var r region
 	pos := 0
@@ -70,7 +70,8 @@ func parseRegion(v string) region {
 
 // levelEnd returns the end of the level name that s starts with: the
 // first occurrence of the first marker, in the order given, that closes a
-// name of 2 to 12 Han characters with no street marker in it; or 0. The
+// name of Han characters (2 to maxLevelName) with no street marker in it;
+// or 0. The
 // order matters: 杭州市 is a city by 市, not 杭州 by 州.
 func levelEnd(s string, markers []string) int {
 	for _, m := range markers {
@@ -79,7 +80,7 @@ func levelEnd(s string, markers []string) int {
 			continue
 		}
 		name := s[:i+len(m)]
-		if n := utf8.RuneCountInString(name); n < 2 || n > 12 || !allHan(name) {
+		if n := utf8.RuneCountInString(name); n < 2 || n > maxLevelName(name) || !allHan(name) {
 			continue
 		}
 		if containsAny(name[:i], streetMarkers) || hasSuffixAny(name, notDistricts) {
@@ -88,6 +89,18 @@ func levelEnd(s string, markers []string) int {
 		return i + len(m)
 	}
 	return 0
+}
+
+// maxLevelName bounds a level's name in characters: 6 (乌鲁木齐市,
+// 大兴安岭地区), or 12 for an autonomous one (恩施土家族苗族自治州). A
+// longer run before a marker is not a level name, and taking it for one
+// would carry whatever it holds (a name, a building) into a generalized
+// address.
+func maxLevelName(name string) int {
+	if strings.Contains(name, "自治") {
+		return 12
+	}
+	return 6
 }
 
 func allHan(s string) bool {
@@ -173,7 +186,7 @@ func maskAddressRegion(dst []byte, v string, r *Rule) []byte {
 	default:
 		end = max(g.province, g.city, g.district)
 	}
-	if end == 0 || end == len(t) && t == v {
+	if end == 0 || end == len(t) {
 		return maskAll(dst, v, r.char)
 	}
 	return append(dst, t[:end]...)

@@ -118,6 +118,8 @@ func TestAddressRegion(t *testing.T) {
 		{"province", "广东省深圳市南山区科技园", "广东省"},
 		{"district", "建国路88号", "******"},
 		{"district", "北京市朝阳区", "******"}, // nothing to drop: masked entirely
+		{"district", " 北京市朝阳区 ", "********"},
+		{"district", "北京市张三家住朝阳区幸福路1号", "北京市"}, // not a district name: only the city
 	}
 	for _, c := range cases {
 		r, err := NewRule("address_region", Params{"to": c.to})
