@@ -157,12 +157,16 @@ func isTerminal(w io.Writer) bool {
 type barProgress struct {
 	w    io.Writer
 	name string
+	unit string // what is counted (default rows)
 	bar  *progressbar.ProgressBar
 }
 
 func (p *barProgress) Start(total, done int64) {
+	if p.unit == "" {
+		p.unit = "rows"
+	}
 	p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(p.name),
-		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(p.unit),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }))
 	_ = p.bar.Add64(done)
 }

@@ -10,6 +10,7 @@
 //	gmfield mask --type keep_first_last --param first=2 --param last=2 -
 //	gmfield mask --list
 //	gmfield detect 11010519491231002X
+//	gmfield scan --dsn ./app.db --out report.html --propose gmfield.yaml
 //	gmfield plan --config gmfield.yaml --dialect postgres 'SELECT name FROM citizen WHERE phone = $1'
 package main
 
@@ -55,7 +56,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newMaskCmd(), newDetectCmd(), newKeyringCmd(), newKeysCmd(), newEncryptCmd(), newDecryptCmd(), newIndexCmd(), newPlanCmd(),
-		newDDLCmd(), newMigrateCmd(), newReencryptCmd(), newVerifyCmd(), newShredCmd(), newAuditCmd(), newGuardCmd())
+		newDDLCmd(), newMigrateCmd(), newReencryptCmd(), newVerifyCmd(), newShredCmd(), newAuditCmd(), newGuardCmd(), newScanCmd())
 	refuseUnknown(root)
 	return root
 }
