@@ -12,53 +12,35 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
+
+	"github.com/gmfield/gmfield/internal/testdb"
 )
 
 // backend is a database the corpus is loaded into.
 type backend struct {
-	dialect, driver, dsnEnv string
+	dialect string
+	connect func(t testing.TB) (*sql.DB, string)
 }
 
 var backends = []backend{
-	{"sqlite", "sqlite", ""},
-	{"postgres", "pgx", "GMFIELD_TEST_PG_DSN"},
-	{"mysql", "mysql", "GMFIELD_TEST_MYSQL_DSN"},
+	{"sqlite", testdb.SQLite},
+	{"postgres", func(t testing.TB) (*sql.DB, string) { return testdb.Postgres(t, "pgx") }},
+	{"mysql", testdb.MySQL},
 }
 
-// open opens a fresh, empty database or schema of b, or skips.
+// open opens a fresh, empty database or schema of b, or skips, and names
+// the schema (PostgreSQL) or database (MySQL) the scan is to be given.
 func (b backend) open(t testing.TB) (*sql.DB, string) {
 	t.Helper()
-	ctx := context.Background()
+	db, _ := b.connect(t)
+	schema := ""
 	switch b.dialect {
-	case "sqlite":
-		db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "scan.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		return db, ""
+	case "postgres":
+		require.NoError(t, db.QueryRow("SELECT current_schema()").Scan(&schema))
+	case "mysql":
+		require.NoError(t, db.QueryRow("SELECT DATABASE()").Scan(&schema))
 	}
-	dsn := os.Getenv(b.dsnEnv)
-	if dsn == "" {
-		t.Skipf("%s is not set: no %s server to test against", b.dsnEnv, b.dialect)
-	}
-	if b.dialect == "mysql" && !strings.Contains(dsn, "multiStatements") {
-		dsn += map[bool]string{true: "&", false: "?"}[strings.Contains(dsn, "?")] + "multiStatements=true"
-	}
-	db, err := sql.Open(b.driver, dsn)
-	require.NoError(t, err)
-	db.SetMaxOpenConns(4)
-	t.Cleanup(func() { db.Close() })
-	schema := fmt.Sprintf("gmfscan_%d", os.Getpid())
-	drop := map[string]string{"postgres": "DROP SCHEMA IF EXISTS %s CASCADE", "mysql": "DROP DATABASE IF EXISTS %s"}[b.dialect]
-	create := map[string]string{"postgres": "CREATE SCHEMA %s", "mysql": "CREATE DATABASE %s CHARACTER SET utf8mb4"}[b.dialect]
-	_, err = db.ExecContext(ctx, fmt.Sprintf(drop, schema))
-	require.NoError(t, err)
-	_, err = db.ExecContext(ctx, fmt.Sprintf(create, schema))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.ExecContext(context.Background(), fmt.Sprintf(drop, schema)) })
 	return db, schema
 }
 

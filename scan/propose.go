@@ -3,15 +3,13 @@ package scan
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
-)
 
-// plainIdent is what gmfield's configuration takes as a table or column
-// name (sqldriver's identRE).
-var plainIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	"github.com/gmfield/gmfield/sqldriver"
+)
 
 // Propose returns a gmfield configuration (docs/config.md) that protects
 // every personal column the report found: its kind's masking function, a
@@ -53,7 +51,7 @@ func Propose(r *Report, keyringDir string) []byte {
 				why += ", REVIEW: " + strings.Join(c.Evidence.Notes, "; ")
 			}
 			switch {
-			case !plainIdent.MatchString(c.Name):
+			case !sqldriver.PlainIdentifier(c.Name):
 				cols = append(cols, fmt.Sprintf("      # %s (%s): not a plain lower-case identifier; rename the column to protect it", yamlComment(c.Name), yamlComment(why)))
 				continue
 			case strings.EqualFold(c.Name, t.RowKey):
@@ -65,13 +63,13 @@ func Propose(r *Report, keyringDir string) []byte {
 		if len(cols) == 0 {
 			continue
 		}
-		if !plainIdent.MatchString(t.Name) {
+		if !sqldriver.PlainIdentifier(t.Name) {
 			fmt.Fprintf(&b, "  # table %s: not a plain lower-case identifier; rename it to protect its %d personal columns\n", yamlComment(t.Name), len(cols))
 			continue
 		}
 		tables++
 		fmt.Fprintf(&b, "  %s:\n", t.Name)
-		if r.Schema != "" && plainIdent.MatchString(r.Schema) {
+		if r.Schema != "" && sqldriver.PlainIdentifier(r.Schema) {
 			fmt.Fprintf(&b, "    schema: %s\n", r.Schema)
 		}
 		if rk := rowKeySpec(t); rk != "" {
@@ -150,7 +148,7 @@ func freeName(col, suffix string, taken map[string]bool) string {
 // rowKeySpec is the row_key of a table: its single-column primary key, if
 // it has a type gmfield binds.
 func rowKeySpec(t Table) string {
-	if t.RowKey == "" || !plainIdent.MatchString(t.RowKey) {
+	if t.RowKey == "" || !sqldriver.PlainIdentifier(t.RowKey) {
 		return ""
 	}
 	for _, c := range t.Columns {

@@ -156,6 +156,10 @@ var (
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
+// PlainIdentifier reports whether s can name a table, schema or column in
+// a Config: a plain lower-case identifier of at most 63 characters.
+func PlainIdentifier(s string) bool { return identRE.MatchString(s) }
+
 // Warnings returns what in cfg is allowed but weakens the protection it
 // gives, in words for a person: today, each table without a row key,
 // whose values can be swapped between rows undetected. `gmfield plan`

@@ -99,18 +99,27 @@ func driverFor(dialect string) string {
 // openPlain opens and pings a plain (unwrapped) handle of dsn; SQLite
 // waits for the application's writes instead of failing busy.
 func openPlain(cmd *cobra.Command, dialect, dsn string) (*sql.DB, error) {
-	driverName := driverFor(dialect)
-	if driverName == "sqlite" && !strings.Contains(dsn, "busy_timeout") {
+	db, err := sql.Open(driverFor(dialect), waitingDSN(dialect, dsn))
+	if err != nil {
+		return nil, err
+	}
+	return pinged(cmd, db)
+}
+
+// waitingDSN is dsn, for SQLite with a busy timeout.
+func waitingDSN(dialect, dsn string) string {
+	if driverFor(dialect) == "sqlite" && !strings.Contains(dsn, "busy_timeout") {
 		sep := "?"
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
 		dsn += sep + "_pragma=busy_timeout(10000)"
 	}
-	db, err := sql.Open(driverName, dsn)
-	if err != nil {
-		return nil, err
-	}
+	return dsn
+}
+
+// pinged returns db once it answers, or closes it.
+func pinged(cmd *cobra.Command, db *sql.DB) (*sql.DB, error) {
 	if err := db.PingContext(cmd.Context()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: connecting: %w", cmd.Name(), err)
@@ -137,15 +146,19 @@ func guessDialect(dsn string) string {
 // job returns the job of one table, with progress on stderr: a bar on a
 // terminal, log lines otherwise.
 func (f *jobFlags) job(cmd *cobra.Command, s *session, table string) *lifecycle.Job {
-	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	j := &lifecycle.Job{DB: s.db, Config: s.cfg, Dialect: s.dialect, Table: table, Batch: f.batch, Workers: f.workers, DryRun: f.dryRun}
-	if isTerminal(cmd.ErrOrStderr()) {
-		j.Progress = &barProgress{w: cmd.ErrOrStderr(), name: cmd.Name() + " " + table}
-	} else {
-		j.Log = logger
-		j.Progress = &lifecycle.LogProgress{Log: logger, Name: cmd.Name() + " " + table}
-	}
+	j.Progress, j.Log = progress(cmd, cmd.Name()+" "+table)
 	return j
+}
+
+// progress is a job's progress on stderr: a bar on a terminal; otherwise
+// log lines, and the logger for the job's own lines (nil on a terminal).
+func progress(cmd *cobra.Command, name string) (lifecycle.Progress, *slog.Logger) {
+	if isTerminal(cmd.ErrOrStderr()) {
+		return &barProgress{w: cmd.ErrOrStderr(), name: name}, nil
+	}
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	return &lifecycle.LogProgress{Log: logger, Name: name}, logger
 }
 
 func isTerminal(w io.Writer) bool {

@@ -11,6 +11,7 @@
 //	gmfield mask --list
 //	gmfield detect 11010519491231002X
 //	gmfield scan --dsn ./app.db --out report.html --propose gmfield.yaml
+//	gmfield export --config gmfield.yaml --dsn ./app.db --table citizen --role clerk --csv citizen.csv
 //	gmfield plan --config gmfield.yaml --dialect postgres 'SELECT name FROM citizen WHERE phone = $1'
 package main
 
@@ -56,7 +57,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newMaskCmd(), newDetectCmd(), newKeyringCmd(), newKeysCmd(), newEncryptCmd(), newDecryptCmd(), newIndexCmd(), newPlanCmd(),
-		newDDLCmd(), newMigrateCmd(), newReencryptCmd(), newVerifyCmd(), newShredCmd(), newAuditCmd(), newGuardCmd(), newScanCmd())
+		newDDLCmd(), newMigrateCmd(), newReencryptCmd(), newVerifyCmd(), newShredCmd(), newAuditCmd(), newGuardCmd(), newScanCmd(), newExportCmd())
 	refuseUnknown(root)
 	return root
 }

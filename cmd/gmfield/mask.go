@@ -44,24 +44,16 @@ key as hex from --key-hex or the GMFIELD_MASK_KEY environment variable.
 			if len(args) != 1 {
 				return usageError{errors.New("mask: give one VALUE, or - to read lines from stdin")}
 			}
-			p := masking.Params{}
-			for _, kv := range params {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return usageError{fmt.Errorf("mask: --param %q is not k=v", kv)}
-				}
-				p[k] = v
+			p, err := parseParams("mask: --param", params)
+			if err != nil {
+				return err
 			}
-			var opts []masking.Option
 			if keyHex == "" {
 				keyHex = os.Getenv("GMFIELD_MASK_KEY")
 			}
-			if keyHex != "" {
-				key, err := hex.DecodeString(keyHex)
-				if err != nil {
-					return usageError{errors.New("mask: the key is not hex")}
-				}
-				opts = append(opts, masking.WithKey(key))
+			opts, err := maskKey("mask", keyHex)
+			if err != nil {
+				return err
 			}
 			rule, err := masking.NewRule(typ, p, opts...)
 			if err != nil {
@@ -144,4 +136,30 @@ func eachValue(in io.Reader, arg string, limit int, f func(string) error) error 
 			return err
 		}
 	}
+}
+
+// parseParams reads masking parameters given as k=v.
+func parseParams(what string, kvs []string) (masking.Params, error) {
+	p := masking.Params{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError{fmt.Errorf("%s %q is not k=v", what, kv)}
+		}
+		p[k] = v
+	}
+	return p, nil
+}
+
+// maskKey is the option that gives the keyed masking functions their key
+// (hex), none for "".
+func maskKey(cmd, keyHex string) ([]masking.Option, error) {
+	if keyHex == "" {
+		return nil, nil
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(keyHex))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: the mask key is not hex", cmd)}
+	}
+	return []masking.Option{masking.WithKey(key)}, nil
 }

@@ -41,6 +41,8 @@ type liveColumn struct {
 	// Chars is the declared maximum length in characters (or bytes for
 	// binary types); -1 when unbounded (text, bytea, BLOB), 0 when unknown.
 	Chars int64
+	// Pos is the column's place in the table (0-based).
+	Pos int
 }
 
 func dialectNamed(name string) (*dialect, error) {
@@ -67,7 +69,7 @@ var postgres = &dialect{
 			CASE WHEN a.atttypmod > 4 AND t.typname IN ('varchar','bpchar') THEN a.atttypmod - 4
 			     WHEN t.typname IN ('text','bytea') THEN -1 ELSE 0 END, ''
 			FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-			WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, pgName(schema, table))
+			WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, pgName(schema, table))
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +104,8 @@ var mysql = &dialect{
 			COALESCE(CASE WHEN DATA_TYPE IN ('varchar','char','varbinary','binary') THEN CHARACTER_MAXIMUM_LENGTH
 			              WHEN DATA_TYPE LIKE '%text' OR DATA_TYPE LIKE '%blob' THEN -1 END, 0),
 			COALESCE(CHARACTER_SET_NAME, '')
-			FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ?`, schema, table)
+			FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ?
+			ORDER BY ORDINAL_POSITION`, schema, table)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +129,7 @@ var sqlite = &dialect{
 	// them) are the same value.
 	same: func(a, b string) string { return "CAST(" + a + " AS BLOB) IS CAST(" + b + " AS BLOB)" },
 	columns: func(ctx context.Context, db *sql.DB, schema, table string) (map[string]liveColumn, error) {
-		rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull" = 0, -1, '' FROM pragma_table_info(?)`, table)
+		rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull" = 0, -1, '' FROM pragma_table_info(?) ORDER BY cid`, table)
 		if err != nil {
 			return nil, err
 		}
@@ -150,6 +153,7 @@ func scanColumns(rows *sql.Rows, charset bool) (map[string]liveColumn, error) {
 		if err := rows.Scan(&name, &c.Type, &c.Nullable, &c.Chars, &c.Charset); err != nil {
 			return nil, err
 		}
+		c.Pos = len(out)
 		out[strings.ToLower(name)] = c
 	}
 	return out, rows.Err()
