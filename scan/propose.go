@@ -5,8 +5,10 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gmfield/gmfield/sqldriver"
 )
@@ -24,12 +26,12 @@ func Propose(r *Report, keyringDir string) []byte {
 		keyringDir = "./keys"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Proposed by gmfield scan on %s from the %s database%s.\n", r.Started.UTC().Format(time.DateOnly), r.Dialect, inSchema(r.Schema))
+	fmt.Fprintf(&b, "# Proposed by gmfield scan on %s from the %s database%s.\n", r.Started.UTC().Format(time.DateOnly), yamlComment(r.Dialect), yamlComment(inSchema(r.Schema)))
 	b.WriteString("# Review every column before use (docs/classification.md, docs/config.md). Then:\n")
-	fmt.Fprintf(&b, "#   gmfield keyring init --dir %s --kek sm4\n", keyringDir)
+	fmt.Fprintf(&b, "#   gmfield keyring init --dir %s --kek sm4\n", yamlComment(keyringDir))
 	b.WriteString("#   gmfield ddl --config THIS_FILE --dsn DSN    (widens the columns, adds the blind-index columns)\n")
 	b.WriteString("#   gmfield migrate --config THIS_FILE --dsn DSN  (encrypts the existing rows)\n")
-	fmt.Fprintf(&b, "dialect: %s\n", r.Dialect)
+	fmt.Fprintf(&b, "dialect: %s\n", yamlScalar(r.Dialect))
 	fmt.Fprintf(&b, "keyring: {provider: local-sm4, dir: %s}\n", yamlScalar(keyringDir))
 	b.WriteString("tables:\n")
 	tables := 0
@@ -170,13 +172,22 @@ func rowKeySpec(t Table) string {
 
 var safeScalar = regexp.MustCompile(`^[A-Za-z0-9_./-]+$`)
 
-// yamlScalar quotes s unless it is plainly safe in a flow mapping.
+// yamlScalar quotes s unless it is plainly safe in a flow mapping (Go's
+// ASCII quoting uses only escapes YAML's double-quoted style has).
 func yamlScalar(s string) string {
 	if safeScalar.MatchString(s) {
 		return s
 	}
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+	return strconv.QuoteToASCII(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
-// yamlComment keeps s on one comment line.
-func yamlComment(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
+// yamlComment keeps s on one comment line: every control character and
+// line or paragraph separator becomes a space.
+func yamlComment(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\uFEFF' {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}

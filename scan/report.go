@@ -22,7 +22,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# 数据分类分级报告 · Classification and grading report\n\n")
-	fmt.Fprintf(&b, "%s database%s, scanned %s in %s, sample of %d rows per table.\n\n", r.Dialect, inSchema(r.Schema),
+	fmt.Fprintf(&b, "%s database%s, scanned %s in %s, sample of %d rows per table.\n\n", mdText(r.Dialect), mdText(inSchema(r.Schema)),
 		r.Started.UTC().Format(time.RFC3339), r.Elapsed.Round(time.Millisecond), r.Sample)
 	s := r.Summary
 	fmt.Fprintf(&b, "| tables | columns | personal | sensitive | important (candidates) | to review | already encrypted |\n|---:|---:|---:|---:|---:|---:|---:|\n")
