@@ -2,7 +2,9 @@ package lifecycle
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/masking"
 	"github.com/gmfield/gmfield/sqldriver"
 )
@@ -77,6 +80,9 @@ type Sink interface {
 	Write(ctx context.Context, rows [][]any, last string) error
 	// Close completes the export.
 	Close(ctx context.Context) error
+	// Abort is called instead of Close when the export stops early: it
+	// releases what Open took and keeps what was written, to resume.
+	Abort()
 }
 
 // SinkColumn is an exported column.
@@ -183,11 +189,32 @@ func (e *Export) Run(ctx context.Context) (sum Summary, err error) {
 			return sum, fmt.Errorf("%w: %s.%s is the row key: the export is ordered and resumed by it", ErrInvalid, table, n)
 		}
 	}
-	job := "export:" + table
+	for _, c := range cols {
+		if !sqldriver.PlainIdentifier(c.name) {
+			return sum, fmt.Errorf("%w: %s has a column whose name is not a plain identifier: leave it out with Columns", ErrInvalid, table)
+		}
+	}
+	tenantCol := strings.ToLower(tc.TenantColumn)
+	switch {
+	case e.Tenant != "" && tenantCol == "":
+		return sum, fmt.Errorf("%w: table %s has no tenant_column to export one tenant by", ErrInvalid, table)
+	case e.Tenant == "" && e.Config.Scope == keyring.PerTenantColumn:
+		return sum, fmt.Errorf("%w: key_scope tenant: give the tenant to export", ErrInvalid)
+	}
+	if e.Tenant == "" {
+		tenantCol = ""
+	}
+	job := "export:" + table + ":" + e.fingerprint(cols)
 	last, err := e.To.Open(ctx, job, sinkCols)
 	if err != nil {
 		return sum, err
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			e.To.Abort()
+		}
+	}()
 	var after any
 	if last != "" {
 		if after, err = keyType.Value(last); err != nil {
@@ -201,7 +228,7 @@ func (e *Export) Run(ctx context.Context) (sum Summary, err error) {
 	}
 	log.Info("gmfield: export start", "table", table, "columns", len(cols), "rules", len(e.Rules), "resumed", sum.Resumed)
 	if e.Progress != nil {
-		total, done := e.count(ctx, d, table, schema, key, after)
+		total, done := e.count(ctx, d, table, schema, key, tenantCol, after)
 		e.Progress.Start(total, done)
 		defer e.Progress.Finish()
 	}
@@ -209,7 +236,7 @@ func (e *Export) Run(ctx context.Context) (sum Summary, err error) {
 	if batch <= 0 {
 		batch = 1000
 	}
-	q := selectAfter(d, schema, table, cols, key, batch)
+	q := selectAfter(d, schema, table, cols, key, tenantCol, e.Tenant, batch)
 	// One goroutine reads (the driver opens and masks) while this one
 	// applies the rules and writes: at most three batches in memory.
 	rctx, cancel := context.WithCancel(ctx)
@@ -254,6 +281,7 @@ func (e *Export) Run(ctx context.Context) (sum Summary, err error) {
 	if err := e.To.Close(ctx); err != nil {
 		return sum, err
 	}
+	ok = true
 	log.Info("gmfield: export done", "table", table, "rows", sum.Changed, "masked_by_rules", sum.Values, "elapsed", time.Since(start).Round(time.Millisecond))
 	return sum, nil
 }
@@ -267,7 +295,7 @@ type readBatch struct {
 }
 
 // read sends the table's rows after key after, in batches, and closes out.
-func (e *Export) read(ctx context.Context, out chan<- readBatch, q [2]string, table string, cols []exportColumn, keyType sqldriver.KeyType, after any, batch int) {
+func (e *Export) read(ctx context.Context, out chan<- readBatch, q func(after any) (string, []any), table string, cols []exportColumn, keyType sqldriver.KeyType, after any, batch int) {
 	defer close(out)
 	send := func(b readBatch) bool {
 		select {
@@ -281,13 +309,8 @@ func (e *Export) read(ctx context.Context, out chan<- readBatch, q [2]string, ta
 	scan := make([]any, len(cols))
 	for {
 		rctx := e.readContext(ctx, table, cols)
-		var rows *sql.Rows
-		var err error
-		if after == nil {
-			rows, err = e.Source.QueryContext(rctx, q[0])
-		} else {
-			rows, err = e.Source.QueryContext(rctx, q[1], after)
-		}
+		query, args := q(after)
+		rows, err := e.Source.QueryContext(rctx, query, args...)
 		if err != nil {
 			fail(err)
 			return
@@ -317,8 +340,14 @@ func (e *Export) read(ctx context.Context, out chan<- readBatch, q [2]string, ta
 		if len(b.rows) == 0 {
 			return
 		}
-		if b.last, err = keyType.Canonical(b.rows[len(b.rows)-1][0]); err == nil {
+		lastKey := b.rows[len(b.rows)-1][0]
+		if b.last, err = keyType.Canonical(lastKey); err == nil {
 			after, err = keyType.Value(b.last)
+		}
+		if err == nil && keyType.Kind != sqldriver.KeyInteger && textOf(lastKey) != textOf(after) {
+			// Resuming after the canonical form (a UUID in lower case)
+			// would compare differently from the stored key and skip rows.
+			err = errors.New("a row key is not stored in its canonical form: the export cannot order by it")
 		}
 		if err != nil {
 			fail(fmt.Errorf("row key: %w", err))
@@ -350,18 +379,28 @@ func (e *Export) readContext(ctx context.Context, table string, cols []exportCol
 }
 
 // count estimates the rows to export and those done, for the progress.
-func (e *Export) count(ctx context.Context, d *dialect, table, schema, key string, after any) (total, done int64) {
+func (e *Export) count(ctx context.Context, d *dialect, table, schema, key, tenantCol string, after any) (total, done int64) {
 	name := d.tableName(schema, table)
 	ctx = e.readContext(ctx, table, nil)
-	_ = e.Source.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+name).Scan(&total)
+	where, args := "", []any{}
+	if tenantCol != "" {
+		where, args = " WHERE "+d.q(tenantCol)+" = "+d.ph(1), append(args, e.Tenant)
+	}
+	_ = e.Source.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+name+where, args...).Scan(&total)
 	if after != nil {
-		_ = e.Source.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+name+" WHERE "+d.q(key)+" <= "+d.ph(1), after).Scan(&done)
+		if where == "" {
+			where = " WHERE "
+		} else {
+			where += " AND "
+		}
+		_ = e.Source.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+name+where+d.q(key)+" <= "+d.ph(len(args)+1), append(args, after)...).Scan(&done)
 	}
 	return total, done
 }
 
-// selectAfter is the batch query, from the start and after a key.
-func selectAfter(d *dialect, schema, table string, cols []exportColumn, key string, batch int) [2]string {
+// selectAfter returns the batch query, of one tenant's rows when
+// tenantCol is set, from the start (after nil) or after a key.
+func selectAfter(d *dialect, schema, table string, cols []exportColumn, key, tenantCol, tenant string, batch int) func(after any) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, c := range cols {
@@ -372,7 +411,40 @@ func selectAfter(d *dialect, schema, table string, cols []exportColumn, key stri
 	}
 	b.WriteString(" FROM " + d.tableName(schema, table))
 	head, tail := b.String(), fmt.Sprintf(" ORDER BY %s LIMIT %d", d.q(key), batch)
-	return [2]string{head + tail, head + " WHERE " + d.q(key) + " > " + d.ph(1) + tail}
+	return func(after any) (string, []any) {
+		var conds []string
+		var args []any
+		if tenantCol != "" {
+			args = append(args, tenant)
+			conds = append(conds, d.q(tenantCol)+" = "+d.ph(len(args)))
+		}
+		if after != nil {
+			args = append(args, after)
+			conds = append(conds, d.q(key)+" > "+d.ph(len(args)))
+		}
+		if len(conds) == 0 {
+			return head + tail, nil
+		}
+		return head + " WHERE " + strings.Join(conds, " AND ") + tail, args
+	}
+}
+
+// fingerprint names what an export writes — principal, roles, tenant,
+// columns and each rule with what it makes of a probe value — so that a
+// run resumes only an interrupted run of the same export.
+func (e *Export) fingerprint(cols []exportColumn) string {
+	h := sha256.New()
+	roles := slices.Clone(e.Principal.Roles)
+	slices.Sort(roles)
+	fmt.Fprintf(h, "%q %q %q\n", e.Principal.ID, roles, e.Tenant)
+	for _, c := range cols {
+		fmt.Fprintf(h, "%q", c.name)
+		if c.rule != nil {
+			fmt.Fprintf(h, " %q %q %v", c.rule.Name(), c.rule.Mask("gmfield export probe 11010519491231002X 13800138000 北京市朝阳区 1990-03-07"), c.rule.Null())
+		}
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // declared lists a table's columns in their declared order.

@@ -54,12 +54,13 @@ func formatText(v any) (string, bool) {
 // FILE.part.json beside it holding the length of the complete batches and
 // the last row key; renamed to FILE at the end.
 type csvSink struct {
-	path string
-	f    *os.File
-	w    *bufio.Writer
-	cw   *csv.Writer
-	st   csvState
-	cols []SinkColumn
+	path   string
+	f      *os.File
+	w      *bufio.Writer
+	cw     *csv.Writer
+	st     csvState
+	cols   []SinkColumn
+	locked bool
 }
 
 type csvState struct {
@@ -82,6 +83,9 @@ func (s *csvSink) Open(_ context.Context, job string, cols []SinkColumn) (string
 		names[i] = c.Name
 	}
 	part := s.path + ".part"
+	if err := s.lock(); err != nil {
+		return "", err
+	}
 	var prev csvState
 	if b, err := os.ReadFile(part + ".json"); err == nil && json.Unmarshal(b, &prev) == nil &&
 		prev.Job == job && strings.Join(prev.Columns, "\x00") == strings.Join(names, "\x00") && prev.Offset > 0 {
@@ -149,6 +153,7 @@ func (s *csvSink) sync(last string) error {
 }
 
 func (s *csvSink) Close(context.Context) error {
+	defer s.unlock()
 	if err := s.f.Close(); err != nil {
 		return err
 	}
@@ -156,6 +161,48 @@ func (s *csvSink) Close(context.Context) error {
 		return err
 	}
 	return os.Remove(s.path + ".part.json")
+}
+
+func (s *csvSink) Abort() {
+	if s.f != nil {
+		s.f.Close()
+	}
+	s.unlock()
+}
+
+// lock takes FILE.part.lock, holding this process's id: two exports never
+// write one file. A lock whose process is gone is taken over.
+func (s *csvSink) lock() error {
+	path := s.path + ".part.lock"
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = fmt.Fprint(f, os.Getpid())
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			s.locked = err == nil
+			return err
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		b, _ := os.ReadFile(path)
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && processAlive(pid) {
+			return fmt.Errorf("%w: %s (process %d; remove the lock file if no export runs)", ErrBusy, path, pid)
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrBusy, path)
+}
+
+func (s *csvSink) unlock() {
+	if s.locked {
+		os.Remove(s.path + ".part.lock")
+		s.locked = false
+	}
 }
 
 func writeFileAtomic(path string, b []byte) error {
@@ -336,3 +383,6 @@ func (s *tableSink) bind(i int, v any) any {
 }
 
 func (s *tableSink) Close(ctx context.Context) error { return s.cp.finish(ctx, s.db, s.d) }
+
+// Abort keeps the checkpoint where the last batch left it.
+func (s *tableSink) Abort() {}
