@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -267,7 +268,7 @@ func (e *Export) Run(ctx context.Context) (sum Summary, err error) {
 			}
 		}
 		if err := e.To.Write(ctx, rb.rows, rb.last); err != nil {
-			return sum, fmt.Errorf("gmfield/lifecycle: export %s: writing: %w", table, err)
+			return sum, fmt.Errorf("gmfield/lifecycle: export %s: writing: %w", table, redacted{err})
 		}
 		sum.Scanned += int64(len(rb.rows))
 		sum.Changed += int64(len(rb.rows))
@@ -469,3 +470,15 @@ func plainValue(v any) any {
 	}
 	return v
 }
+
+// redacted is a target database's error with every quoted part of its
+// message left out: drivers quote the values they refuse ("Incorrect
+// string value: '…' for column name"), and an export's error must not
+// carry one. Unwrap gives the driver's error for errors.Is and As.
+type redacted struct{ err error }
+
+func (r redacted) Unwrap() error { return r.err }
+
+func (r redacted) Error() string { return quoted.ReplaceAllString(r.err.Error(), "'…'") }
+
+var quoted = regexp.MustCompile(`'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"`)

@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,4 +86,9 @@ func TestExportRefusesOddColumnNames(t *testing.T) {
 	require.NoError(t, target.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name IN ('pwned', 'copy')`).Scan(&n))
 	assert.Zero(t, n)
 	assert.False(t, strings.Contains(err.Error(), "pwned"))
+}
+
+func TestRedactedTargetError(t *testing.T) {
+	err := lifecycle.Redact(errors.New(`Error 1366 (22007): Incorrect string value: '\xE7\x8E\x8B\xE8\x8A\xB3' for column "name" at row 1`))
+	assert.Equal(t, `Error 1366 (22007): Incorrect string value: '…' for column '…' at row 1`, err.Error())
 }

@@ -6,3 +6,6 @@ func SetDecided(f func()) func() {
 	testHookDecided = f
 	return func() { testHookDecided = nil }
 }
+
+// Redact exposes redacted to tests.
+func Redact(err error) error { return redacted{err} }
