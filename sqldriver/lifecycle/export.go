@@ -135,18 +135,9 @@ func (e *Export) Run(ctx context.Context) (sum Summary, err error) {
 	if len(live) == 0 {
 		return sum, fmt.Errorf("%w: table %s does not exist", ErrInvalid, table)
 	}
-	key, keyType := strings.ToLower(tc.RowKey), tc.RowKeyType
-	if key == "" {
-		if key, err = d.primaryKey(ctx, e.Source, schema, table); err != nil {
-			return sum, fmt.Errorf("gmfield/lifecycle: reading the primary key of %s: %w", table, err)
-		}
-		if key == "" {
-			return sum, fmt.Errorf("%w: table %s has neither a row key nor a one-column primary key to order the export by", ErrInvalid, table)
-		}
-		keyType = sqldriver.KeyType{Kind: sqldriver.KeyText}
-		if strings.Contains(strings.ToLower(live[key].Type), "int") {
-			keyType = sqldriver.KeyType{Kind: sqldriver.KeyInteger}
-		}
+	key, keyType, err := orderKey(ctx, d, e.Source, tc, live)
+	if err != nil {
+		return sum, err
 	}
 	protected, index := map[string]bool{}, map[string]bool{}
 	for _, c := range tc.Columns {

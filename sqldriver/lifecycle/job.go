@@ -201,19 +201,8 @@ func (j *Job) prepare(ctx context.Context) (*dialect, *table, error) {
 	if len(live) == 0 {
 		return nil, nil, fmt.Errorf("%w: table %s does not exist", ErrInvalid, tc.Name)
 	}
-	if t.key == "" {
-		if t.key, err = d.primaryKey(ctx, j.DB, strings.ToLower(tc.Schema), strings.ToLower(tc.Name)); err != nil {
-			return nil, nil, fmt.Errorf("gmfield/lifecycle: reading the primary key of %s: %w", tc.Name, err)
-		}
-		if t.key == "" {
-			return nil, nil, fmt.Errorf("%w: table %s has neither a row key nor a one-column primary key to order the work by", ErrInvalid, tc.Name)
-		}
-		// The primary key is not bound into values: it only orders the
-		// work and names rows, as an integer or as text.
-		t.keyType = sqldriver.KeyType{Kind: sqldriver.KeyText}
-		if strings.Contains(strings.ToLower(live[t.key].Type), "int") {
-			t.keyType = sqldriver.KeyType{Kind: sqldriver.KeyInteger}
-		}
+	if t.key, t.keyType, err = orderKey(ctx, d, j.DB, tc, live); err != nil {
+		return nil, nil, err
 	}
 	if j.codec.Scope() == keyring.PerTenantColumn && t.tenant == "" {
 		return nil, nil, fmt.Errorf("%w: table %s: key_scope tenant needs tenant_column, to know each row's tenant", ErrInvalid, tc.Name)
@@ -260,6 +249,28 @@ func (j *Job) prepare(ctx context.Context) (*dialect, *table, error) {
 		}
 	}
 	return d, t, nil
+}
+
+// orderKey is the column the work is ordered and resumed by, and its
+// type: the table's row key, or else its one-column primary key. The
+// primary key is not bound into values: it only orders the work and names
+// rows, as an integer or as text.
+func orderKey(ctx context.Context, d *dialect, db *sql.DB, tc *sqldriver.Table, live map[string]liveColumn) (string, sqldriver.KeyType, error) {
+	if tc.RowKey != "" {
+		return strings.ToLower(tc.RowKey), tc.RowKeyType, nil
+	}
+	key, err := d.primaryKey(ctx, db, strings.ToLower(tc.Schema), strings.ToLower(tc.Name))
+	if err != nil {
+		return "", sqldriver.KeyType{}, fmt.Errorf("gmfield/lifecycle: reading the primary key of %s: %w", tc.Name, err)
+	}
+	if key == "" {
+		return "", sqldriver.KeyType{}, fmt.Errorf("%w: table %s has neither a row key nor a one-column primary key to order the work by", ErrInvalid, tc.Name)
+	}
+	kt := sqldriver.KeyType{Kind: sqldriver.KeyText}
+	if strings.Contains(strings.ToLower(live[key].Type), "int") {
+		kt = sqldriver.KeyType{Kind: sqldriver.KeyInteger}
+	}
+	return key, kt, nil
 }
 
 // place is where column c of row r lives.
