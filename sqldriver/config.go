@@ -3,6 +3,7 @@ package sqldriver
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 
@@ -120,6 +121,11 @@ type Config struct {
 	// wrapping guard.ErrBlocked, and its audit event has outcome blocked.
 	// Closing the database handle of Wrap closes it (guard.Guard.Close).
 	Guard *guard.Guard
+	// Logger receives the driver's log records (docs/observability.md):
+	// refusals, values that fail to open and key-ring trouble, naming
+	// tables, columns, key ids and statement fingerprints, never a value,
+	// a key or SQL text. Nil discards them.
+	Logger *slog.Logger
 }
 
 // Errors of configuration and execution. Test for them with errors.Is.
