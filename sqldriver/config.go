@@ -104,6 +104,12 @@ type Config struct {
 	// Scope chooses how DEKs are shared among columns (default PerColumn);
 	// with PerTenantColumn each write takes its tenant from WithTenant.
 	Scope keyring.Scope
+	// ShowIndexesInStar keeps blind-index columns in the results of
+	// "SELECT *" (and "t.*"). By default they are left out, as if the
+	// table did not have them, so that strict mappers (sqlx, GORM) need no
+	// field for them; a blind index selected by name is always returned
+	// (to callers whose action on its column is hash or more).
+	ShowIndexesInStar bool
 	// PlanCacheSize bounds the number of cached statement plans (default 1024).
 	PlanCacheSize int
 	// Audit, when set, receives one event per statement that touches a

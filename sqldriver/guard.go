@@ -45,15 +45,12 @@ func (s *schema) check(ctx context.Context, pr masking.Principal, p *sqlplan.Pla
 // what the statement is sent with: a Valuer read again could give
 // another.
 func boundsRows(arg *driver.NamedValue) bool {
-	v := arg.Value
-	if vr, ok := v.(driver.Valuer); ok {
-		var err error
-		if v, err = vr.Value(); err != nil {
-			return false
-		}
-		arg.Value = v
+	v, err := argValue(arg.Value)
+	if err != nil {
+		return false
 	}
-	switch x := derefValue(v).(type) {
+	arg.Value = v
+	switch x := v.(type) {
 	case string:
 		n, err := strconv.ParseInt(x, 10, 64)
 		return err == nil && n >= 0

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -90,13 +89,10 @@ func (t KeyType) Canonical(v driver.Value) (string, error) {
 // canonical is Canonical; write is false for values read back from the
 // database, which may come as text in the database's own format.
 func (t KeyType) canonical(v driver.Value, write bool) (string, error) {
-	if vr, ok := v.(driver.Valuer); ok {
-		var err error
-		if v, err = vr.Value(); err != nil {
-			return "", fmt.Errorf("%w: %v", errKey, err)
-		}
+	v, err := argValue(v)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errKey, err)
 	}
-	v = derefValue(v)
 	if v == nil {
 		return "", fmt.Errorf("%w: NULL", errKey)
 	}
@@ -185,49 +181,6 @@ func (t KeyType) canonicalLiteral(v sqlplan.Value) (string, error) {
 		return "", fmt.Errorf("%w: a timestamp key must be bound as a time.Time, not written as text", errKey)
 	}
 	return t.canonical(v.Literal, true)
-}
-
-// derefValue follows pointers and converts named basic types the way
-// database/sql's default converter does, so that *int64 or a named string
-// type canonicalize like their underlying values.
-func derefValue(v driver.Value) driver.Value {
-	switch v.(type) {
-	case nil, string, []byte, int64, float64, bool, time.Time, int, int32, uint32, uint64:
-		return v
-	}
-	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer {
-		if rv.IsNil() {
-			return nil
-		}
-		rv = rv.Elem()
-	}
-	switch rv.Kind() {
-	case reflect.String:
-		return rv.String()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int()
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return rv.Uint()
-	case reflect.Float32, reflect.Float64:
-		return rv.Float()
-	case reflect.Bool:
-		return rv.Bool()
-	case reflect.Slice:
-		if rv.Type().Elem().Kind() == reflect.Uint8 {
-			return rv.Bytes()
-		}
-	case reflect.Array:
-		if rv.Type().Elem().Kind() == reflect.Uint8 && rv.Len() == 16 {
-			b := make([]byte, 16)
-			reflect.Copy(reflect.ValueOf(b), rv)
-			return b
-		}
-	}
-	if t, ok := rv.Interface().(time.Time); ok {
-		return t
-	}
-	return rv.Interface()
 }
 
 // asInt formats Go integer types in decimal.

@@ -26,6 +26,9 @@ type outCol struct {
 	index     int             // inner column index of the full index, or -1
 	loc       crypto.Location // where pc's values live (plain, mask)
 	pseudonym *crypto.Index   // the hash action's key
+	// hide leaves the column out of the caller's result: a blind index
+	// that came in through "*" (Config.ShowIndexesInStar unset).
+	hide bool
 }
 
 // rows wraps the inner rows of a statement that returns protected columns.
@@ -36,6 +39,9 @@ type rows struct {
 	pr      masking.Principal
 	cols    []string
 	out     []outCol
+	// visible maps each column the caller sees to its column in the
+	// inner result; nil when they are the same.
+	visible []int
 	buf     []driver.Value
 	scratch []byte
 	keys    crypto.KeySource
@@ -98,6 +104,17 @@ func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Princip
 	}
 	r := &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
 		keys: &keySource{ctx: ctx, s: s}, plan: p, use: use}
+	for i := range out {
+		if out[i].hide && r.visible == nil {
+			r.visible, r.cols = make([]int, 0, visible), make([]string, 0, visible)
+			for j := range i {
+				r.visible, r.cols = append(r.visible, j), append(r.cols, all[j])
+			}
+		}
+		if !out[i].hide && r.visible != nil {
+			r.visible, r.cols = append(r.visible, i), append(r.cols, all[i])
+		}
+	}
 	if s.sink != nil {
 		r.open = open
 		open.add(r)
@@ -199,7 +216,7 @@ func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol,
 				continue
 			}
 			if isIndex {
-				out[start[i]+j] = outCol{pc: pc, isIndex: true, rowKey: -1, index: -1}
+				out[start[i]+j] = outCol{pc: pc, isIndex: true, rowKey: -1, index: -1, hide: !s.showIndexes}
 				continue
 			}
 			oc := outCol{pc: pc, rowKey: -1, index: -1}
@@ -227,6 +244,14 @@ func (s *schema) layout(p *sqlplan.Plan, names []string, visible int) ([]outCol,
 
 // Columns implements driver.Rows; hidden columns are left out.
 func (r *rows) Columns() []string { return r.cols }
+
+// at returns the inner result's column of the caller's column k.
+func (r *rows) at(k int) int {
+	if r.visible == nil {
+		return k
+	}
+	return r.visible[k]
+}
 
 // Close implements driver.Rows. A result closed before its end is
 // recorded with the rows read so far.
@@ -278,17 +303,18 @@ func (r *rows) Next(dest []driver.Value) error {
 			return r.finish(err, false)
 		}
 	}
-	for i := range dest {
+	for k := range dest {
+		i := r.at(k)
 		oc := &r.out[i]
 		if oc.pc == nil {
-			dest[i] = r.buf[i]
+			dest[k] = r.buf[i]
 			continue
 		}
 		v, err := r.value(oc, r.buf[i])
 		if err != nil {
 			return r.finish(err, false)
 		}
-		dest[i] = v
+		dest[k] = v
 	}
 	r.count.Add(1)
 	return nil
@@ -458,6 +484,7 @@ var (
 // ColumnTypeScanType implements driver.RowsColumnTypeScanType: string (or
 // []byte for binary columns) for protected columns.
 func (r *rows) ColumnTypeScanType(i int) reflect.Type {
+	i = r.at(i)
 	if pc := r.out[i].pc; pc != nil && !r.out[i].isIndex {
 		if pc.form == FormBinary && r.out[i].action == masking.ActionPlain {
 			return typeBytes
@@ -472,6 +499,7 @@ func (r *rows) ColumnTypeScanType(i int) reflect.Type {
 
 // ColumnTypeDatabaseTypeName implements driver.RowsColumnTypeDatabaseTypeName.
 func (r *rows) ColumnTypeDatabaseTypeName(i int) string {
+	i = r.at(i)
 	if t, ok := r.inner.(driver.RowsColumnTypeDatabaseTypeName); ok {
 		return t.ColumnTypeDatabaseTypeName(i)
 	}
@@ -481,6 +509,7 @@ func (r *rows) ColumnTypeDatabaseTypeName(i int) string {
 // ColumnTypeLength implements driver.RowsColumnTypeLength; a protected
 // column's stored length is not its value's, so it reports none.
 func (r *rows) ColumnTypeLength(i int) (int64, bool) {
+	i = r.at(i)
 	if r.out[i].pc != nil && !r.out[i].isIndex {
 		return 0, false
 	}
@@ -493,6 +522,7 @@ func (r *rows) ColumnTypeLength(i int) (int64, bool) {
 // ColumnTypeNullable implements driver.RowsColumnTypeNullable; a protected
 // column may read as NULL under the null action or on_error: null.
 func (r *rows) ColumnTypeNullable(i int) (bool, bool) {
+	i = r.at(i)
 	if r.out[i].pc != nil {
 		return true, true
 	}
@@ -504,6 +534,7 @@ func (r *rows) ColumnTypeNullable(i int) (bool, bool) {
 
 // ColumnTypePrecisionScale implements driver.RowsColumnTypePrecisionScale.
 func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+	i = r.at(i)
 	if t, ok := r.inner.(driver.RowsColumnTypePrecisionScale); ok && r.out[i].pc == nil {
 		return t.ColumnTypePrecisionScale(i)
 	}

@@ -41,6 +41,8 @@ type schema struct {
 	gate     audit.Gate
 	instance string
 	guard    *guard.Guard
+	// showIndexes keeps blind-index columns in "*" results.
+	showIndexes bool
 	// open holds the unrecorded results of connections made without a
 	// connector (driver.Driver.Open); connectors keep their own.
 	open openSet
@@ -124,7 +126,7 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
 	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, keys: map[string]KeyType{},
-		plans: plans, scope: cfg.Scope, guard: cfg.Guard}
+		plans: plans, scope: cfg.Scope, guard: cfg.Guard, showIndexes: cfg.ShowIndexesInStar}
 	if cfg.Audit != nil {
 		s.sink, s.instance = cfg.Audit, cfg.Instance
 		s.gate, _ = cfg.Audit.(audit.Gate)
@@ -405,13 +407,11 @@ func (s *schema) rowKey(pc *protCol, v sqlplan.Value, args []driver.NamedValue) 
 // valueBytes returns the bytes to seal or index for a bound value: its
 // text for numbers, booleans and times.
 func valueBytes(v driver.Value) ([]byte, bool, error) {
-	if vr, ok := v.(driver.Valuer); ok {
-		var err error
-		if v, err = vr.Value(); err != nil {
-			return nil, false, err
-		}
+	v, err := argValue(v)
+	if err != nil {
+		return nil, false, err
 	}
-	switch x := derefValue(v).(type) {
+	switch x := v.(type) {
 	case nil:
 		return nil, true, nil
 	case string:

@@ -352,7 +352,8 @@ func TestTransactionsAndPrepared(t *testing.T) {
 
 func TestJoinsAliasesStar(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		_, db := b.open(t, newConfig(t, testConfig))
+		cfg := newConfig(t, testConfig)
+		_, db, wrap := b.openMore(t, cfg)
 		seed(t, b, db)
 		rows, err := db.QueryContext(as("clerk"), `SELECT o.item, c.name AS who, c.phone AS tel FROM orders o JOIN citizen c ON c.id = o.citizen_id WHERE c.phone = ? ORDER BY o.id`, "13800138000")
 		require.NoError(t, err)
@@ -384,9 +385,33 @@ func TestJoinsAliasesStar(t *testing.T) {
 		}
 		assert.Equal(t, people[1].idNo, byName["id_no"])
 		assert.Equal(t, people[1].name, byName["name"])
-		assert.Len(t, byName["phone_bidx"], 32)
+		for _, c := range []string{"id_no_bidx", "phone_bidx", "phone_last4_bidx"} {
+			assert.NotContains(t, byName, c, "blind indexes are left out of *")
+		}
+		assert.Equal(t, []string{"id", "id_no", "phone", "name", "note", "photo", "city"}, lower(cols))
+
+		// selected by name, or with show_indexes_in_star, they are returned
+		var bidx string
+		require.NoError(t, db.QueryRowContext(as("admin"), `SELECT phone_bidx FROM citizen WHERE id = ?`, 2).Scan(&bidx))
+		assert.Len(t, bidx, 32)
+		rows, err = db.QueryContext(as("admin"), `SELECT c.*, c.phone_bidx AS p FROM citizen c WHERE c.id = ?`, 2)
+		require.NoError(t, err)
+		cols2, err := rows.Columns()
+		require.NoError(t, err)
+		rows.Close()
+		assert.Equal(t, []string{"id", "id_no", "phone", "name", "note", "photo", "city", "p"}, lower(cols2))
+		shown := *cfg
+		shown.ShowIndexesInStar = true
+		dbShown := wrap(&shown)
+		rows, err = dbShown.QueryContext(as("admin"), `SELECT * FROM citizen WHERE id = ?`, 2)
+		require.NoError(t, err)
+		cols2, err = rows.Columns()
+		require.NoError(t, err)
+		rows.Close()
+		assert.Contains(t, lower(cols2), "phone_bidx")
 
 		rows, err = db.QueryContext(as("nobody"), `SELECT * FROM citizen WHERE id = ?`, 2)
+		vals, ptrs = vals[:len(cols)], ptrs[:len(cols)]
 		require.NoError(t, err)
 		require.True(t, rows.Next())
 		require.NoError(t, rows.Scan(ptrs...))
@@ -405,6 +430,14 @@ func TestJoinsAliasesStar(t *testing.T) {
 		require.NoError(t, db.QueryRowContext(as("clerk"), `SELECT x.name FROM citizen AS x WHERE x.id_no = ?`, people[1].idNo).Scan(&n))
 		assert.Equal(t, "李*", n)
 	})
+}
+
+func lower(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(n)
+	}
+	return out
 }
 
 func TestReturningAndColumnTypes(t *testing.T) {

@@ -129,6 +129,12 @@ func Parse(data []byte, dir string) (*sqldriver.Config, error) {
 				return lineErr(v, "plan_cache must be a positive number")
 			}
 			cfg.PlanCacheSize = n
+		case "show_indexes_in_star":
+			b, err := strconv.ParseBool(v.Value)
+			if err != nil || v.Kind != yaml.ScalarNode {
+				return lineErr(v, "show_indexes_in_star must be true or false")
+			}
+			cfg.ShowIndexesInStar = b
 		case "mask_char":
 			r := []rune(v.Value)
 			if len(r) != 1 {
