@@ -33,12 +33,12 @@ type outCol struct {
 
 // rows wraps the inner rows of a statement that returns protected columns.
 type rows struct {
-	inner   driver.Rows
-	s       *schema
-	ctx     context.Context
-	pr      masking.Principal
-	cols    []string
-	out     []outCol
+	inner driver.Rows
+	s     *schema
+	ctx   context.Context
+	pr    masking.Principal
+	cols  []string
+	out   []outCol
 	// visible maps each column the caller sees to its column in the
 	// inner result; nil when they are the same.
 	visible []int
