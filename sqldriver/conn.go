@@ -62,7 +62,7 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 // PrepareContext implements driver.ConnPrepareContext: it prepares the
 // rewritten statement on the inner connection.
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	p, err := c.s.plan(query)
+	p, err := c.s.plan(ctx, query)
 	if err != nil {
 		return nil, c.s.refused(ctx, err)
 	}
@@ -115,7 +115,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	p, err := c.s.plan(query)
+	p, err := c.s.plan(ctx, query)
 	if err != nil {
 		return nil, c.s.refused(ctx, err)
 	}
@@ -127,7 +127,11 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		if err := c.checkSession(ctx, p.SQL); err != nil {
 			return nil, err
 		}
-		return ex.ExecContext(ctx, p.SQL, bound)
+		res, err := ex.ExecContext(ctx, p.SQL, bound)
+		if err == driver.ErrSkip {
+			return c.execSkipped(ctx, p.SQL, bound)
+		}
+		return res, err
 	})
 }
 
@@ -138,7 +142,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	p, err := c.s.plan(query)
+	p, err := c.s.plan(ctx, query)
 	if err != nil {
 		return nil, c.s.refused(ctx, err)
 	}
@@ -150,7 +154,11 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		if err := c.checkSession(ctx, p.SQL); err != nil {
 			return nil, err
 		}
-		return q.QueryContext(ctx, p.SQL, bound)
+		rows, err := q.QueryContext(ctx, p.SQL, bound)
+		if err == driver.ErrSkip {
+			return c.querySkipped(ctx, p.SQL, bound)
+		}
+		return rows, err
 	})
 }
 
