@@ -168,7 +168,7 @@ func (k *Keyring) liveRoot(ctx context.Context, rk string) (root *crypto.IndexRo
 		if rec.State == StateDestroyed {
 			return nil, top, fmt.Errorf("index root %s: %w", rec.ID, ErrKeyDestroyed)
 		}
-		secret, trusted, err := open(k.provider(), rec)
+		secret, trusted, err := k.openRecord(ctx, k.provider(), rec)
 		if err != nil {
 			return nil, top, fmt.Errorf("index root %s: unwrap: %w", rec.ID, err)
 		}
@@ -237,7 +237,8 @@ func (k *Keyring) createRoot(ctx context.Context, rk string, gen int) (*crypto.I
 	secret := make([]byte, crypto.IndexRootSize)
 	_, _ = rand.Read(secret)
 	defer clear(secret)
-	wrapped, err := k.provider().Encrypt(secret, AssociatedData(id, keyspace))
+	p := k.provider()
+	wrapped, err := k.call(ctx, p, "wrap", func() ([]byte, error) { return p.Encrypt(secret, AssociatedData(id, keyspace)) })
 	if err != nil {
 		return nil, fmt.Errorf("index root %s: wrap: %w", id, err)
 	}

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gmfield/gmfield/crypto"
 	"golang.org/x/sync/singleflight"
 )
@@ -50,6 +53,10 @@ type Keyring struct {
 	// active maps keyspaces to their current DEK; copy-on-write under
 	// the rotate mutex, so the sealing path reads it without locking.
 	active atomic.Pointer[map[string]*activeKey]
+
+	mp  metric.MeterProvider
+	tp  trace.TracerProvider
+	tel *telemetry
 
 	loads  singleflight.Group
 	rotate sync.Mutex // serializes reservations, rotations and destroys in this process
@@ -147,6 +154,7 @@ func New(store Store, kek Provider, opts ...Option) *Keyring {
 	for _, o := range opts {
 		o(k)
 	}
+	k.tel = newTelemetry(k.mp, k.tp)
 	return k
 }
 
@@ -185,7 +193,7 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		// Any record of the keyspace opens its values, signed or not: a
 		// value names its DEK, and an unsigned DEK (made by a process
 		// holding only an SM2 public key) opens only what its maker wrote.
-		key, _, err := k.unwrap(rec)
+		key, _, err := k.unwrap(ctx, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -222,11 +230,11 @@ func (k *Keyring) load(ctx context.Context, key string, f func(context.Context) 
 
 // unwrap unwraps a DEK record; trusted reports whether the keyring may
 // seal under it (see open).
-func (k *Keyring) unwrap(rec Record) (key *crypto.Key, trusted bool, err error) {
+func (k *Keyring) unwrap(ctx context.Context, rec Record) (key *crypto.Key, trusted bool, err error) {
 	if rec.State == StateDestroyed {
 		return nil, false, fmt.Errorf("key %s: %w", rec.ID, ErrKeyDestroyed)
 	}
-	dek, trusted, err := open(k.provider(), rec)
+	dek, trusted, err := k.openRecord(ctx, k.provider(), rec)
 	if err != nil {
 		return nil, false, fmt.Errorf("key %s: unwrap: %w", rec.ID, err)
 	}
@@ -394,7 +402,7 @@ func (k *Keyring) refresh(ctx context.Context, keyspace string, old *activeKey) 
 		if err == nil && rec.State == StateActive {
 			if k.fresh(&old.cached) {
 				key, born = old.key, old.born
-			} else if kk, trusted, err := k.unwrap(rec); err == nil && trusted {
+			} else if kk, trusted, err := k.unwrap(ctx, rec); err == nil && trusted {
 				key = kk
 			}
 			// The store's counter only grows; one that went back (edited
@@ -486,7 +494,7 @@ func (k *Keyring) usableActive(ctx context.Context, keyspace string) (Record, *c
 	}
 	slices.SortFunc(active, func(a, b Record) int { return b.Created.Compare(a.Created) })
 	for _, r := range active {
-		key, trusted, err := k.unwrap(r)
+		key, trusted, err := k.unwrap(ctx, r)
 		if errors.Is(err, ErrCannotUnwrap) {
 			fresh, key, err := k.create(ctx, keyspace)
 			if err != nil {
@@ -549,7 +557,8 @@ func (k *Keyring) create(ctx context.Context, keyspace string) (Record, *crypto.
 	if err != nil {
 		return Record{}, nil, err
 	}
-	wrapped, err := k.provider().Encrypt(dek, AssociatedData(id, keyspace))
+	p := k.provider()
+	wrapped, err := k.call(ctx, p, "wrap", func() ([]byte, error) { return p.Encrypt(dek, AssociatedData(id, keyspace)) })
 	if err != nil {
 		return Record{}, nil, fmt.Errorf("keyspace %s: wrap new key: %w", keyspace, err)
 	}
@@ -829,10 +838,10 @@ func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
 			if rw, ok := old.(Rewrapper); ok && to == nil {
 				// Transit rewraps in place: whatever the record's AD was,
 				// it stays.
-				wrapped, wrapErr = rw.Rewrap(r.Wrapped, AssociatedData(r.ID, r.Keyspace))
+				wrapped, wrapErr = k.call(ctx, old, "rewrap", func() ([]byte, error) { return rw.Rewrap(r.Wrapped, AssociatedData(r.ID, r.Keyspace)) })
 			} else {
 				var dek []byte
-				if dek, trusted, wrapErr = open(old, *r); wrapErr == nil {
+				if dek, trusted, wrapErr = k.openRecord(ctx, old, *r); wrapErr == nil {
 					// A record not trusted before (under SM2: unsigned, made
 					// by a holder of the public key, or planted) must not
 					// become trusted: under the new KEK it is bound as
@@ -841,7 +850,7 @@ func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
 					if !trusted {
 						ad = openOnlyAD(r.ID, r.Keyspace)
 					}
-					wrapped, wrapErr = target.Encrypt(dek, ad)
+					wrapped, wrapErr = k.call(ctx, target, "wrap", func() ([]byte, error) { return target.Encrypt(dek, ad) })
 					clear(dek)
 				}
 			}

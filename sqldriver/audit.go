@@ -90,6 +90,9 @@ func (s *schema) drain(d time.Duration) {
 // u (nil: none); fromDB says whether err came from the database. It
 // returns err, or the sink's failure joined to it.
 func (s *schema) record(ctx context.Context, p *sqlplan.Plan, u *guard.Use, rows, decrypted int64, err error, fromDB bool) error {
+	if err != nil && !fromDB {
+		s.refusal(ctx, p, err)
+	}
 	if s.sink == nil {
 		return err
 	}
@@ -113,6 +116,9 @@ func (s *schema) record(ctx context.Context, p *sqlplan.Plan, u *guard.Use, rows
 
 // refused records a statement the analysis refused (p is nil).
 func (s *schema) refused(ctx context.Context, err error) error {
+	if s.sink == nil {
+		s.refusal(ctx, nil, err)
+	}
 	if s.sink == nil || !errors.Is(err, sqlplan.ErrRefused) {
 		return err
 	}
@@ -215,7 +221,7 @@ func (s *schema) start(ctx context.Context, p *sqlplan.Plan, args []driver.Named
 	if err := s.admit(); err != nil {
 		return pr, nil, nil, err
 	}
-	if err := s.authorize(pr, p); err != nil {
+	if err := s.authorize(ctx, pr, p); err != nil {
 		return pr, nil, nil, s.record(ctx, p, nil, 0, 0, err, false)
 	}
 	use, err := s.check(ctx, pr, p, args)

@@ -1,6 +1,7 @@
 package sqldriver
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gmfield/gmfield/masking"
@@ -13,23 +14,32 @@ import (
 // without being allowed at least hash on it. A search or an index is an
 // oracle for the value, so callers whose action is null or deny may use
 // neither.
-func (s *schema) authorize(pr masking.Principal, p *sqlplan.Plan) error {
+func (s *schema) authorize(ctx context.Context, pr masking.Principal, p *sqlplan.Plan) error {
 	for _, u := range p.Uses {
 		a := s.policy.Decide(pr, u.Table, u.Column)
+		var what string
 		switch u.Kind {
 		case sqlplan.UseRead:
-			if a == masking.ActionDeny {
-				return fmt.Errorf("%w: %s.%s", masking.ErrDenied, u.Table, u.Column)
+			if a != masking.ActionDeny {
+				continue
 			}
 		case sqlplan.UseSearch:
-			if a < masking.ActionHash {
-				return fmt.Errorf("%w: search on %s.%s", masking.ErrDenied, u.Table, u.Column)
+			if a >= masking.ActionHash {
+				continue
 			}
+			what = "search on "
 		case sqlplan.UseIndex:
-			if a < masking.ActionHash {
-				return fmt.Errorf("%w: blind index of %s.%s", masking.ErrDenied, u.Table, u.Column)
+			if a >= masking.ActionHash {
+				continue
 			}
+			what = "blind index of "
+		default:
+			continue
 		}
+		if pc := s.col(u.Table, u.Column); pc != nil {
+			s.tel.value(ctx, pc, valueDenied, 1)
+		}
+		return fmt.Errorf("%w: %s%s.%s", masking.ErrDenied, what, u.Table, u.Column)
 	}
 	return nil
 }

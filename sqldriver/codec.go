@@ -84,7 +84,11 @@ func (c *Codec) Seal(ctx context.Context, p Place, plain []byte) (driver.Value, 
 		return nil, err
 	}
 	var buf []byte
-	return c.s.seal(ctx, pc, loc, plain, &buf)
+	v, err := c.s.seal(ctx, pc, loc, plain, &buf)
+	if err == nil {
+		c.s.tel.value(ctx, pc, valueSealed, 1)
+	}
+	return v, err
 }
 
 // Open opens a stored envelope of p. A failure wraps ErrOpen and names the

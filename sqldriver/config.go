@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"regexp"
 	"strings"
 
@@ -132,6 +135,11 @@ type Config struct {
 	// tables, columns, key ids and statement fingerprints, never a value,
 	// a key or SQL text. Nil discards them.
 	Logger *slog.Logger
+	// MeterProvider and TracerProvider receive the driver's metrics and
+	// spans (docs/observability.md); nil means OpenTelemetry's global
+	// providers, no-ops until the application installs an SDK.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // Errors of configuration and execution. Test for them with errors.Is.

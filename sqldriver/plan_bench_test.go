@@ -58,19 +58,19 @@ func BenchmarkPlan(b *testing.B) {
 		b.Run(name+"/cold", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				if _, err := s.plan(fmt.Sprintf(q, i)); err != nil {
+				if _, err := s.plan(context.Background(), fmt.Sprintf(q, i)); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		b.Run(name+"/cached", func(b *testing.B) {
 			stmt := fmt.Sprintf(q, -1)
-			if _, err := s.plan(stmt); err != nil {
+			if _, err := s.plan(context.Background(), stmt); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.plan(stmt); err != nil {
+				if _, err := s.plan(context.Background(), stmt); err != nil {
 					b.Fatal(err)
 				}
 			}

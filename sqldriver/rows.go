@@ -26,6 +26,9 @@ type outCol struct {
 	index     int             // inner column index of the full index, or -1
 	loc       crypto.Location // where pc's values live (plain, mask)
 	pseudonym *crypto.Index   // the hash action's key
+	// n counts the values of the column handled under action (for the
+	// gmfield.values metric, added when the result ends).
+	n int64
 	// hide leaves the column out of the caller's result: a blind index
 	// that came in through "*" (Config.ShowIndexesInStar unset).
 	hide bool
@@ -82,6 +85,7 @@ func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Princip
 		}
 		oc.action = s.policy.Decide(pr, oc.pc.table, oc.pc.column)
 		if oc.action == masking.ActionDeny {
+			s.tel.value(ctx, oc.pc, valueDenied, 1)
 			_ = inner.Close()
 			return nil, fmt.Errorf("%w: %s.%s", masking.ErrDenied, oc.pc.table, oc.pc.column)
 		}
@@ -266,6 +270,11 @@ func (r *rows) finish(err error, fromDB bool) error {
 	if !r.recorded.CompareAndSwap(false, true) {
 		return err
 	}
+	for i := range r.out {
+		if oc := &r.out[i]; oc.pc != nil && !oc.isIndex {
+			r.s.tel.value(r.ctx, oc.pc, readAction(oc.action), oc.n)
+		}
+	}
 	if r.open != nil {
 		r.open.remove(r)
 	}
@@ -350,8 +359,14 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	}
 	switch oc.action {
 	case masking.ActionNull:
+		if stored != nil {
+			oc.n++
+		}
 		return nil, nil
 	case masking.ActionHash:
+		if stored != nil {
+			oc.n++
+		}
 		if oc.index < 0 || stored == nil || oc.pseudonym == nil {
 			return nil, nil // no full index to pseudonymize: fail closed to NULL
 		}
@@ -396,7 +411,7 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 		b = unsafe.Slice(unsafe.StringData(x), len(x))
 	default:
 		if !pc.migrating {
-			return r.openFailed(pc, fmt.Errorf("stored value of type %T", stored))
+			return r.openFailed(pc, fmt.Errorf("%w: stored value of type %T", crypto.ErrMalformed, stored))
 		}
 		var err error
 		if b, _, err = valueBytes(stored); err != nil { // a number not yet migrated
@@ -415,6 +430,7 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	}
 	r.scratch = plain
 	r.shown.Add(1)
+	oc.n++
 	if oc.action == masking.ActionMask {
 		if pc.rule.Null() {
 			return nil, nil
@@ -430,6 +446,7 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 }
 
 func (r *rows) openFailed(pc *protCol, err error) (driver.Value, error) {
+	r.s.openFailure(r.ctx, pc, err)
 	if pc.onError == ErrorNull {
 		return nil, nil
 	}

@@ -41,6 +41,7 @@ type schema struct {
 	gate     audit.Gate
 	instance string
 	guard    *guard.Guard
+	tel      *telemetry
 	// showIndexes keeps blind-index columns in "*" results.
 	showIndexes bool
 	// open holds the unrecorded results of connections made without a
@@ -70,6 +71,7 @@ type protCol struct {
 	migrating     bool
 	specs         map[crypto.Transform]crypto.IndexSpec
 	rule          *masking.Rule
+	metrics       *columnMetrics
 }
 
 // sealed reports whether stored bytes of pc are an envelope rather than
@@ -125,7 +127,11 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	s := &schema{cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, keys: map[string]KeyType{},
+	tel, err := newTelemetry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &schema{tel: tel, cat: cat, dialect: dialect, kr: cfg.Keyring, policy: cfg.Policy, cols: map[colKey]*protCol{}, keys: map[string]KeyType{},
 		plans: plans, scope: cfg.Scope, guard: cfg.Guard, showIndexes: cfg.ShowIndexesInStar}
 	if cfg.Audit != nil {
 		s.sink, s.instance = cfg.Audit, cfg.Instance
@@ -147,9 +153,12 @@ func newSchema(ctx context.Context, cfg *Config, dialect sqlplan.Dialect) (*sche
 			name := strings.ToLower(cc.Name)
 			pc := &protCol{table: table, column: name, name: table + "." + name, schema: strings.ToLower(tc.Schema), keyType: tc.RowKeyType, form: cc.Form, onError: cc.OnError, migrating: cc.Migrating,
 				specs: map[crypto.Transform]crypto.IndexSpec{}, rule: cfg.Policy.Rule(table, name)}
+			var transforms []crypto.Transform
 			for _, ix := range cc.Indexes {
 				pc.specs[ix.Transform] = crypto.IndexSpec{Table: table, Column: name, Transform: ix.Transform, Size: ix.Size}
+				transforms = append(transforms, ix.Transform)
 			}
+			pc.metrics = newColumnMetrics(table, name, transforms)
 			if cfg.Scope != keyring.PerTenantColumn {
 				loc := crypto.Location{Schema: pc.schema, Table: table, Column: name}
 				if pc.keyspace, err = cfg.Scope.Keyspace("", loc); err != nil {
@@ -237,11 +246,13 @@ func (s *schema) indexes(ctx context.Context, pc *protCol, search bool) (*derive
 func (s *schema) col(table, column string) *protCol { return s.cols[colKey{table, column}] }
 
 // plan returns the cached plan of query.
-func (s *schema) plan(query string) (*sqlplan.Plan, error) {
+func (s *schema) plan(ctx context.Context, query string) (*sqlplan.Plan, error) {
 	if r, ok := s.plans.Get(query); ok {
+		s.tel.plans.Add(ctx, 1, s.tel.hit)
 		return r.plan, r.err
 	}
-	p, err := s.dialect.Analyze(s.cat, query)
+	s.tel.plans.Add(ctx, 1, s.tel.miss)
+	p, err := s.analyze(ctx, query)
 	s.plans.Add(query, planResult{p, err})
 	return p, err
 }
@@ -278,6 +289,14 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 			return nil, err
 		}
 		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	// Values are counted sealed once the whole statement is bound.
+	for i, sl := range p.Slots {
+		if sl.Op == sqlplan.OpSeal && out[i].Value != nil {
+			if pc := s.col(sl.Table, sl.Column); pc != nil {
+				s.tel.value(ctx, pc, valueSealed, 1)
+			}
+		}
 	}
 	return out, nil
 }
@@ -348,6 +367,9 @@ func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.Na
 		}
 		if *buf, err = idx.SumHex((*buf)[:0], plain); err != nil {
 			return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
+		}
+		if sl.Search || sl.Op == sqlplan.OpLikeLast4 {
+			s.tel.lookup(ctx, pc, sl.Transform)
 		}
 		return string(*buf), nil
 	}

@@ -104,7 +104,11 @@ type exportColumn struct {
 // Run exports the table and returns what it did: Scanned and Changed are
 // the rows read and written, Values the values a rule masked, Skipped the
 // values a rule left unchanged and that were masked entirely.
-func (e *Export) Run(ctx context.Context) (sum Summary, err error) {
+func (e *Export) Run(ctx context.Context) (Summary, error) {
+	return traced(ctx, e.Config, "export", e.Table, e.run)
+}
+
+func (e *Export) run(ctx context.Context) (sum Summary, err error) {
 	start := time.Now()
 	sum = Summary{Job: "export", Table: e.Table}
 	defer func() { sum.Elapsed = time.Since(start) }()

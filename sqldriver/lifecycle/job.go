@@ -312,6 +312,10 @@ func textOf(v driver.Value) string {
 // checkpoint in the same transaction. Rows a writer changed meanwhile
 // are re-read and decided again.
 func (j *Job) run(ctx context.Context, kind, params string, f filter, decide op) (Summary, error) {
+	return traced(ctx, j.Config, kind, j.Table, func(ctx context.Context) (Summary, error) { return j.runTraced(ctx, kind, params, f, decide) })
+}
+
+func (j *Job) runTraced(ctx context.Context, kind, params string, f filter, decide op) (Summary, error) {
 	start := time.Now()
 	d, t, err := j.prepare(ctx)
 	sum := Summary{Job: kind, Table: j.Table, DryRun: j.DryRun}

@@ -401,6 +401,19 @@ func (r *Report) OK() bool {
 // nothing. Its error is for a job that could not run; failed values are
 // in the report (see Report.OK).
 func (j *Job) Verify(ctx context.Context, sample int) (*Report, error) {
+	var rep *Report
+	_, err := traced(ctx, j.Config, "verify", j.Table, func(ctx context.Context) (Summary, error) {
+		var err error
+		rep, err = j.verify(ctx, sample)
+		if rep == nil {
+			return Summary{}, err
+		}
+		return Summary{Job: "verify", Table: rep.Table, Scanned: rep.Rows, Failed: int64(len(rep.Failures))}, err
+	})
+	return rep, err
+}
+
+func (j *Job) verify(ctx context.Context, sample int) (*Report, error) {
 	start := time.Now()
 	d, t, err := j.prepare(ctx)
 	if err != nil {
