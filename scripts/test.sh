@@ -120,8 +120,11 @@ go vet -tags pgquery_cgo ./sqldriver/pgdialect/
 step "staticcheck ${STATICCHECK_VERSION}"
 go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
 
-step "tools of the independent vector check (python3-cryptography, openssl, unicode-data)"
+step "tools of the independent vector check (python3-cryptography, openssl, unicode-data) and of docs/evidence.md (sqlite3, jq, xxd)"
 command -v openssl >/dev/null || apt_install openssl
+command -v sqlite3 >/dev/null || apt_install sqlite3
+command -v jq >/dev/null || apt_install jq
+command -v xxd >/dev/null || apt_install xxd
 python3 -c 'import cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null || apt_install python3 python3-cryptography
 [ -f /usr/share/unicode/UnicodeData.txt ] || apt_install unicode-data
 export GMFIELD_TEST_INDEPENDENT=1
