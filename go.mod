@@ -3,6 +3,7 @@ module github.com/gmfield/gmfield
 go 1.26.0
 
 require (
+	github.com/XSAM/otelsql v0.44.0
 	github.com/emmansun/gmsm v0.44.1
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7

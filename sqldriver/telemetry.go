@@ -144,9 +144,15 @@ func (t *telemetry) lookup(ctx context.Context, pc *protCol, tr crypto.Transform
 	}
 }
 
-// reasonOf names why the driver refused a statement on a protected table,
-// in the fixed words of docs/observability.md; "" for an error that is no
-// refusal (the database's own, a provider's, a value that does not open).
+// Reason names why the driver refused a statement, in the fixed words of
+// the gmfield.reason attribute (docs/observability.md): "unsupported_use",
+// "denied", "blocked", "bad_value" and so on; "" for an error that is no
+// refusal (the database's own, a key provider's, a value that does not
+// open). It is bounded and holds no value, so an instrumentation outside
+// the driver (otelsql's span error attributes) can record it in place of
+// the error's text.
+func Reason(err error) string { return reasonOf(err) }
+
 func reasonOf(err error) string {
 	var blocked *guard.Error
 	switch {
