@@ -171,7 +171,7 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		return c.key, nil
 	}
 	if err := crypto.ValidateKeyID(id); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyNotFound, err)
+		return nil, fmt.Errorf("key %q: %w: %v", id, ErrKeyNotFound, err)
 	}
 	v, err := k.load(ctx, id, func(ctx context.Context) (any, error) {
 		epoch, born := k.epochNow(), k.nowNano()
@@ -192,6 +192,10 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		k.put(epoch, id, key, born)
 		return key, nil
 	})
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The one error of a load that does not name the key.
+		return nil, fmt.Errorf("key %s: %w", id, err)
+	}
 	if err != nil {
 		return nil, err
 	}
