@@ -105,7 +105,7 @@ func newKeysCmd() *cobra.Command {
 		Example: `  gmfield keys list --keyring ./keys
   gmfield keys list --config gmfield.yaml --table citizen --column phone`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := listCfg.keyring(cmd.Context(), dir)
+			k, err := listCfg.keyring(cmd, dir)
 			if err != nil {
 				return err
 			}
@@ -157,7 +157,7 @@ already has a key can be rotated: a typo cannot start a new one.`,
 			if rotCfg.path == "" && (place.table == "") != (place.column == "") {
 				return usageError{errors.New("keys rotate: give both --table and --column, or neither")}
 			}
-			k, err := rotCfg.keyring(cmd.Context(), dir)
+			k, err := rotCfg.keyring(cmd, dir)
 			if err != nil {
 				return err
 			}
@@ -274,7 +274,7 @@ keyspace's blind-index root too. Asks to type the id (or tenant) again unless --
 			if len(args) == 1 {
 				what = args[0]
 			}
-			k, err := dcfg.keyring(cmd.Context(), dir)
+			k, err := dcfg.keyring(cmd, dir)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,6 @@ import (
 	_ "modernc.org/sqlite" // registers sqlite
 
 	"github.com/gmfield/gmfield/sqldriver"
-	"github.com/gmfield/gmfield/sqldriver/config"
 	"github.com/gmfield/gmfield/sqldriver/lifecycle"
 )
 
@@ -61,7 +60,7 @@ func (f *jobFlags) open(cmd *cobra.Command, needDB bool) (*session, error) {
 	if needDB && f.dsn == "" {
 		return nil, usageError{fmt.Errorf("%s: --dsn is required (or set GMFIELD_DSN)", cmd.Name())}
 	}
-	cfg, err := config.Load(f.config)
+	cfg, err := loadConfig(cmd, f.config)
 	if err != nil {
 		return nil, err
 	}
@@ -151,14 +150,15 @@ func (f *jobFlags) job(cmd *cobra.Command, s *session, table string) *lifecycle.
 	return j
 }
 
-// progress is a job's progress on stderr: a bar on a terminal; otherwise
-// log lines, and the logger for the job's own lines (nil on a terminal).
+// progress is a job's progress on stderr: a bar on a terminal (unless
+// --log-format json); otherwise log lines of the run's logger, and that
+// logger for the job's own lines (nil with a bar).
 func progress(cmd *cobra.Command, name string) (lifecycle.Progress, *slog.Logger) {
-	if isTerminal(cmd.ErrOrStderr()) {
+	if isTerminal(cmd.ErrOrStderr()) && !jsonLogs(cmd) {
 		return &barProgress{w: cmd.ErrOrStderr(), name: name}, nil
 	}
-	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-	return &lifecycle.LogProgress{Log: logger, Name: name}, logger
+	log := logger(cmd)
+	return &lifecycle.LogProgress{Log: log, Name: name}, log
 }
 
 func isTerminal(w io.Writer) bool {

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gmfield/gmfield/sqldriver"
-	"github.com/gmfield/gmfield/sqldriver/config"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -36,7 +35,7 @@ prints its reason and exits with status 1.`,
 				}
 				query = string(b)
 			}
-			cfg, err := config.Load(cfgPath)
+			cfg, err := loadConfig(cmd, cfgPath)
 			if err != nil {
 				return err
 			}
