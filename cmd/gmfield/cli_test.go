@@ -129,6 +129,8 @@ func TestUsageErrors(t *testing.T) {
 		{"keyring", "bogus", "--dir", "x"},
 		{"audit", "bogus"},
 		{"completion", "bogus"},
+		{"help", "bogus"},
+		{"help", "keys", "bogus"},
 		{"completion", "bash", "extra"},
 		{"migrate", "--config", "x.yaml", "--dsn", "y", "--batch", "many"}, // malformed value
 		{"guard", "grant", "--for", "soon"},
@@ -148,6 +150,9 @@ func TestUsageErrors(t *testing.T) {
 		code, out, errOut := gmfield(t, "", args...)
 		oneUsageLine(t, args, code, out, errOut)
 	}
+	code, out, _ := gmfield(t, "", "help", "keys", "rotate")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "gmfield keys rotate --config")
 	code, _, errOut := gmfield(t, "", "mask", "--list", "--log-format", "xml")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--log-format must be text or json")

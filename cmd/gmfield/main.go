@@ -183,6 +183,7 @@ stderr, as text or JSON lines (--log-format), from --log-level up.`,
 		switch c.Name() {
 		case "help":
 			c.Example = "  gmfield help keys rotate"
+			refuseUnknownTopic(c)
 		case "completion":
 			c.Example = "  gmfield completion bash > /etc/bash_completion.d/gmfield"
 			for _, sh := range c.Commands() {
@@ -192,6 +193,21 @@ stderr, as text or JSON lines (--log-format), from --log-level up.`,
 	}
 	refuseUnknown(root)
 	return root
+}
+
+// refuseUnknownTopic makes help of an unknown command a usage error
+// (cobra prints "Unknown help topic" and exits 0).
+func refuseUnknownTopic(help *cobra.Command) {
+	show := help.Run
+	help.Run = nil
+	help.RunE = func(c *cobra.Command, args []string) error {
+		target, rest, err := c.Root().Find(args)
+		if err != nil || target == nil || len(rest) > 0 {
+			return usageError{fmt.Errorf("help: unknown command %q (see gmfield --help)", strings.Join(args, " "))}
+		}
+		show(c, args)
+		return nil
+	}
 }
 
 // refuseUnknown makes every command that only groups others (keys,
