@@ -124,6 +124,8 @@ func TestUsageErrors(t *testing.T) {
 	t.Setenv("GMFIELD_KEYRING", "")
 	t.Setenv("GMFIELD_DSN", "")
 	for _, args := range [][]string{
+		{"keys", "list"},
+		{"keys", "renew-index-root"},
 		{"bogus"},
 		{"keys", "bogus"},
 		{"keyring", "bogus", "--dir", "x"},
@@ -149,6 +151,10 @@ func TestUsageErrors(t *testing.T) {
 	} {
 		code, out, errOut := gmfield(t, "", args...)
 		oneUsageLine(t, args, code, out, errOut)
+		if args[0] != "bogus" && !strings.HasPrefix(args[0], "--") {
+			// It names the command (the one found: help for help bogus).
+			assert.True(t, strings.HasPrefix(errOut, "gmfield: "+args[0]), "%v: %q", args, errOut)
+		}
 	}
 	code, out, _ := gmfield(t, "", "help", "keys", "rotate")
 	assert.Equal(t, 0, code)

@@ -50,6 +50,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if c, err := root.ExecuteContextC(ctx); err != nil {
 		if isUsage(err) {
 			msg := err.Error()
+			if w := where(c); !strings.HasPrefix(msg, w) {
+				msg = w + msg // name the command
+			}
 			if !strings.Contains(msg, "--help") {
 				msg += " (see " + c.CommandPath() + " --help)"
 			}
