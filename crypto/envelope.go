@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -379,7 +380,12 @@ func (e Envelope) Open(dst []byte, keys KeySource, loc Location) ([]byte, error)
 func (e Envelope) open(dst, aadBuf []byte, keys KeySource, loc Location) (out, aad []byte, err error) {
 	k, err := keys.Key(e.KeyID)
 	if err != nil {
-		return nil, aadBuf, fmt.Errorf("%s.%s: key %s: %w", loc.Table, loc.Column, e.KeyID, err)
+		// A KeySource names the id it could not give (the key ring does);
+		// it is added for one that does not, and never twice.
+		if !strings.Contains(err.Error(), e.KeyID) {
+			err = fmt.Errorf("key %s: %w", e.KeyID, err)
+		}
+		return nil, aadBuf, fmt.Errorf("%s.%s: %w", loc.Table, loc.Column, err)
 	}
 	if k == nil || k.id != e.KeyID {
 		return nil, aadBuf, fmt.Errorf("%s.%s: key %s: %w", loc.Table, loc.Column, e.KeyID, ErrKeyNotFound)

@@ -108,7 +108,9 @@ func (k *Key) Key(id string) (*Key, error) {
 }
 
 // KeySource finds the key an envelope names. Key rings implement it; it
-// must return an error wrapping ErrKeyNotFound for an unknown id.
+// must return an error wrapping ErrKeyNotFound for an unknown id. Its
+// errors should name the id: Open adds the id only to an error that does
+// not, and adds the value's table and column.
 type KeySource interface {
 	Key(id string) (*Key, error)
 }

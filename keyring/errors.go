@@ -20,6 +20,13 @@ var (
 	// ErrCannotUnwrap reports a provider that can wrap but not unwrap, such
 	// as an SM2 provider holding only the public key.
 	ErrCannotUnwrap = errors.New("gmfield/keyring: provider cannot unwrap")
+	// ErrUnwrapFailed reports a wrapped DEK or blind-index root that fails
+	// authentication under the key ring's KEK: most often the KEK (master
+	// key file or environment variable, SM2 key, Transit key, KMS key) is
+	// not the one the key ring was made with, else the record was edited.
+	// The error names the KEK (its description and fingerprint, never key
+	// bytes) and wraps the provider's error (crypto.ErrAuthentication).
+	ErrUnwrapFailed = errors.New("gmfield/keyring: wrapped key does not authenticate")
 	// ErrConflict reports a record changed by someone else since it was
 	// read (a failed compare-and-swap); the keyring retries.
 	ErrConflict = errors.New("gmfield/keyring: record changed concurrently")

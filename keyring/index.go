@@ -170,7 +170,7 @@ func (k *Keyring) liveRoot(ctx context.Context, rk string) (root *crypto.IndexRo
 		}
 		secret, trusted, err := k.openRecord(ctx, k.provider(), rec)
 		if err != nil {
-			return nil, top, fmt.Errorf("index root %s: unwrap: %w", rec.ID, err)
+			return nil, top, fmt.Errorf("index root %s: %w", rec.ID, k.unwrapError(k.provider(), rec, err))
 		}
 		root, err := crypto.NewIndexRoot(secret)
 		clear(secret)

@@ -38,6 +38,7 @@ type Keyring struct {
 	maxSeals uint64
 	reserve  uint64
 	now      func() time.Time
+	kekDesc  string // WithKEKDescription
 	// clocked is set by WithClock: entries then expire by comparing the
 	// clock; otherwise a timer marks them stale, which keeps time.Now
 	// (about 60 ns on a VM) off the hit path.
@@ -141,6 +142,11 @@ func WithClock(now func() time.Time) Option {
 	return func(k *Keyring) { k.now, k.clocked = now, true }
 }
 
+// WithKEKDescription names the KEK in errors, such as "SM4 master key
+// file keys/master.key" (ErrUnwrapFailed): a path, an environment
+// variable or a provider's key name, never key bytes. local.Open sets it.
+func WithKEKDescription(desc string) Option { return func(k *Keyring) { k.kekDesc = desc } }
+
 // New returns a Keyring over store whose DEKs are wrapped by kek.
 func New(store Store, kek Provider, opts ...Option) *Keyring {
 	k := &Keyring{
@@ -168,7 +174,9 @@ func (k *Keyring) Key(id string) (*crypto.Key, error) {
 // allocating, or from the store and the provider (one unwrap however many
 // goroutines miss at once; each waits only as long as its own ctx allows).
 // A destroyed DEK returns ErrKeyDestroyed; an id that is not a key id (the
-// reserved ids of the blind-index roots among them) ErrKeyNotFound. The
+// reserved ids of the blind-index roots among them) ErrKeyNotFound; a
+// DEK the KEK does not unwrap ErrUnwrapFailed. Every error names the id
+// once (so crypto.Open does not add it again). The
 // returned key belongs to the keyspace its record names, and opens only
 // values of that keyspace.
 func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error) {
@@ -179,7 +187,7 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		return c.key, nil
 	}
 	if err := crypto.ValidateKeyID(id); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyNotFound, err)
+		return nil, fmt.Errorf("key %q: %w: %v", id, ErrKeyNotFound, err)
 	}
 	v, err := k.load(ctx, id, func(ctx context.Context) (any, error) {
 		epoch, born := k.epochNow(), k.nowNano()
@@ -200,6 +208,10 @@ func (k *Keyring) KeyContext(ctx context.Context, id string) (*crypto.Key, error
 		k.put(epoch, id, key, born)
 		return key, nil
 	})
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The one error of a load that does not name the key.
+		return nil, fmt.Errorf("key %s: %w", id, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +248,7 @@ func (k *Keyring) unwrap(ctx context.Context, rec Record) (key *crypto.Key, trus
 	}
 	dek, trusted, err := k.openRecord(ctx, k.provider(), rec)
 	if err != nil {
-		return nil, false, fmt.Errorf("key %s: unwrap: %w", rec.ID, err)
+		return nil, false, fmt.Errorf("key %s: %w", rec.ID, k.unwrapError(k.provider(), rec, err))
 	}
 	defer clear(dek)
 	key, err = crypto.NewKey(rec.ID, rec.Keyspace, crypto.SM4GCM, dek)
@@ -244,6 +256,24 @@ func (k *Keyring) unwrap(ctx context.Context, rec Record) (key *crypto.Key, trus
 		return nil, false, fmt.Errorf("key %s: %w", rec.ID, err)
 	}
 	return key, trusted, nil
+}
+
+// unwrapError is err, the failure to unwrap rec with p: an
+// authentication failure is ErrUnwrapFailed, naming the KEK tried and
+// the one the record names; others are "unwrap: " err.
+func (k *Keyring) unwrapError(p Provider, rec Record, err error) error {
+	if !errors.Is(err, crypto.ErrAuthentication) {
+		return fmt.Errorf("unwrap: %w", err)
+	}
+	kek := kekName(p, rec.Wrapped)
+	if k.kekDesc != "" {
+		kek += " (" + k.kekDesc + ")"
+	}
+	made := ""
+	if rec.KEK != "" {
+		made = ", its record names " + rec.KEK
+	}
+	return fmt.Errorf("%w under KEK %s%s: the KEK is probably not the one the key ring was made with: %w", ErrUnwrapFailed, kek, made, err)
 }
 
 // open unwraps rec's key with p. The record is trusted when the provider
@@ -865,6 +895,9 @@ func (k *Keyring) Rewrap(ctx context.Context, to Provider) (int, error) {
 		})
 		if err == nil {
 			err = wrapErr
+		}
+		if errors.Is(err, crypto.ErrAuthentication) {
+			return n, fmt.Errorf("key %s: rewrap: %w", rec.ID, k.unwrapError(old, rec, err))
 		}
 		if err != nil {
 			return n, fmt.Errorf("key %s: rewrap: %w", rec.ID, err)

@@ -104,7 +104,7 @@ func (c *Codec) Open(ctx context.Context, p Place, stored driver.Value) ([]byte,
 	}
 	plain, err := pc.open(nil, &keySource{ctx: ctx, s: c.s}, loc, b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s.%s: %w", ErrOpen, pc.table, pc.column, err)
+		return nil, openError(pc, err)
 	}
 	return plain, nil
 }

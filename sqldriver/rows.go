@@ -450,7 +450,18 @@ func (r *rows) openFailed(pc *protCol, err error) (driver.Value, error) {
 	if pc.onError == ErrorNull {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%w: %s.%s: %w", ErrOpen, pc.table, pc.column, err)
+	return nil, openError(pc, err)
+}
+
+// openError wraps err, the failure to open a value of pc, in ErrOpen and
+// names the column, unless err already begins with it (crypto's errors
+// name the table and column they were opening at).
+func openError(pc *protCol, err error) error {
+	where := pc.table + "." + pc.column
+	if strings.HasPrefix(err.Error(), where+": ") {
+		return fmt.Errorf("%w: %w", ErrOpen, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrOpen, where, err)
 }
 
 // keySource finds DEKs by id with the query's context, remembering the

@@ -21,7 +21,12 @@ import (
 // auditor's verification, inclusion proofs and queries
 // (docs/format.md §9).
 func newAuditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Make the audit log's key; verify, prove and query an audit log"}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Make the audit log's key; verify, prove and query an audit log",
+		Example: `  gmfield audit keygen --out audit
+  gmfield audit verify --log ./audit --pubkey audit.pub.pem`,
+	}
 	cmd.AddCommand(newAuditKeygenCmd(), newAuditVerifyCmd(), newAuditProveCmd(), newAuditQueryCmd())
 	return cmd
 }
@@ -121,6 +126,8 @@ func newAuditKeygenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keygen --out PREFIX [--origin O]",
 		Short: "Make the SM2 key pair that signs an audit log's checkpoints",
+		Example: `  gmfield audit keygen --out /etc/gmfield/audit
+  gmfield audit keygen --out audit --origin gov.example/citizen-db`,
 		Long: `Writes PREFIX.pem, a new SM2 private key (PKCS#8 PEM, mode 0600), for the application
 that writes the log (audit.key), and PREFIX.pub.pem, its public key, for auditors
 (audit verify --pubkey). It refuses to overwrite either file. It prints the verifier key
@@ -206,6 +213,8 @@ func newAuditVerifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify (--log DIR | --dsn DSN [--dialect D] [--log-table T]) --pubkey KEY.pub.pem [--origin O] [--checkpoint FILE ...] [--json]",
 		Short: "Verify an audit log against its signed checkpoints; exit 1 if it does not verify",
+		Example: `  gmfield audit verify --log ./audit --pubkey audit.pub.pem
+  gmfield audit verify --dsn ./app.db --pubkey audit.pub.pem --checkpoint kept.note --json`,
 		Long: `Recomputes the log's Merkle tree from its leaves and checks every stored checkpoint, and
 every checkpoint given with --checkpoint (ones the auditor kept from earlier runs, such as
 copies of DIR/checkpoint), as docs/format.md §9.5 says: the signatures, the root at each
@@ -273,6 +282,8 @@ func newAuditProveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prove --index N [--size S] (--log DIR | --dsn DSN [--dialect D] [--log-table T]) --pubkey KEY.pub.pem [--origin O]",
 		Short: "Print the inclusion proof of one event in a signed checkpoint",
+		Example: `  gmfield audit prove --index 41 --log ./audit --pubkey audit.pub.pem
+  gmfield audit prove --index 41 --size 1000 --dsn ./app.db --pubkey audit.pub.pem`,
 		Long: `Prints, as indented JSON, the proof that leaf N is in the tree signed by the stored
 checkpoint of size S (default: the latest), checked before it is printed
 (docs/format.md §9.6): index, size, leaf (as stored), leaf_hash (hex), proof (hex hashes,
@@ -376,6 +387,8 @@ func newAuditQueryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "query (--log DIR | --dsn DSN [--dialect D] [--log-table T]) [--principal P] [--column table.column] [--table T] [--since WHEN] [--until WHEN] [--json]",
 		Short: "List the events of an audit log that match a filter",
+		Example: `  gmfield audit query --log ./audit --principal alice --since 2026-01-02
+  gmfield audit query --dsn ./app.db --column citizen.phone --json`,
 		Long: `Prints the events of the log, in order, that match every filter given: the caller
 (--principal), a protected column touched (--column table.column), a protected table
 touched (--table), and the time: at or after --since, before --until (a date, taken as

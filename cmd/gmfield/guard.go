@@ -17,7 +17,12 @@ import (
 // The guard commands: an approver's key and approvals
 // (docs/format.md §11), and the whitelist a learn file holds.
 func newGuardCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "guard", Short: "Make approver keys and approvals; print a learned whitelist"}
+	cmd := &cobra.Command{
+		Use:   "guard",
+		Short: "Make approver keys and approvals; print a learned whitelist",
+		Example: `  gmfield guard keygen --out approver
+  gmfield guard learned --file learned.jsonl`,
+	}
 	cmd.AddCommand(newGuardKeygenCmd(), newGuardGrantCmd(), newGuardLearnedCmd())
 	return cmd
 }
@@ -25,8 +30,9 @@ func newGuardCmd() *cobra.Command {
 func newGuardKeygenCmd() *cobra.Command {
 	var out, name string
 	cmd := &cobra.Command{
-		Use:   "keygen --out PREFIX [--name N]",
-		Short: "Make the SM2 key pair that signs approvals",
+		Use:     "keygen --out PREFIX [--name N]",
+		Short:   "Make the SM2 key pair that signs approvals",
+		Example: `  gmfield guard keygen --out approver --name alice`,
 		Long: `Writes PREFIX.pem, a new SM2 private key (PKCS#8 PEM, mode 0600), for the approver
 who runs guard grant, and PREFIX.pub.pem, its public key. It refuses to overwrite either
 file. It prints the verifier key of the approver named --name (docs/format.md §11): put it
@@ -48,8 +54,9 @@ func newGuardGrantCmd() *cobra.Command {
 		dur                                    time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "grant --principal P --rule R [--rule R…] --for 2h --reason TEXT --key APPROVER.pem",
-		Short: "Issue an approval token that lifts guard rules for one principal for a time",
+		Use:     "grant --principal P --rule R [--rule R…] --for 2h --reason TEXT --key APPROVER.pem",
+		Short:   "Issue an approval token that lifts guard rules for one principal for a time",
+		Example: `  gmfield guard grant --principal etl --rule bulk_select --rule max_rows --for 2h --reason 'TICKET-812' --key approver.pem`,
 		Long: `Prints an approval token (docs/format.md §11), signed with the approver's SM2 key,
 that lifts the rules named by --rule for the principal --principal from --from (default
 now) for --for. The application passes it with guard.WithApproval; the driver checks its
@@ -121,8 +128,9 @@ statement_budget, window_budget.`,
 func newGuardLearnedCmd() *cobra.Command {
 	var file, defaultRole string
 	cmd := &cobra.Command{
-		Use:   "learned --file F",
-		Short: "Print the statements a learn file holds as a whitelist (YAML)",
+		Use:     "learned --file F",
+		Short:   "Print the statements a learn file holds as a whitelist (YAML)",
+		Example: `  gmfield guard learned --file learned.jsonl > whitelist.yaml`,
 		Long: `Reads the learn file the driver writes in whitelist: learn mode and prints, as the
 roles: part of the guard: section, each role's statement fingerprints with their shape as
 a comment. Review it, then paste it and set whitelist: enforce.`,

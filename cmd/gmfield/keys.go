@@ -29,12 +29,19 @@ func openKeyring(dir string) (*keyring.Keyring, error) {
 }
 
 func newKeyringCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keyring", Short: "Create a local key directory"}
+	cmd := &cobra.Command{
+		Use:     "keyring",
+		Short:   "Create a local key directory",
+		Example: `  gmfield keyring init --dir ./keys --kek sm4`,
+	}
 	var dir string
 	var kek local.KEKConfig
 	initCmd := &cobra.Command{
 		Use:   "init --dir DIR --kek sm4|sm2|vault-transit|vault-kv",
 		Short: "Create a key directory with a KEK and a blind-index root key",
+		Example: `  gmfield keyring init --dir ./keys --kek sm4
+  gmfield keyring init --dir ./keys --kek sm4 --master-key-env GMFIELD_MASTER_KEY
+  VAULT_ADDR=https://vault:8200 gmfield keyring init --dir ./keys --kek vault-transit --vault-key gmfield`,
 		Long: `Creates a key directory. sm4 and sm2 generate the KEK into the directory (or
 read an SM4 master key from the environment variable named by --master-key-env).
 vault-transit uses the Transit key --vault-key at --vault-mount, vault-kv the master
@@ -83,15 +90,22 @@ func noArgs(_ *cobra.Command, args []string) error {
 }
 
 func newKeysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "List, rotate, rewrap and destroy data keys"}
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "List, rotate, rewrap and destroy data keys",
+		Example: `  gmfield keys list --keyring ./keys
+  gmfield keys rotate --config gmfield.yaml --table citizen`,
+	}
 	var dir string
 
 	var listCfg keyConfig
 	var listPlace placeFlags
 	list := &cobra.Command{
 		Use: "list (--keyring DIR | --config FILE [--table T [--column C]] [--tenant T])", Short: "List data keys", Args: noArgs,
+		Example: `  gmfield keys list --keyring ./keys
+  gmfield keys list --config gmfield.yaml --table citizen --column phone`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := listCfg.keyring(cmd.Context(), dir)
+			k, err := listCfg.keyring(cmd, dir)
 			if err != nil {
 				return err
 			}
@@ -130,6 +144,9 @@ func newKeysCmd() *cobra.Command {
 	var rotCfg keyConfig
 	rotate := &cobra.Command{
 		Use: "rotate (--config FILE [--table T [--column C]] [--tenant ID] | --keyring DIR [--table T --column C [--schema S] [--scope column|table|tenant --tenant ID]])", Short: "Start a new data key for one keyspace, or for every keyspace",
+		Example: `  gmfield keys rotate --config gmfield.yaml --table citizen --column phone
+  gmfield keys rotate --config gmfield.yaml --tenant acme
+  gmfield keys rotate --keyring ./keys`,
 		Long: `Starts a new active data key in the keyspace of --table and --column (or, with
 --config, in every keyspace the configuration declares, or those of --table). With
 --config the keyspace is the configuration's (its schema and key scope) and a table or
@@ -140,7 +157,7 @@ already has a key can be rotated: a typo cannot start a new one.`,
 			if rotCfg.path == "" && (place.table == "") != (place.column == "") {
 				return usageError{errors.New("keys rotate: give both --table and --column, or neither")}
 			}
-			k, err := rotCfg.keyring(cmd.Context(), dir)
+			k, err := rotCfg.keyring(cmd, dir)
 			if err != nil {
 				return err
 			}
@@ -208,7 +225,9 @@ already has a key can be rotated: a typo cannot start a new one.`,
 	rewrap := &cobra.Command{
 		Use:   "rewrap --keyring DIR [--kek sm4|sm2]",
 		Short: "Rotate the KEK and rewrap every data key under it, touching no data (Vault: rotate the Transit key or KV master key, then rewrap)",
-		Args:  noArgs,
+		Example: `  gmfield keys rewrap --keyring ./keys
+  gmfield keys rewrap --keyring ./keys --kek sm2`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
 				return usageError{errors.New("--keyring is required (or set GMFIELD_KEYRING)")}
@@ -240,6 +259,9 @@ already has a key can be rotated: a typo cannot start a new one.`,
 	destroy := &cobra.Command{
 		Use:   "destroy --keyring DIR (ID | --tenant T) [--yes]",
 		Short: "Destroy a data key, or every key of a tenant: every value it sealed becomes unreadable, for good",
+		Example: `  gmfield keys destroy --keyring ./keys k7f0ee3826b15771c
+  gmfield keys destroy --config gmfield.yaml --dsn ./app.db k7f0ee3826b15771c
+  gmfield keys destroy --keyring ./keys --tenant acme --yes`,
 		Long: `Destroys the data key ID, or with --tenant every data key of that tenant (key scope
 tenant) and the tenant's blind-index roots, so that its rows can no longer be found by
 equality search either. Destroying the last key of a tenant keyspace destroys that
@@ -252,7 +274,7 @@ keyspace's blind-index root too. Asks to type the id (or tenant) again unless --
 			if len(args) == 1 {
 				what = args[0]
 			}
-			k, err := dcfg.keyring(cmd.Context(), dir)
+			k, err := dcfg.keyring(cmd, dir)
 			if err != nil {
 				return err
 			}
@@ -292,6 +314,8 @@ keyspace's blind-index root too. Asks to type the id (or tenant) again unless --
 	renew := &cobra.Command{
 		Use:   "renew-index-root --keyring DIR",
 		Short: "Start a new blind-index root after the deployment's was destroyed (every index column must then be re-indexed)",
+		Example: `  gmfield keys destroy --keyring ./keys --yes index-root
+  gmfield keys renew-index-root --keyring ./keys`,
 		Long: `After "keys destroy index-root" no blind index of the column and table scopes can be
 computed: searches fail and nothing makes a new root behind your back. renew-index-root
 starts the next generation of the root on purpose. Index columns written before it match
@@ -441,6 +465,8 @@ func newDecryptCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "decrypt --keyring DIR --table T --column C [--schema S] [--row-key K] [--scope S --tenant T] TEXT|-",
 		Short: "Open a stored value (text form) and print the plaintext",
+		Example: `  gmfield decrypt --keyring ./keys --table citizen --column phone 'gmf2:…'
+  gmfield decrypt --keyring ./keys --table citizen --column phone --row-key 42 - < sealed.txt`,
 		Long: `Opens a stored value at the place the flags name. A value whose data key belongs
 to another keyspace than that place's is refused (key belongs to another keyspace), as
 is a value moved from another table, column, row or schema (authentication failed).
@@ -487,6 +513,8 @@ func newIndexCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "index --keyring DIR --table T --column C [--transform full] [--scope S --tenant T] VALUE|-",
 		Short: "Print the blind index of a value (hex)",
+		Example: `  gmfield index --keyring ./keys --table citizen --column phone 13800138000
+  gmfield index --keyring ./keys --table citizen --column phone --transform digits 138-0013-8000`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check("index", args); err != nil {
 				return err

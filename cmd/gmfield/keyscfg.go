@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/gmfield/gmfield/keyring"
 	"github.com/gmfield/gmfield/sqldriver"
-	"github.com/gmfield/gmfield/sqldriver/config"
 	"github.com/gmfield/gmfield/sqldriver/lifecycle"
 )
 
@@ -32,7 +30,7 @@ func (k *keyConfig) add(cmd *cobra.Command, dsn bool) {
 }
 
 // keyring returns the configuration's key ring, or the directory's.
-func (k *keyConfig) keyring(ctx context.Context, dir string) (*keyring.Keyring, error) {
+func (k *keyConfig) keyring(cmd *cobra.Command, dir string) (*keyring.Keyring, error) {
 	if k.path == "" {
 		if k.dsn != "" {
 			return nil, usageError{errors.New("--dsn needs --config")}
@@ -43,10 +41,10 @@ func (k *keyConfig) keyring(ctx context.Context, dir string) (*keyring.Keyring, 
 		return nil, usageError{errors.New("give --config or --keyring, not both")}
 	}
 	var err error
-	if k.cfg, err = config.Load(k.path); err != nil {
+	if k.cfg, err = loadConfig(cmd, k.path); err != nil {
 		return nil, err
 	}
-	if k.codec, err = sqldriver.NewCodec(ctx, k.cfg); err != nil {
+	if k.codec, err = sqldriver.NewCodec(cmd.Context(), k.cfg); err != nil {
 		return nil, err
 	}
 	return k.cfg.Keyring, nil

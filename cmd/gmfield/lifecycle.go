@@ -20,7 +20,6 @@ import (
 	_ "modernc.org/sqlite" // registers sqlite
 
 	"github.com/gmfield/gmfield/sqldriver"
-	"github.com/gmfield/gmfield/sqldriver/config"
 	"github.com/gmfield/gmfield/sqldriver/lifecycle"
 )
 
@@ -61,7 +60,7 @@ func (f *jobFlags) open(cmd *cobra.Command, needDB bool) (*session, error) {
 	if needDB && f.dsn == "" {
 		return nil, usageError{fmt.Errorf("%s: --dsn is required (or set GMFIELD_DSN)", cmd.Name())}
 	}
-	cfg, err := config.Load(f.config)
+	cfg, err := loadConfig(cmd, f.config)
 	if err != nil {
 		return nil, err
 	}
@@ -151,14 +150,15 @@ func (f *jobFlags) job(cmd *cobra.Command, s *session, table string) *lifecycle.
 	return j
 }
 
-// progress is a job's progress on stderr: a bar on a terminal; otherwise
-// log lines, and the logger for the job's own lines (nil on a terminal).
+// progress is a job's progress on stderr: a bar on a terminal (unless
+// --log-format json); otherwise log lines of the run's logger, and that
+// logger for the job's own lines (nil with a bar).
 func progress(cmd *cobra.Command, name string) (lifecycle.Progress, *slog.Logger) {
-	if isTerminal(cmd.ErrOrStderr()) {
+	if isTerminal(cmd.ErrOrStderr()) && !jsonLogs(cmd) {
 		return &barProgress{w: cmd.ErrOrStderr(), name: name}, nil
 	}
-	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-	return &lifecycle.LogProgress{Log: logger, Name: name}, logger
+	log := logger(cmd)
+	return &lifecycle.LogProgress{Log: log, Name: name}, log
 }
 
 func isTerminal(w io.Writer) bool {
@@ -233,6 +233,8 @@ func newDDLCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ddl --config FILE --dialect postgres|mysql|sqlite [--table T] [--dsn DSN]",
 		Short: "Print the ALTER TABLE statements that ready protected tables for gmfield",
+		Example: `  gmfield ddl --config gmfield.yaml --dialect postgres
+  gmfield ddl --config gmfield.yaml --dsn ./app.db --table citizen`,
 		Long: `Prints the statements a protected table needs: each protected column widened to
 hold its largest envelope (from max_len in the configuration, or an unbounded type),
 and each blind-index column added with an index. With --dsn it reads the live schema
@@ -269,6 +271,8 @@ func newMigrateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate --config FILE --dsn DSN [--table T] [--dry-run]",
 		Short: "Seal the plaintext values of protected columns in place and fill their blind indexes",
+		Example: `  gmfield migrate --config gmfield.yaml --dsn ./app.db --dry-run
+  gmfield migrate --config gmfield.yaml --dsn "$GMFIELD_DSN" --table citizen --batch 500 --log-format json`,
 		Long: `Seals every plaintext value of the protected columns, online: each batch is written
 with a compare-and-set on the values read, so rows the application changes meanwhile are
 read again, never overwritten. Progress is checkpointed in gmfield_jobs: after a crash,
@@ -289,6 +293,8 @@ func newReencryptCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reencrypt --config FILE --dsn DSN [--table T] (--key-id K | --older-than-current) [--reindex] [--dry-run]",
 		Short: "Re-seal values under the current data key of their keyspace",
+		Example: `  gmfield reencrypt --config gmfield.yaml --dsn ./app.db --older-than-current
+  gmfield reencrypt --config gmfield.yaml --dsn ./app.db --key-id k7f0ee3826b15771c --dry-run`,
 		Long: `Re-seals, under the current DEK, the values sealed under DEK K (--key-id) or under any
 DEK that is not the current one of its keyspace (--older-than-current, after keys rotate).
 Blind indexes are kept, unless --reindex (after keys renew-index-root) recomputes them.
@@ -314,6 +320,8 @@ func newVerifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify --config FILE --dsn DSN [--table T] [--sample N] [--json]",
 		Short: "Open every stored value and report its state; exit 1 on any failure",
+		Example: `  gmfield verify --config gmfield.yaml --dsn ./app.db
+  gmfield verify --config gmfield.yaml --dsn ./app.db --table citizen --sample 1000 --json > evidence.json`,
 		Long: `Opens every protected value (or about N sampled rows) and checks its blind indexes,
 and reports, per column, the values that are NULL, plaintext, sealed (per DEK id),
 opened, failing to open and with a stale index, and the row keys of the failures. It
@@ -384,6 +392,8 @@ func newShredCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "shred --config FILE --dsn DSN (--tenant T | --key-id K) [--table T] [--yes] [--dry-run]",
 		Short: "Destroy a tenant's (or one DEK's) keys and NULL the values and blind indexes they covered",
+		Example: `  gmfield shred --config gmfield.yaml --dsn ./app.db --tenant acme --dry-run
+  gmfield shred --config gmfield.yaml --dsn ./app.db --key-id k7f0ee3826b15771c --yes`,
 		Long: `Destroys the data keys of tenant T (key scope tenant, with its blind-index roots), or
 the DEK K, then sets the protected values they sealed and their blind indexes to NULL in
 every table of the configuration (or --table), so that the shredded data can be neither

@@ -24,13 +24,13 @@ func newMaskCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mask --type NAME [--param k=v ...] VALUE|-",
 		Short: "Preview a masking function on a value, or on each line of stdin (VALUE -)",
+		Example: `  gmfield mask --type id_card 11010519491231002X
+  gmfield mask --type date --param to=month 1990-03-07
+  gmfield mask --type keep_first_last --param first=2 --param last=2 - < names.txt
+  gmfield mask --list`,
 		Long: `Prints the masked form of VALUE under the masking function NAME. With VALUE "-",
 masks each line of standard input. The keyed functions (hash, pseudonym) take their
-key as hex from --key-hex or the GMFIELD_MASK_KEY environment variable.
-
-  gmfield mask --type id_card 11010519491231002X
-  gmfield mask --type date --param to=month 1990-03-07
-  gmfield mask --list`,
+key as hex from --key-hex or the GMFIELD_MASK_KEY environment variable.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if list {
 				for _, name := range masking.Functions() {
@@ -80,6 +80,8 @@ func newDetectCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "detect VALUE|-",
 		Short: "Show which kinds of personal data a value (or each line of stdin) looks like",
+		Example: `  gmfield detect 11010519491231002X
+  gmfield detect - < column-sample.txt`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError{errors.New("detect: give one VALUE, or - to read lines from stdin")}

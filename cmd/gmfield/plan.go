@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gmfield/gmfield/sqldriver"
-	"github.com/gmfield/gmfield/sqldriver/config"
 	"github.com/gmfield/gmfield/sqldriver/sqlplan"
 )
 
@@ -18,12 +17,12 @@ func newPlanCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan --config FILE [--dialect sqlite|postgres|mysql] SQL|-",
 		Short: "Show how the driver rewrites a statement, or why it refuses it",
+		Example: `  gmfield plan --config gmfield.yaml --dialect postgres 'SELECT name FROM citizen WHERE phone = $1'
+  gmfield plan --config gmfield.yaml - < query.sql`,
 		Long: `Analyzes SQL (or standard input, with -) as the gmfield driver would under the
 configuration FILE, and prints the statement it sends, what it binds to each
 placeholder, and which result columns it decrypts or hides; a refused statement
-prints its reason and exits with status 1.
-
-  gmfield plan --config gmfield.yaml --dialect postgres 'SELECT name FROM citizen WHERE phone = $1'`,
+prints its reason and exits with status 1.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfgPath == "" || len(args) != 1 {
 				return usageError{errors.New("plan: --config and one SQL statement (or -) are required")}
@@ -36,7 +35,7 @@ prints its reason and exits with status 1.
 				}
 				query = string(b)
 			}
-			cfg, err := config.Load(cfgPath)
+			cfg, err := loadConfig(cmd, cfgPath)
 			if err != nil {
 				return err
 			}

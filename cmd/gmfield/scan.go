@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,10 +68,10 @@ gmfield ddl would print for it (FILE.ddl.sql).`,
 			defer db.Close()
 			opts.Dialect = dialect
 			stderr := cmd.ErrOrStderr()
-			if isTerminal(stderr) {
+			if isTerminal(stderr) && !jsonLogs(cmd) {
 				opts.Progress = &barProgress{w: stderr, name: "scan", unit: "tables"}
 			} else {
-				opts.Log = slog.New(slog.NewTextHandler(stderr, nil))
+				opts.Log = logger(cmd)
 			}
 			rep, err := scan.Scan(cmd.Context(), db, opts)
 			if err != nil {
@@ -146,6 +145,7 @@ func writeProposal(ctx context.Context, cmd *cobra.Command, rep *scan.Report, db
 	if err != nil {
 		return fmt.Errorf("scan: the proposed configuration does not load: %w", err)
 	}
+	cfg.Logger = logger(cmd)
 	var stmts []string
 	for _, t := range cfg.Tables {
 		ss, err := lifecycle.DDL(ctx, db, cfg, rep.Dialect, t.Name)

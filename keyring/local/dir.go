@@ -296,7 +296,34 @@ func Open(dir string, opts ...keyring.Option) (*keyring.Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts = append([]keyring.Option{keyring.WithKEKDescription(c.KEK.Describe(dir))}, opts...)
 	return keyring.New(store, p, opts...), nil
+}
+
+// Describe names the KEK for messages, relative to the key directory dir:
+// its file, environment variable or Vault key; never key material.
+func (kc KEKConfig) Describe(dir string) string {
+	file := kc.File
+	if file != "" && !filepath.IsAbs(file) {
+		file = filepath.Join(dir, file)
+	}
+	switch {
+	case kc.Kind == KindSM4 && kc.Env != "":
+		return "SM4 master key in $" + kc.Env
+	case kc.Kind == KindSM4:
+		return "SM4 master key file " + file
+	case kc.Kind == KindSM2:
+		return "SM2 key file " + file
+	case kc.Kind == KindVaultTransit:
+		mount := kc.Mount
+		if mount == "" {
+			mount = "transit"
+		}
+		return "Vault Transit key " + mount + "/" + kc.Key
+	case kc.Kind == KindVaultKV:
+		return "Vault KV master key " + kc.Mount + "/" + kc.Path
+	}
+	return string(kc.Kind) + " KEK"
 }
 
 func (c Config) provider(dir string) (keyring.Provider, error) {
@@ -351,7 +378,7 @@ func RotateKEK(ctx context.Context, dir string, kind KEKKind) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		return keyring.New(store, p).Rewrap(ctx, nil)
+		return keyring.New(store, p, keyring.WithKEKDescription(c.KEK.Describe(dir))).Rewrap(ctx, nil)
 	}
 	old, err := c.provider(dir)
 	if err != nil {
@@ -373,7 +400,7 @@ func RotateKEK(ctx context.Context, dir string, kind KEKKind) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := keyring.New(store, old).Rewrap(ctx, next)
+	n, err := keyring.New(store, old, keyring.WithKEKDescription(c.KEK.Describe(dir))).Rewrap(ctx, next)
 	if err != nil {
 		return n, err
 	}

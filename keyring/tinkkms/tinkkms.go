@@ -7,6 +7,9 @@ package tinkkms
 
 import (
 	"fmt"
+	"strings"
+
+	"github.com/gmfield/gmfield/crypto"
 
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
@@ -33,9 +36,16 @@ func (p *Provider) Encrypt(plaintext, associatedData []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Decrypt unwraps a DEK with the AEAD under associatedData.
+// Decrypt unwraps a DEK with the AEAD under associatedData. An
+// authentication failure wraps crypto.ErrAuthentication, so the key ring
+// reports keyring.ErrUnwrapFailed.
 func (p *Provider) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 	out, err := p.aead.Decrypt(ciphertext, associatedData)
+	if err != nil && strings.Contains(err.Error(), "decryption failed") {
+		// Tink's AEADs fail authentication with "…decryption failed": a
+		// wrong keyset or KMS key, or a changed record.
+		return nil, fmt.Errorf("tink %s: decrypt: %w: %v", p.name, crypto.ErrAuthentication, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tink %s: decrypt: %w", p.name, err)
 	}

@@ -55,6 +55,8 @@ func TestTinkAEADAsKEK(t *testing.T) {
 	// Another keyset cannot unwrap; the associated data is bound.
 	_, err = crypto.OpenText(nil, keyring.New(d, tinkkms.New(tinkAEAD(t), "other")), loc, ct)
 	assert.ErrorContains(t, err, "tink other: decrypt")
+	assert.ErrorIs(t, err, keyring.ErrUnwrapFailed, "another keyset is the wrong KEK")
+	assert.ErrorContains(t, err, "tink:other")
 	w, err := p.Encrypt([]byte("0123456789abcdef"), keyring.AssociatedData("k1", "a.b"))
 	require.NoError(t, err)
 	_, err = p.Decrypt(w, keyring.AssociatedData("k1", "a.c"))

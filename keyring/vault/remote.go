@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring"
@@ -25,10 +26,13 @@ func init() {
 }
 
 // envClient returns a client from the standard environment, logged in
-// with AppRole when GMFIELD_VAULT_ROLE_ID is set.
-func envClient(ctx context.Context) (*api.Client, error) {
-	if os.Getenv(api.EnvVaultAddress) == "" {
-		return nil, fmt.Errorf("%w: VAULT_ADDR is not set (export VAULT_ADDR, and VAULT_TOKEN or AppRole credentials)", keyring.ErrProviderUnavailable)
+// with AppRole when GMFIELD_VAULT_ROLE_ID is set, for kc. Without
+// VAULT_ADDR it fails (ErrNoAddress) rather than let the client try its
+// default address.
+func envClient(ctx context.Context, kc local.KEKConfig) (*api.Client, error) {
+	if strings.TrimSpace(os.Getenv(api.EnvVaultAddress)) == "" {
+		return nil, fmt.Errorf("%w: the %s needs Vault: export VAULT_ADDR, and VAULT_TOKEN or AppRole credentials (%w)",
+			ErrNoAddress, kc.Describe(""), keyring.ErrProviderUnavailable)
 	}
 	c, err := NewClient()
 	if err != nil {
@@ -48,7 +52,7 @@ func (transitKind) transit(ctx context.Context, kc local.KEKConfig) (*Transit, e
 	if kc.Key == "" {
 		return nil, fmt.Errorf("%w: vault-transit needs a key name", crypto.ErrInvalidInput)
 	}
-	c, err := envClient(ctx)
+	c, err := envClient(ctx, kc)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +85,7 @@ func (kvKind) kv(ctx context.Context, kc local.KEKConfig) (*KV, error) {
 	if kc.Mount == "" || kc.Path == "" {
 		return nil, fmt.Errorf("%w: vault-kv needs a mount and a path", crypto.ErrInvalidInput)
 	}
-	c, err := envClient(ctx)
+	c, err := envClient(ctx, kc)
 	if err != nil {
 		return nil, err
 	}

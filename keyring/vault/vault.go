@@ -26,6 +26,12 @@ import (
 // rewrap) before raising that minimum.
 var ErrVersionDisallowed = errors.New("gmfield/keyring/vault: key version below min_decryption_version")
 
+// ErrNoAddress reports that VAULT_ADDR is not set where a Vault KEK kind
+// needs Vault: the providers refuse to fall back on the Vault client's
+// default address (https://127.0.0.1:8200). It also matches
+// keyring.ErrProviderUnavailable.
+var ErrNoAddress = errors.New("VAULT_ADDR is not set")
+
 // DefaultTimeout bounds each call a provider makes (the Provider methods
 // take no context).
 const DefaultTimeout = 10 * time.Second

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring"
+	"github.com/gmfield/gmfield/keyring/local"
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The integration tests against a real Vault live in the vaultit module;
@@ -46,4 +50,31 @@ func TestKEKNames(t *testing.T) {
 	assert.ErrorIs(t, err, crypto.ErrMalformed)
 	_, err = kv.Decrypt([]byte{0, 0, 0, 0, 1, 2}, nil)
 	assert.ErrorIs(t, err, crypto.ErrMalformed)
+}
+
+// Without VAULT_ADDR the Vault kinds fail at once, naming the variable,
+// instead of trying the client's default https://127.0.0.1:8200.
+func TestNoAddress(t *testing.T) {
+	t.Setenv("VAULT_TOKEN", "t")
+	for _, unset := range []bool{false, true} {
+		t.Setenv(api.EnvVaultAddress, "")
+		if unset {
+			require.NoError(t, os.Unsetenv(api.EnvVaultAddress))
+		}
+		for _, kc := range []local.KEKConfig{
+			{Kind: local.KindVaultTransit, Key: "gmfield"},
+			{Kind: local.KindVaultKV, Mount: "secret", Path: "gmfield/master"},
+		} {
+			var err error
+			if kc.Kind == local.KindVaultTransit {
+				_, err = transitKind{}.Provider(t.Context(), kc)
+			} else {
+				err = kvKind{}.Create(t.Context(), kc)
+			}
+			assert.ErrorIs(t, err, ErrNoAddress, "%s unset=%v", kc.Kind, unset)
+			assert.ErrorIs(t, err, keyring.ErrProviderUnavailable)
+			assert.True(t, strings.HasPrefix(err.Error(), "VAULT_ADDR is not set: "), err.Error())
+			assert.NotContains(t, err.Error(), "127.0.0.1")
+		}
+	}
 }

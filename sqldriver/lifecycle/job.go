@@ -46,7 +46,12 @@ func (e *RowError) Error() string {
 	if e.Column != "" {
 		col += "." + e.Column
 	}
-	return fmt.Sprintf("gmfield/lifecycle: %s, row %s: %v", col, e.RowKey, e.Err)
+	msg := e.Err.Error()
+	if e.Column != "" && strings.Contains(msg, col+": ") {
+		// The driver's error names the column already.
+		return fmt.Sprintf("gmfield/lifecycle: %s row %s: %s", e.Table, e.RowKey, msg)
+	}
+	return fmt.Sprintf("gmfield/lifecycle: %s, row %s: %s", col, e.RowKey, msg)
 }
 
 // Unwrap returns the cause.
