@@ -11,9 +11,16 @@ package devserver
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
+	"net"
 	"os"
 	"time"
 
@@ -86,11 +93,17 @@ func Start(t testing.T, opts Options) (*Server, error) {
 	if opts.Port < 0 || opts.Port > 65535 {
 		return nil, fmt.Errorf("port %d: out of range", opts.Port)
 	}
+	caCert, caKey, err := newCA()
+	if err != nil {
+		return nil, err
+	}
 	copts := &vault.TestClusterOptions{
 		HandlerFunc: vaulthttp.Handler,
 		NumCores:    1,
 		TempDir:     opts.Dir,
 		Logger:      opts.Logger,
+		CACert:      caCert,
+		CAKey:       caKey,
 	}
 	if opts.Port != 0 {
 		copts.BaseListenAddress = fmt.Sprintf("127.0.0.1:%d", opts.Port)
@@ -107,6 +120,36 @@ func Start(t testing.T, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newCA makes the server's CA. The test cluster's own CA has the subject
+// of the server's certificate (CN=localhost), which OpenSSL then takes for
+// a self-signed certificate: curl refuses it even with --cacert.
+func newCA() ([]byte, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		Subject:               pkix.Name{CommonName: "gmfield devserver CA"},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv6loopback, net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		SerialNumber:          serial,
+		NotBefore:             time.Now().Add(-30 * time.Second),
+		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return der, key, nil
 }
 
 // usableDir refuses a directory that holds anything: Close removes it
