@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	dir := fs.String("dir", "", "directory for the CA certificate and env.sh; must not exist or be empty; removed at exit (default: a new temporary directory)")
+	dir := fs.String("dir", "", "directory for the CA certificate and env.sh; must not exist or be empty; removed at exit (default: a new one in $TMPDIR)")
 	port := fs.Int("port", 0, "loopback port to listen on (default: a free one)")
 	level := fs.String("log-level", "error", "Vault's log level on stderr: trace, debug, info, warn, error or off")
 	if err := fs.Parse(args); err != nil {
@@ -80,7 +80,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "devvault: -log-level %q: want trace, debug, info, warn, error or off\n", *level)
 		return 2
 	}
-	if *dir != "" {
+	created := *dir == ""
+	if created {
+		d, err := os.MkdirTemp("", "devvault-")
+		if err != nil {
+			fmt.Fprintln(stderr, "devvault:", err)
+			return 1
+		}
+		*dir = d
+	} else {
 		abs, err := filepath.Abs(*dir)
 		if err != nil {
 			fmt.Fprintln(stderr, "devvault:", err)
@@ -92,6 +100,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	s, err := start(devserver.Options{Dir: *dir, Port: *port, Logger: logger})
 	if err != nil {
+		if created {
+			os.RemoveAll(*dir)
+		}
 		fmt.Fprintln(stderr, "devvault:", err)
 		return 1
 	}
@@ -107,9 +118,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "devvault:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, `# devvault: a throwaway Vault 1.13 in memory at %s (Transit at transit/, KV v2 at kv2/, AppRole at approle/)
+	fmt.Fprintf(stdout, `# devvault: a throwaway Vault 1.13, in memory, at %s
+# Transit at transit/, KV v2 at kv2/, AppRole at approle/
 # VAULT_TOKEN is its root token, printed on purpose: this server is for trying gmfield only
-%s# the same lines are in %s; Ctrl-C stops the server and removes %s with every key
+%s# these lines are also in %s; Ctrl-C stops the server and removes %s
 # next, in another shell: . %s && gmfield keyring init --dir ./keys --kek vault-transit
 `, s.Addr(), exports, shellQuote(env), shellQuote(s.Dir()), shellQuote(env))
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"os"
 	"os/exec"
@@ -164,6 +166,23 @@ func TestWalkthrough(t *testing.T) {
 		assert.Contains(t, string(sourced), "export "+k+"="+v+"\n")
 	}
 	assert.Contains(t, strings.Join(d.stdout, "\n"), "root token, printed on purpose")
+
+	// The server's certificate names the CA as its issuer, not itself:
+	// OpenSSL clients (curl) verify it with VAULT_CACERT.
+	pem, err := os.ReadFile(d.env["VAULT_CACERT"])
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM(pem))
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(d.env["VAULT_ADDR"], "https://"), &tls.Config{RootCAs: roots})
+	require.NoError(t, err)
+	leaf := conn.ConnectionState().PeerCertificates[0]
+	assert.NotEqual(t, leaf.Subject.String(), leaf.Issuer.String())
+	require.NoError(t, conn.Close())
+	if curl, err := exec.LookPath("curl"); err == nil {
+		out, err := exec.Command(curl, "-sS", "--cacert", d.env["VAULT_CACERT"], d.env["VAULT_ADDR"]+"/v1/sys/health").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, string(out), `"sealed":false`)
+	}
 	gm := gmfield(t, bin(), d)
 	ok := func(stdin string, args ...string) string {
 		t.Helper()
@@ -175,16 +194,16 @@ func TestWalkthrough(t *testing.T) {
 	withPlace := func(args ...string) []string { return append(args, place...) }
 
 	for _, tc := range []struct {
-		kek, kekV1, kekV2 string
-		init              []string
+		kek, mount, kekV1, kekV2 string
+		init                     []string
 	}{
-		{"vault-transit", "transit:gmfield:v1", "transit:gmfield:v2", nil},
-		{"vault-kv", "kv:gmfield/master:v1", "kv:gmfield/master:v2", []string{"--vault-mount", "kv2"}},
+		{"vault-transit", "transit", "transit:gmfield:v1", "transit:gmfield:v2", nil},
+		{"vault-kv", "kv2", "kv:gmfield/master:v1", "kv:gmfield/master:v2", []string{"--vault-mount", "kv2"}},
 	} {
 		t.Run(tc.kek, func(t *testing.T) {
 			keys := filepath.Join(t.TempDir(), "keys")
 			out := ok("", append([]string{"keyring", "init", "--dir", keys, "--kek", tc.kek}, tc.init...)...)
-			assert.Contains(t, out, "initialized "+keys+" with the "+tc.kek+" KEK")
+			assert.Equal(t, "initialized "+keys+" with the "+tc.kek+" KEK at "+tc.mount+"\n", out)
 
 			ct1 := strings.TrimSpace(ok("", withPlace("encrypt", "--keyring", keys, "13800138000")...))
 			assert.NotContains(t, ct1, "13800138000")
@@ -215,7 +234,7 @@ func TestWalkthrough(t *testing.T) {
 			// KEK rotation in Vault and rewrap of every DEK and the index
 			// root: no value touched.
 			out = ok("", "keys", "rewrap", "--keyring", keys)
-			assert.Contains(t, out, "rewrapped 3 keys under the new "+tc.kek+" KEK")
+			assert.Equal(t, "rewrapped 3 keys under the new "+tc.kek+" KEK ("+tc.mount+")\n", out)
 			list = ok("", "keys", "list", "--keyring", keys)
 			assert.Equal(t, 4, strings.Count(list, "\n"), list) // header, index root, two DEKs
 			assert.Equal(t, 3, strings.Count(list, tc.kekV2), list)
