@@ -196,9 +196,15 @@ func TestWalkthrough(t *testing.T) {
 	for _, tc := range []struct {
 		kek, mount, kekV1, kekV2 string
 		init                     []string
+		retireV1                 func(*api.Client) error
 	}{
-		{"vault-transit", "transit", "transit:gmfield:v1", "transit:gmfield:v2", nil},
-		{"vault-kv", "kv2", "kv:gmfield/master:v1", "kv:gmfield/master:v2", []string{"--vault-mount", "kv2"}},
+		{"vault-transit", "transit", "transit:gmfield:v1", "transit:gmfield:v2", nil, func(c *api.Client) error {
+			_, err := c.Logical().Write("transit/keys/gmfield/config", map[string]any{"min_decryption_version": 2})
+			return err
+		}},
+		{"vault-kv", "kv2", "kv:gmfield/master:v1", "kv:gmfield/master:v2", []string{"--vault-mount", "kv2"}, func(c *api.Client) error {
+			return c.KVv2("kv2").Destroy(context.Background(), "gmfield/master", []int{1})
+		}},
 	} {
 		t.Run(tc.kek, func(t *testing.T) {
 			keys := filepath.Join(t.TempDir(), "keys")
@@ -241,14 +247,11 @@ func TestWalkthrough(t *testing.T) {
 			assert.NotContains(t, list, tc.kekV1)
 			assert.Equal(t, "13800138000\n", ok("", withPlace("decrypt", "--keyring", keys, ct1)...))
 			assert.Equal(t, "13900139000\n", ok("", withPlace("decrypt", "--keyring", keys, ct2)...))
-			if tc.kek == "vault-transit" {
-				// The operator's step with no gmfield command (docs: curl):
-				// retire Transit key version 1 once no DEK uses it.
-				c := vaultClient(t, d)
-				_, err := c.Logical().Write("transit/keys/gmfield/config", map[string]any{"min_decryption_version": 2})
-				require.NoError(t, err)
-				assert.Equal(t, "13800138000\n", ok("", withPlace("decrypt", "--keyring", keys, ct1)...))
-			}
+			// The operator's step with no gmfield command (docs: curl):
+			// retire KEK version 1 once no DEK uses it.
+			require.NoError(t, tc.retireV1(vaultClient(t, d)))
+			assert.Equal(t, "13800138000\n", ok("", withPlace("decrypt", "--keyring", keys, ct1)...))
+			assert.Equal(t, "13900139000\n", ok("", withPlace("decrypt", "--keyring", keys, ct2)...))
 
 			// Crypto-shredding: a wrong confirmation destroys nothing.
 			_, errOut, code = gm("no\n", "keys", "destroy", "--keyring", keys, oldID)
