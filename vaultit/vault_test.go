@@ -1,7 +1,9 @@
 // Package vaultit runs the key ring's Vault integration tests against a
 // real Vault: Vault's own in-process test cluster, from the last MPL-2.0
 // release (v1.13.0), kept in this nested module so that the library
-// requires only github.com/hashicorp/vault/api.
+// requires only github.com/hashicorp/vault/api. The server's set-up is
+// package devserver's, shared with cmd/devvault (a throwaway Vault for
+// trying gmfield, run with go run -C vaultit ./cmd/devvault).
 package vaultit
 
 import (
