@@ -47,9 +47,10 @@ const readyTimeout = 10 * time.Second
 
 // Options configure Start.
 type Options struct {
-	// Dir receives the CA certificate (ca_cert.pem), the CA and node keys;
-	// it must not exist or be empty, and Close removes it. "" makes a new
-	// temporary directory.
+	// Dir receives the test cluster's files: the CA certificate
+	// (ca_cert.pem), the CA and node keys, the unseal keys and the root
+	// token. It must not exist or be empty; Start makes it mode 0700 and
+	// Close removes it. "" makes a new temporary directory.
 	Dir string
 	// Port is the loopback port to listen on; 0 picks a free one.
 	Port int
@@ -87,6 +88,12 @@ func (s *Server) Close() { s.Cluster.Cleanup() }
 func Start(t testing.T, opts Options) (*Server, error) {
 	if opts.Dir != "" {
 		if err := usableDir(opts.Dir); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(opts.Dir, 0o700); err != nil {
 			return nil, err
 		}
 	}

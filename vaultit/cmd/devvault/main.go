@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	dir := fs.String("dir", "", "directory for the CA certificate and env.sh; must not exist or be empty; removed at exit (default: a new one in $TMPDIR)")
+	dir := fs.String("dir", "", "directory for the CA certificate, env.sh and the server's keys; must not exist or be empty; removed at exit (default: a new one in $TMPDIR)")
 	port := fs.Int("port", 0, "loopback port to listen on (default: a free one)")
 	level := fs.String("log-level", "error", "Vault's log level on stderr: trace, debug, info, warn, error or off")
 	if err := fs.Parse(args); err != nil {

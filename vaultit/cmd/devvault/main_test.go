@@ -160,6 +160,9 @@ func TestWalkthrough(t *testing.T) {
 	assert.Regexp(t, `^https://127\.0\.0\.1:\d+$`, d.env["VAULT_ADDR"])
 	assert.Equal(t, filepath.Join(d.dir, "ca_cert.pem"), d.env["VAULT_CACERT"])
 	assert.FileExists(t, d.env["VAULT_CACERT"])
+	fi, err := os.Stat(d.dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), "the directory holds the server's keys")
 	sourced, err := os.ReadFile(filepath.Join(d.dir, EnvFile))
 	require.NoError(t, err)
 	for k, v := range d.env {
