@@ -147,7 +147,7 @@ status=0
 step "go test -race ./..."
 go test -race -count=1 ./... 2>&1 | tee -a "$log" || status=1
 
-step "Vault integration: go test -race in vaultit (Vault's in-process test cluster)"
+step "Vault integration: go test -race in vaultit (Vault's in-process test cluster; the devvault walkthrough of docs/keys.md)"
 # A cold build of Vault takes about 7 minutes with -race; warm, seconds.
 (cd vaultit && go test -race -count=1 ./...) 2>&1 | tee -a "$log" || status=1
 

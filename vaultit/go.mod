@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gmfield/gmfield v0.0.0-00010101000000-000000000000
+	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/vault v1.13.0
 	github.com/hashicorp/vault-plugin-secrets-kv v0.14.2
 	github.com/hashicorp/vault/api v1.23.0
@@ -101,7 +102,6 @@ require (
 	github.com/hashicorp/eventlogger v0.1.1 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-discover v0.0.0-20210818145131-c573d69da192 // indirect
-	github.com/hashicorp/go-hclog v1.6.3 // indirect
 	github.com/hashicorp/go-immutable-radix v1.3.1 // indirect
 	github.com/hashicorp/go-kms-wrapping/entropy/v2 v2.0.0 // indirect
 	github.com/hashicorp/go-kms-wrapping/v2 v2.0.8 // indirect

@@ -1,7 +1,9 @@
 // Package vaultit runs the key ring's Vault integration tests against a
 // real Vault: Vault's own in-process test cluster, from the last MPL-2.0
 // release (v1.13.0), kept in this nested module so that the library
-// requires only github.com/hashicorp/vault/api.
+// requires only github.com/hashicorp/vault/api. The server's set-up is
+// package devserver's, shared with cmd/devvault (a throwaway Vault for
+// trying gmfield, run with go run -C vaultit ./cmd/devvault).
 package vaultit
 
 import (
@@ -14,12 +16,8 @@ import (
 	"github.com/gmfield/gmfield/crypto"
 	"github.com/gmfield/gmfield/keyring"
 	gmvault "github.com/gmfield/gmfield/keyring/vault"
-	kv "github.com/hashicorp/vault-plugin-secrets-kv"
+	"github.com/gmfield/gmfield/vaultit/devserver"
 	"github.com/hashicorp/vault/api"
-	credapprole "github.com/hashicorp/vault/builtin/credential/approle"
-	"github.com/hashicorp/vault/builtin/logical/transit"
-	vaulthttp "github.com/hashicorp/vault/http"
-	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/hashicorp/vault/vault"
 	gotesting "github.com/mitchellh/go-testing-interface"
 	"github.com/stretchr/testify/assert"
@@ -33,26 +31,14 @@ type env struct {
 	client  *api.Client
 }
 
-// start runs a one-core Vault with Transit at transit/, KV v2 at kv2/ and
-// AppRole enabled.
+// start runs the throwaway Vault of package devserver: one core with
+// Transit at transit/, KV v2 at kv2/ and AppRole enabled.
 func start(t *testing.T) env {
 	t.Helper()
-	cluster := vault.NewTestCluster(t, &vault.CoreConfig{
-		LogicalBackends:    map[string]logical.Factory{"transit": transit.Factory, "kv": kv.Factory},
-		CredentialBackends: map[string]logical.Factory{"approle": credapprole.Factory},
-	}, &vault.TestClusterOptions{HandlerFunc: vaulthttp.Handler, NumCores: 1})
-	cluster.Start()
-	t.Cleanup(cluster.Cleanup)
-	c := cluster.Cores[0].Client
-	require.NoError(t, c.Sys().Mount("transit", &api.MountInput{Type: "transit"}))
-	require.NoError(t, c.Sys().Mount("kv2", &api.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}))
-	require.NoError(t, c.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}))
-	// KV v2 upgrades its storage in the background after mounting.
-	require.Eventually(t, func() bool {
-		_, err := c.KVv2("kv2").Put(ctx, "probe", map[string]any{"x": "y"})
-		return err == nil
-	}, 10*time.Second, 50*time.Millisecond)
-	return env{cluster: cluster, client: c}
+	s, err := devserver.Start(t, devserver.Options{})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return env{cluster: s.Cluster, client: s.Client}
 }
 
 func dirStore(t *testing.T) *keyring.Dir {
@@ -323,32 +309,20 @@ func TestNewClientFromEnvironment(t *testing.T) {
 // (an HTTPS round trip per unwrap) and KV v2 (the master key is fetched
 // once per version, then unwrapping is local).
 func BenchmarkColdUnwrap(b *testing.B) {
-	// NewTestCluster takes a testing.T; RuntimeT stands in for one.
-	cluster := vault.NewTestCluster(&gotesting.RuntimeT{}, &vault.CoreConfig{
-		LogicalBackends: map[string]logical.Factory{"transit": transit.Factory, "kv": kv.Factory},
-	}, &vault.TestClusterOptions{HandlerFunc: vaulthttp.Handler, NumCores: 1})
-	cluster.Start()
-	defer cluster.Cleanup()
-	c := cluster.Cores[0].Client
-	if err := c.Sys().Mount("transit", &api.MountInput{Type: "transit"}); err != nil {
+	// Start takes a testing.T; RuntimeT stands in for one.
+	s, err := devserver.Start(&gotesting.RuntimeT{}, devserver.Options{})
+	if err != nil {
 		b.Fatal(err)
 	}
-	if err := c.Sys().Mount("kv2", &api.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
-		b.Fatal(err)
-	}
+	defer s.Close()
+	c := s.Client
 	tp := gmvault.NewTransit(c, "transit", "gmfield")
 	if err := tp.CreateKey(ctx); err != nil {
 		b.Fatal(err)
 	}
 	kvp := gmvault.NewKV(c, "kv2", "gmfield/master")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := kvp.Rotate(ctx); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			b.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if _, err := kvp.Rotate(ctx); err != nil {
+		b.Fatal(err)
 	}
 	for name, p := range map[string]keyring.Provider{"vault-transit": tp, "vault-kv": kvp} {
 		d, err := keyring.OpenDir(b.TempDir())

@@ -67,7 +67,7 @@ and log in with AppRole when GMFIELD_VAULT_ROLE_ID and GMFIELD_VAULT_SECRET_ID a
 			case c.KEK.Env != "":
 				fmt.Fprintf(cmd.OutOrStdout(), "initialized %s with the SM4 master key in $%s\n", dir, c.KEK.Env)
 			default:
-				fmt.Fprintf(cmd.OutOrStdout(), "initialized %s with the %s KEK at %s\n", dir, c.KEK.Kind, c.KEK.Mount)
+				fmt.Fprintf(cmd.OutOrStdout(), "initialized %s with the %s KEK at %s\n", dir, c.KEK.Kind, kekMount(c.KEK))
 			}
 			return nil
 		},
@@ -80,6 +80,15 @@ and log in with AppRole when GMFIELD_VAULT_ROLE_ID and GMFIELD_VAULT_SECRET_ID a
 	initCmd.Flags().StringVar(&kek.Path, "vault-path", "gmfield/master", "vault-kv: the master key secret's path")
 	cmd.AddCommand(initCmd)
 	return cmd
+}
+
+// kekMount is the mount of a Vault KEK, as the provider resolves it: a
+// vault-transit KEK with no mount is at "transit".
+func kekMount(kc local.KEKConfig) string {
+	if kc.Kind == local.KindVaultTransit && kc.Mount == "" {
+		return "transit"
+	}
+	return kc.Mount
 }
 
 func noArgs(_ *cobra.Command, args []string) error {
@@ -242,7 +251,7 @@ already has a key can be rotated: a typo cannot start a new one.`,
 			}
 			where := c.KEK.File
 			if where == "" {
-				where = c.KEK.Mount
+				where = kekMount(c.KEK)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rewrapped %d keys under the new %s KEK (%s)\n", n, c.KEK.Kind, where)
 			return nil
