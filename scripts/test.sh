@@ -17,6 +17,9 @@ PG_PORT=${GMFIELD_PG_PORT:-5432}
 MY_PORT=${GMFIELD_MYSQL_PORT:-3306}
 REDIS_PORT=${GMFIELD_REDIS_PORT:-6379}
 SCRATCH=${TMPDIR:-/tmp}/gmfield-test-services
+# Examples in nested modules (they bring an SDK or an ORM the library
+# does not depend on): vetted, checked and tested like the main module.
+NESTED_EXAMPLES="examples/observability"
 
 step() { printf '\n== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -99,6 +102,7 @@ step "go $(go env GOVERSION), modules"
 go mod download
 go mod verify
 (cd vaultit && go mod download)
+for m in $NESTED_EXAMPLES; do (cd "$m" && go mod download); done
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
@@ -108,6 +112,7 @@ fi
 
 step "go vet"
 go vet ./...
+for m in $NESTED_EXAMPLES; do (cd "$m" && go vet ./...); done
 
 step "pure Go: CGO_ENABLED=0 builds for linux/amd64, linux/arm64 (Kunpeng, Phytium), linux/loong64 (Loongson)"
 for arch in amd64 arm64 loong64; do
@@ -119,6 +124,7 @@ go vet -tags pgquery_cgo ./sqldriver/pgdialect/
 
 step "staticcheck ${STATICCHECK_VERSION}"
 go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
+for m in $NESTED_EXAMPLES; do (cd "$m" && go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...); done
 
 step "tools of the independent vector check (python3-cryptography, openssl, unicode-data) and of docs/evidence.md (sqlite3, jq, xxd)"
 command -v openssl >/dev/null || apt_install openssl
@@ -146,6 +152,9 @@ status=0
 
 step "go test -race ./..."
 go test -race -count=1 ./... 2>&1 | tee -a "$log" || status=1
+
+step "examples in nested modules: go test -race ($NESTED_EXAMPLES)"
+for m in $NESTED_EXAMPLES; do (cd "$m" && go test -race -count=1 ./...) 2>&1 | tee -a "$log" || status=1; done
 
 step "Vault integration: go test -race in vaultit (Vault's in-process test cluster; the devvault walkthrough of docs/keys.md)"
 # A cold build of Vault takes about 7 minutes with -race; warm, seconds.

@@ -29,6 +29,9 @@ type outCol struct {
 	// n counts the values of the column handled under action (for the
 	// gmfield.values metric, added when the result ends).
 	n int64
+	// nulled counts the values the hash action showed as NULL (no
+	// equality index to pseudonymize).
+	nulled int64
 	// hide leaves the column out of the caller's result: a blind index
 	// that came in through "*" (Config.ShowIndexesInStar unset).
 	hide bool
@@ -273,6 +276,7 @@ func (r *rows) finish(err error, fromDB bool) error {
 	for i := range r.out {
 		if oc := &r.out[i]; oc.pc != nil && !oc.isIndex {
 			r.s.tel.value(r.ctx, oc.pc, readAction(oc.action), oc.n)
+			r.s.tel.value(r.ctx, oc.pc, valueNulled, oc.nulled)
 		}
 	}
 	if r.open != nil {
@@ -364,10 +368,11 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 		}
 		return nil, nil
 	case masking.ActionHash:
-		if stored != nil {
-			oc.n++
+		if stored == nil {
+			return nil, nil
 		}
-		if oc.index < 0 || stored == nil || oc.pseudonym == nil {
+		if oc.index < 0 || oc.pseudonym == nil {
+			oc.nulled++
 			return nil, nil // no full index to pseudonymize: fail closed to NULL
 		}
 		var ix []byte
@@ -377,12 +382,15 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 		case []byte:
 			ix = x
 		default:
+			oc.nulled++
 			return nil, nil
 		}
 		out, err := oc.pseudonym.SumHex(nil, ix)
 		if err != nil {
+			oc.nulled++
 			return nil, nil
 		}
+		oc.n++
 		return string(out), nil
 	case masking.ActionPlain, masking.ActionMask:
 	default:
