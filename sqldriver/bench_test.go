@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"os"
 	"testing"
 	"time"
@@ -334,4 +336,30 @@ func BenchmarkGuard(b *testing.B) {
 		sides = append(sides, benchSide{"redis", withGuard(redisbudget.New(c, redisbudget.Options{Prefix: "gmfield-bench:" + suffix() + ":", Timeout: time.Second}))})
 	}
 	benchSides(b, ctx, sides, seeded)
+}
+
+// BenchmarkTelemetry runs select100 and lookup of BenchmarkDriver with
+// OpenTelemetry's no-op providers (side none) and with the SDK's meter and
+// tracer providers recording every instrument (sdk), on in-memory SQLite
+// and, when GMFIELD_TEST_PG_DSN is set, PostgreSQL. Report ratios with
+//
+//	go test ./sqldriver -run '^$' -bench Telemetry -benchmem -count 6 | benchstat -col /side -
+func BenchmarkTelemetry(b *testing.B) {
+	benchTelemetry(b, memSQLite())
+	if os.Getenv("GMFIELD_TEST_PG_DSN") != "" {
+		b.Run("pg", func(b *testing.B) { benchTelemetry(b, postgresBackend) })
+	}
+}
+
+func benchTelemetry(b *testing.B, be backend) {
+	cfg := newConfig(b, benchConfig)
+	cfg.MeterProvider, cfg.TracerProvider = metricnoop.NewMeterProvider(), tracenoop.NewTracerProvider()
+	_, db, wrap := be.openMore(b, cfg)
+	ctx := sqldriver.WithRoles(context.Background(), "bench", "admin")
+	const seeded = 1000
+	seedCitizens(b, ctx, db, be, seeded)
+	o := observe(b)
+	withSDK := *cfg
+	withSDK.MeterProvider, withSDK.TracerProvider = o.mp, o.tp
+	benchSides(b, ctx, []benchSide{{"none", wrap(cfg)}, {"sdk", wrap(&withSDK)}}, seeded)
 }

@@ -22,6 +22,7 @@ var twins = []string{
 	"docs/keys.md",
 	"docs/policy.md",
 	"docs/evidence.md",
+	"docs/observability.md",
 }
 
 // zhPath is the Chinese twin of an English document.
