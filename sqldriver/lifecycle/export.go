@@ -64,7 +64,9 @@ type Export struct {
 	// Batch is the number of rows per read and write (default 1000).
 	Batch    int
 	Progress Progress
-	Log      *slog.Logger
+	// Log receives the export's start, progress and end (default: the
+	// configuration's Logger, else discarded).
+	Log *slog.Logger
 }
 
 // Sink is where an export writes: a table of another database
@@ -218,10 +220,7 @@ func (e *Export) run(ctx context.Context) (sum Summary, err error) {
 		}
 		sum.Resumed = true
 	}
-	log := e.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := jobLogger(e.Log, e.Config)
 	log.Info("gmfield: export start", "table", table, "columns", len(cols), "rules", len(e.Rules), "resumed", sum.Resumed)
 	if e.Progress != nil {
 		total, done := e.count(ctx, d, table, schema, key, tenantCol, after)

@@ -90,7 +90,8 @@ type Job struct {
 	DryRun bool
 	// Progress, if set, is told how far the job is.
 	Progress Progress
-	// Log receives the job's start, resume and end (default: discarded).
+	// Log receives the job's start, resume and end (default: the
+	// configuration's Logger, else discarded).
 	Log *slog.Logger
 
 	codec   *sqldriver.Codec
@@ -167,10 +168,18 @@ func (j *Job) workers() int {
 }
 
 func (j *Job) log() *slog.Logger {
-	if j.Log == nil {
-		return slog.New(slog.DiscardHandler)
+	return jobLogger(j.Log, j.Config)
+}
+
+// jobLogger is log, else the configuration's Logger, else a discarding one.
+func jobLogger(log *slog.Logger, cfg *sqldriver.Config) *slog.Logger {
+	switch {
+	case log != nil:
+		return log
+	case cfg != nil && cfg.Logger != nil:
+		return cfg.Logger
 	}
-	return j.Log
+	return slog.New(slog.DiscardHandler)
 }
 
 // prepare checks the job and reads the table's live schema.
