@@ -26,12 +26,6 @@ type outCol struct {
 	index     int             // inner column index of the full index, or -1
 	loc       crypto.Location // where pc's values live (plain, mask)
 	pseudonym *crypto.Index   // the hash action's key
-	// n counts the values of the column handled under action (for the
-	// gmfield.values metric, added when the result ends).
-	n int64
-	// nulled counts the values the hash action showed as NULL (no
-	// equality index to pseudonymize).
-	nulled int64
 	// hide leaves the column out of the caller's result: a blind index
 	// that came in through "*" (Config.ShowIndexesInStar unset).
 	hide bool
@@ -60,7 +54,12 @@ type rows struct {
 	// goroutine that closes the database).
 	plan         *sqlplan.Plan
 	count, shown atomic.Int64
-	recorded     atomic.Bool
+	// counts holds, for each column i, the values handled under its
+	// action (2i) and those the hash action showed as NULL for want of an
+	// equality index (2i+1), for the gmfield.values metric, added when
+	// the result ends.
+	counts   []atomic.Int64
+	recorded atomic.Bool
 	// cut: the database was closed and recorded this result: the rows
 	// left are not shown.
 	cut  atomic.Bool
@@ -110,7 +109,7 @@ func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Princip
 		}
 	}
 	r := &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
-		keys: &keySource{ctx: ctx, s: s}, plan: p, use: use}
+		keys: &keySource{ctx: ctx, s: s}, plan: p, use: use, counts: make([]atomic.Int64, 2*len(out))}
 	for i := range out {
 		if out[i].hide && r.visible == nil {
 			r.visible, r.cols = make([]int, 0, visible), make([]string, 0, visible)
@@ -275,8 +274,8 @@ func (r *rows) finish(err error, fromDB bool) error {
 	}
 	for i := range r.out {
 		if oc := &r.out[i]; oc.pc != nil && !oc.isIndex {
-			r.s.tel.value(r.ctx, oc.pc, readAction(oc.action), oc.n)
-			r.s.tel.value(r.ctx, oc.pc, valueNulled, oc.nulled)
+			r.s.tel.value(r.ctx, oc.pc, readAction(oc.action), r.counts[2*i].Load())
+			r.s.tel.value(r.ctx, oc.pc, valueNulled, r.counts[2*i+1].Load())
 		}
 	}
 	if r.open != nil {
@@ -323,7 +322,7 @@ func (r *rows) Next(dest []driver.Value) error {
 			dest[k] = r.buf[i]
 			continue
 		}
-		v, err := r.value(oc, r.buf[i])
+		v, err := r.value(i, oc, r.buf[i])
 		if err != nil {
 			return r.finish(err, false)
 		}
@@ -352,7 +351,9 @@ func (r *rows) meter() error {
 	return r.use.Row(need, column)
 }
 
-func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
+// value computes the caller's value of the stored value of column i (oc
+// is &r.out[i]).
+func (r *rows) value(i int, oc *outCol, stored driver.Value) (driver.Value, error) {
 	pc := oc.pc
 	if oc.isIndex {
 		// A blind index is shown to callers allowed hash or more.
@@ -364,7 +365,7 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	switch oc.action {
 	case masking.ActionNull:
 		if stored != nil {
-			oc.n++
+			r.counts[2*i].Add(1)
 		}
 		return nil, nil
 	case masking.ActionHash:
@@ -372,7 +373,7 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 			return nil, nil
 		}
 		if oc.index < 0 || oc.pseudonym == nil {
-			oc.nulled++
+			r.counts[2*i+1].Add(1)
 			return nil, nil // no full index to pseudonymize: fail closed to NULL
 		}
 		var ix []byte
@@ -382,15 +383,15 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 		case []byte:
 			ix = x
 		default:
-			oc.nulled++
+			r.counts[2*i+1].Add(1)
 			return nil, nil
 		}
 		out, err := oc.pseudonym.SumHex(nil, ix)
 		if err != nil {
-			oc.nulled++
+			r.counts[2*i+1].Add(1)
 			return nil, nil
 		}
-		oc.n++
+		r.counts[2*i].Add(1)
 		return string(out), nil
 	case masking.ActionPlain, masking.ActionMask:
 	default:
@@ -438,7 +439,7 @@ func (r *rows) value(oc *outCol, stored driver.Value) (driver.Value, error) {
 	}
 	r.scratch = plain
 	r.shown.Add(1)
-	oc.n++
+	r.counts[2*i].Add(1)
 	if oc.action == masking.ActionMask {
 		if pc.rule.Null() {
 			return nil, nil
