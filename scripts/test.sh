@@ -99,6 +99,7 @@ step "go $(go env GOVERSION), modules"
 go mod download
 go mod verify
 (cd vaultit && go mod download)
+(cd examples/ent && go mod download && go mod verify)
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
@@ -108,6 +109,7 @@ fi
 
 step "go vet"
 go vet ./...
+(cd examples/ent && go vet ./...)
 
 step "pure Go: CGO_ENABLED=0 builds for linux/amd64, linux/arm64 (Kunpeng, Phytium), linux/loong64 (Loongson)"
 for arch in amd64 arm64 loong64; do
@@ -119,6 +121,7 @@ go vet -tags pgquery_cgo ./sqldriver/pgdialect/
 
 step "staticcheck ${STATICCHECK_VERSION}"
 go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
+(cd examples/ent && go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...)
 
 step "tools of the independent vector check (python3-cryptography, openssl, unicode-data)"
 command -v openssl >/dev/null || apt_install openssl
@@ -147,6 +150,9 @@ go test -race -count=1 ./... 2>&1 | tee -a "$log" || status=1
 step "Vault integration: go test -race in vaultit (Vault's in-process test cluster)"
 # A cold build of Vault takes about 7 minutes with -race; warm, seconds.
 (cd vaultit && go test -race -count=1 ./...) 2>&1 | tee -a "$log" || status=1
+
+step "ent example: go test -race in examples/ent (a nested module)"
+(cd examples/ent && go test -race -count=1 ./...) 2>&1 | tee -a "$log" || status=1
 
 passed=$(grep -c '^ok ' "$log" || true)
 failed=$(grep -cE '^FAIL[[:space:]]' "$log" || true)
