@@ -296,6 +296,12 @@ func run(w io.Writer, o Options) error {
 	}
 	fmt.Fprintf(w, "DeleteOneID, then Delete where phone = 13800138000 (%d row): %d left\n\n", n, left)
 
+	// What ciphertext cannot answer is refused, whatever builds the SQL.
+	_, err = client.Citizen.Query().Order(ent.Asc(citizen.FieldPhone)).All(admin)
+	fmt.Fprintf(w, "Refused: Order(ent.Asc(citizen.FieldPhone)): errors.Is(err, sqldriver.ErrUnsupportedUse) = %v\n", errors.Is(err, sqldriver.ErrUnsupportedUse))
+	_, err = client.Citizen.Query().Where(citizen.PhoneHasPrefix("139")).All(admin)
+	fmt.Fprintf(w, "Refused: citizen.PhoneHasPrefix(\"139\"): errors.Is(err, sqldriver.ErrUnsupportedUse) = %v\n\n", errors.Is(err, sqldriver.ErrUnsupportedUse))
+
 	// An auto-increment id as the row key: not known at INSERT time.
 	_, err = client.Ticket.Create().SetPhone("13700004444").Save(admin)
 	fmt.Fprintf(w, "Ticket (row key = auto-increment id): Create\n  %v\n  errors.Is(err, sqldriver.ErrRowKeyRequired) = %v\n", err, errors.Is(err, sqldriver.ErrRowKeyRequired))

@@ -56,6 +56,8 @@ func check(t *testing.T, raw *sql.DB, o Options) {
 	assert.Contains(t, s, "Where IDNoIn (admin): 欧阳娜娜 张三\n")
 	assert.Contains(t, section("UpdateOne (phone, name)"), "(city, 1 row); found by the new phone (clerk):\n  id_no=310101********0012 phone=186****1234 name=欧** city=杭州")
 	assert.Contains(t, s, "DeleteOneID, then Delete where phone = 13800138000 (1 row): 1 left\n")
+	assert.Contains(t, s, "Refused: Order(ent.Asc(citizen.FieldPhone)): errors.Is(err, sqldriver.ErrUnsupportedUse) = true\n"+
+		"Refused: citizen.PhoneHasPrefix(\"139\"): errors.Is(err, sqldriver.ErrUnsupportedUse) = true\n")
 	assert.True(t, strings.HasSuffix(s, "Ticket (row key = auto-increment id): Create\n"+
 		"  gmfield/sqldriver: row key required: ent_ticket.id (INSERT without the row key column)\n"+
 		"  errors.Is(err, sqldriver.ErrRowKeyRequired) = true\n"), "the refused ticket")
