@@ -19,7 +19,7 @@ REDIS_PORT=${GMFIELD_REDIS_PORT:-6379}
 SCRATCH=${TMPDIR:-/tmp}/gmfield-test-services
 # Examples in nested modules (they bring an SDK or an ORM the library
 # does not depend on): vetted, checked and tested like the main module.
-NESTED_EXAMPLES="examples/observability"
+NESTED_EXAMPLES="examples/observability examples/ent"
 
 step() { printf '\n== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -102,7 +102,7 @@ step "go $(go env GOVERSION), modules"
 go mod download
 go mod verify
 (cd vaultit && go mod download)
-for m in $NESTED_EXAMPLES; do (cd "$m" && go mod download); done
+for m in $NESTED_EXAMPLES; do (cd "$m" && go mod download && go mod verify); done
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
