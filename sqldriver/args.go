@@ -16,7 +16,10 @@ import (
 // converts such arguments before the driver sees them: GORM and sqlx bind
 // *string fields and named types. Beyond the default converter, it keeps
 // unsigned integers over 1<<63 and 16-byte arrays (UUIDs) that are not
-// Valuers.
+// Valuers. A Valuer that fails, or gives what is not a driver.Value, is
+// an error.
+var valuerType = reflect.TypeFor[driver.Valuer]()
+
 func argValue(v any) (driver.Value, error) {
 	switch v.(type) {
 	case nil, string, []byte, int64, float64, bool, time.Time, int, int32, uint32, uint64:
@@ -27,7 +30,15 @@ func argValue(v any) (driver.Value, error) {
 		return out, nil
 	}
 	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+	for {
+		// A Valuer's own answer stands, its failure too: never the
+		// bytes or number underneath it.
+		if rv.Type().Implements(valuerType) {
+			return nil, err
+		}
+		if rv.Kind() != reflect.Pointer || rv.IsNil() {
+			break
+		}
 		rv = rv.Elem()
 	}
 	switch {

@@ -27,6 +27,21 @@ type failing struct{}
 
 func (failing) Value() (driver.Value, error) { return nil, errors.New("no value") }
 
+// refusingID is a Valuer over uint64 whose Value fails; refusingUUID the
+// same over a 16-byte array; rawUUID gives a type that is not a
+// driver.Value. None may have its underlying value sealed instead.
+type refusingID uint64
+
+func (refusingID) Value() (driver.Value, error) { return nil, errors.New("refused") }
+
+type refusingUUID [16]byte
+
+func (refusingUUID) Value() (driver.Value, error) { return nil, errors.New("refused") }
+
+type rawUUID [16]byte
+
+func (u rawUUID) Value() (driver.Value, error) { return [16]byte(u), nil }
+
 // badValuer returns a type that is not a driver.Value.
 type badValuer struct{}
 
@@ -83,6 +98,10 @@ func TestArgumentConversion(t *testing.T) {
 			{"failing valuer", failing{}},
 			{"valuer of a non-value", badValuer{}},
 			{"map", map[string]string{}},
+			{"uint64 Valuer that fails", refusingID(13800138000)},
+			{"pointer to a uint64 Valuer that fails", &[]refusingID{13800138001}[0]},
+			{"16-byte Valuer that fails", refusingUUID{'1', '3', '8'}},
+			{"16-byte Valuer giving a non-value", rawUUID{'1', '3', '9'}},
 		}
 		for _, c := range bad {
 			_, err := db.ExecContext(as("admin"), `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 100, c.v)

@@ -131,9 +131,9 @@ type Config struct {
 	// Closing the database handle of Wrap closes it (guard.Guard.Close).
 	Guard *guard.Guard
 	// Logger receives the driver's log records (docs/observability.md):
-	// statements refused and values that do not open, naming tables,
-	// columns, key ids and statement fingerprints, never a value, a key or
-	// SQL text. The lifecycle jobs log through it too unless given their
+	// statements refused and values that do not open, in fixed words,
+	// configured table and column names and statement fingerprints: never
+	// a value, a key, a tenant or SQL text. The lifecycle jobs log through it too unless given their
 	// own. Nil discards them.
 	Logger *slog.Logger
 	// MeterProvider and TracerProvider receive the driver's metrics and

@@ -196,6 +196,8 @@ func (s *schema) refusal(ctx context.Context, p *sqlplan.Plan, err error) {
 	}
 	attrs := make([]attribute.KeyValue, 0, 4)
 	attrs = append(attrs, attrReason.String(reason))
+	la := make([]slog.Attr, 0, 6)
+	la = append(la, slog.String("reason", reason))
 	var (
 		ref     *sqlplan.Refusal
 		blocked *guard.Error
@@ -204,21 +206,24 @@ func (s *schema) refusal(ctx context.Context, p *sqlplan.Plan, err error) {
 	case errors.As(err, &ref):
 		if t := s.cat.Table(ref.Table); t != nil {
 			attrs = append(attrs, attrTable.String(t.Name))
+			la = append(la, slog.String("table", t.Name))
 			if t.Columns[ref.Column] != nil || t.IndexColumns[ref.Column] != nil {
 				attrs = append(attrs, attrColumn.String(ref.Column))
+				la = append(la, slog.String("column", ref.Column))
 			}
 		}
 	case errors.As(err, &blocked):
 		attrs = append(attrs, attrRule.String(string(blocked.Rule)))
+		la = append(la, slog.String("rule", string(blocked.Rule)))
 	}
 	s.tel.refusals.Add(ctx, 1, metric.WithAttributes(attrs...))
-	if s.tel.log.Enabled(ctx, slog.LevelInfo) {
-		la := []slog.Attr{slog.String("reason", reason), slog.String("error", err.Error())}
-		if p != nil {
-			la = append(la, slog.String("kind", p.Kind.String()), slog.String("fingerprint", p.Fingerprint))
-		}
-		s.tel.log.LogAttrs(ctx, slog.LevelInfo, "gmfield: statement refused", la...)
+	// The record holds fixed words and configured names only, not the
+	// error's text: that can quote a tenant (a keyspace, a malformed
+	// tenant id) or a name the statement made up.
+	if p != nil {
+		la = append(la, slog.String("kind", p.Kind.String()), slog.String("fingerprint", p.Fingerprint))
 	}
+	s.tel.log.LogAttrs(ctx, slog.LevelInfo, "gmfield: statement refused", la...)
 }
 
 // openKind names why a stored value failed to open.
@@ -244,8 +249,10 @@ func openKind(err error) string {
 func (s *schema) openFailure(ctx context.Context, pc *protCol, err error) {
 	kind := openKind(err)
 	s.tel.openErrs.Add(ctx, 1, metric.WithAttributes(attrTable.String(pc.table), attrColumn.String(pc.column), attrKind.String(kind)))
+	// Not the error's text: under key_scope tenant it names the reader's
+	// keyspace, and so its tenant.
 	s.tel.log.LogAttrs(ctx, slog.LevelWarn, "gmfield: stored value does not open",
-		slog.String("table", pc.table), slog.String("column", pc.column), slog.String("kind", kind), slog.String("error", err.Error()))
+		slog.String("table", pc.table), slog.String("column", pc.column), slog.String("kind", kind))
 }
 
 // analyze plans query (a cache miss) in a span.

@@ -65,7 +65,7 @@ func (o *observed) counters(t testing.TB) map[string]int64 {
 func labels(set attribute.Set) string {
 	var kv []string
 	for _, a := range set.ToSlice() {
-		kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+		kv = append(kv, string(a.Key)+"="+a.Value.String())
 	}
 	sort.Strings(kv)
 	return "{" + strings.Join(kv, ",") + "}"
@@ -81,7 +81,7 @@ func (o *observed) everything(t testing.TB) (keys map[string]bool, text string) 
 	add := func(set attribute.Set) {
 		for _, a := range set.ToSlice() {
 			keys[string(a.Key)] = true
-			fmt.Fprintf(&b, "%s=%s\n", a.Key, a.Value.Emit())
+			fmt.Fprintf(&b, "%s=%s\n", a.Key, a.Value.String())
 		}
 	}
 	for _, sm := range rm.ScopeMetrics {
@@ -101,12 +101,12 @@ func (o *observed) everything(t testing.TB) (keys map[string]bool, text string) 
 	for _, s := range o.spans.Ended() {
 		fmt.Fprintf(&b, "span %s %s\n", s.Name(), s.Status().Description)
 		for _, a := range s.Attributes() {
-			fmt.Fprintf(&b, "%s=%s\n", a.Key, a.Value.Emit())
+			fmt.Fprintf(&b, "%s=%s\n", a.Key, a.Value.String())
 		}
 		for _, e := range s.Events() {
 			fmt.Fprintf(&b, "event %s\n", e.Name)
 			for _, a := range e.Attributes {
-				fmt.Fprintf(&b, "%s=%s\n", a.Key, a.Value.Emit())
+				fmt.Fprintf(&b, "%s=%s\n", a.Key, a.Value.String())
 			}
 		}
 	}
@@ -216,4 +216,29 @@ func TestTelemetryDefaultsToGlobal(t *testing.T) {
 	var n string
 	require.NoError(t, db.QueryRowContext(as("clerk"), `SELECT name FROM citizen WHERE id = 1`).Scan(&n))
 	assert.Equal(t, "张*", n)
+}
+
+// TestTelemetryHoldsNoTenant: under key_scope tenant, a value of another
+// tenant (key_mismatch) and a malformed tenant id (no_tenant) fail with
+// errors that quote the tenant; the log records, metrics and spans must
+// not.
+func TestTelemetryHoldsNoTenant(t *testing.T) {
+	b := sqliteBackend
+	o := observe(t)
+	_, db := b.open(t, o.config(newConfig(t, "key_scope: tenant\n"+testConfig)))
+	b.schema(t, db)
+	admin := as("admin")
+	_, err := db.ExecContext(sqldriver.WithTenant(admin, "shanghai"), `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 2, "13800000000")
+	require.NoError(t, err)
+	var p string
+	err = db.QueryRowContext(sqldriver.WithTenant(admin, "tenant-beijing-secret"), `SELECT phone FROM citizen WHERE id = 2`).Scan(&p)
+	require.ErrorIs(t, err, sqldriver.ErrOpen)
+	_, err = db.ExecContext(sqldriver.WithTenant(admin, "acme corp/13800138000"), `INSERT INTO citizen (id, phone) VALUES (?, ?)`, 3, "13800000000")
+	require.ErrorIs(t, err, sqldriver.ErrNoTenant)
+	_, text := o.everything(t)
+	for _, s := range []string{"tenant-beijing-secret", "acme corp", "shanghai", "13800000000", "13800138000"} {
+		assert.NotContains(t, text, s)
+	}
+	assert.Contains(t, o.log.String(), `"kind":"key_mismatch"`)
+	assert.Contains(t, o.log.String(), `"reason":"no_tenant"`)
 }

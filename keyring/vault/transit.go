@@ -119,13 +119,32 @@ func (t *Transit) Rewrap(wrapped, _ []byte) ([]byte, error) {
 }
 
 // KEKName names the Transit key and the version that wrapped: e.g.
-// "transit:gmfield:v3".
+// "transit:gmfield:v3". A wrapped key without a well-formed version
+// ("vault:v" and digits) is named with version "?": the name goes into
+// errors, and a damaged record must not put its bytes there.
 func (t *Transit) KEKName(wrapped []byte) string {
 	v := "?"
 	if rest, ok := strings.CutPrefix(string(wrapped), "vault:"); ok {
-		v, _, _ = strings.Cut(rest, ":")
+		if ver, _, found := strings.Cut(rest, ":"); found && transitVersion(ver) {
+			v = ver
+		}
 	}
 	return "transit:" + t.key + ":" + v
+}
+
+// transitVersion reports whether s is a Transit key version, "v" and 1
+// to 10 digits.
+func transitVersion(s string) bool {
+	digits, ok := strings.CutPrefix(s, "v")
+	if !ok || len(digits) == 0 || len(digits) > 10 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func field(s *api.Secret, name string) (string, bool) {

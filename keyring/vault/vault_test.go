@@ -44,6 +44,11 @@ func TestKEKNames(t *testing.T) {
 	tr := NewTransit(nil, "", "gmfield")
 	assert.Equal(t, "transit:gmfield:v3", tr.KEKName([]byte("vault:v3:abc")))
 	assert.Equal(t, "transit:gmfield:?", tr.KEKName([]byte("garbage")))
+	// A damaged record's bytes never become the "version" (it goes into
+	// errors): no colon, a non-numeric version, a newline.
+	for _, w := range []string{"vault:SECRETWRAPPEDDEKBASE64AAAA=", "vault:vX:abc", "vault:v3\nforged:abc", "vault::abc", "vault:v:abc", "vault:v12345678901:abc"} {
+		assert.Equal(t, "transit:gmfield:?", tr.KEKName([]byte(w)), "%q", w)
+	}
 	kv := &KV{path: "gm/master"}
 	assert.Equal(t, "kv:gm/master:v7", kv.KEKName([]byte{0, 0, 0, 7, 1}))
 	_, err := kv.Decrypt([]byte{0, 0}, nil)

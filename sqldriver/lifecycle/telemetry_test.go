@@ -36,7 +36,7 @@ func TestJobsTraceAndLog(t *testing.T) {
 	for _, s := range sr.Ended() {
 		attrs := map[string]string{}
 		for _, a := range s.Attributes() {
-			attrs[string(a.Key)] = a.Value.Emit()
+			attrs[string(a.Key)] = a.Value.String()
 		}
 		spans[s.Name()] = attrs
 	}
