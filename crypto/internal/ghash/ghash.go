@@ -1,0 +1,123 @@
+// Package ghash is GCM's universal hash (NIST SP 800-38D, §6.4) over
+// GF(2¹²⁸), for the batched SM4-GCM opening of package crypto: gmsm's
+// GHASH is internal to its GCM. On amd64 with PCLMULQDQ it multiplies
+// with carry-less multiplication (the method of Gueron and Kounavis,
+// "Intel Carry-Less Multiplication Instruction and its Usage for
+// Computing the GCM Mode"); elsewhere it runs a constant-time pure-Go
+// multiplication (64×64 carry-less products with the bits spread four
+// apart, so that the integer multiplier's carries fall in the holes).
+// Neither path branches or indexes memory on secret data.
+package ghash
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// BlockSize is GHASH's block size in bytes.
+const BlockSize = 16
+
+// Key is a hash key H (SM4_K(0¹²⁸) in GCM) ready for use.
+type Key struct {
+	// h1:h0 is H as two big-endian words (h1 the first 8 bytes), for the
+	// pure-Go path; rev is H byte-reversed, for the CLMUL path.
+	h0, h1 uint64
+	rev    [16]byte
+}
+
+// New returns the Key of the 16-byte hash key h.
+func New(h *[16]byte) *Key {
+	k := &Key{h1: binary.BigEndian.Uint64(h[:8]), h0: binary.BigEndian.Uint64(h[8:])}
+	for i := range 16 {
+		k.rev[i] = h[15-i]
+	}
+	return k
+}
+
+// Update folds blocks, whose length must be a multiple of BlockSize, into
+// the running hash y: y = (…((y ⊕ B₁)·H ⊕ B₂)·H …)·H.
+func (k *Key) Update(y *[16]byte, blocks []byte) {
+	if len(blocks)%BlockSize != 0 {
+		panic("ghash: input not a multiple of the block size")
+	}
+	if len(blocks) == 0 {
+		return
+	}
+	update(k, y, blocks)
+}
+
+// UpdatePadded folds data into y, the last partial block padded with
+// zeros, as GCM hashes its additional data and its ciphertext.
+func (k *Key) UpdatePadded(y *[16]byte, data []byte) {
+	full := len(data) &^ (BlockSize - 1)
+	k.Update(y, data[:full])
+	if full < len(data) {
+		var last [16]byte
+		copy(last[:], data[full:])
+		k.Update(y, last[:])
+	}
+}
+
+// Sum is GHASH_H(A, C) of GCM: the additional data and the ciphertext,
+// each zero-padded, then their lengths in bits.
+func (k *Key) Sum(aad, ciphertext []byte) [16]byte {
+	var y, lens [16]byte
+	k.UpdatePadded(&y, aad)
+	k.UpdatePadded(&y, ciphertext)
+	binary.BigEndian.PutUint64(lens[:8], uint64(len(aad))*8)
+	binary.BigEndian.PutUint64(lens[8:], uint64(len(ciphertext))*8)
+	k.Update(&y, lens[:])
+	return y
+}
+
+// updateGeneric is Update in constant-time pure Go.
+func updateGeneric(k *Key, y *[16]byte, blocks []byte) {
+	y1, y0 := binary.BigEndian.Uint64(y[:8]), binary.BigEndian.Uint64(y[8:])
+	h0, h1 := k.h0, k.h1
+	h0r, h1r := bits.Reverse64(h0), bits.Reverse64(h1)
+	h2, h2r := h0^h1, h0r^h1r
+	for ; len(blocks) >= BlockSize; blocks = blocks[BlockSize:] {
+		y1 ^= binary.BigEndian.Uint64(blocks[:8])
+		y0 ^= binary.BigEndian.Uint64(blocks[8:16])
+		y2 := y0 ^ y1
+		y0r, y1r := bits.Reverse64(y0), bits.Reverse64(y1)
+		y2r := y0r ^ y1r
+		// Karatsuba: the low halves of the three products, and (from
+		// the bit-reversed operands) their high halves.
+		z0, z1, z2 := bmul64(y0, h0), bmul64(y1, h1), bmul64(y2, h2)
+		z0h, z1h, z2h := bmul64(y0r, h0r), bmul64(y1r, h1r), bmul64(y2r, h2r)
+		z2 ^= z0 ^ z1
+		z2h ^= z0h ^ z1h
+		z0h = bits.Reverse64(z0h) >> 1
+		z1h = bits.Reverse64(z1h) >> 1
+		z2h = bits.Reverse64(z2h) >> 1
+		v0, v1, v2, v3 := z0, z0h^z2, z1^z2h, z1h
+		// GCM's bits are reflected: the 255-bit product moves up one.
+		v3 = v3<<1 | v2>>63
+		v2 = v2<<1 | v1>>63
+		v1 = v1<<1 | v0>>63
+		v0 <<= 1
+		// Reduce modulo x¹²⁸ + x⁷ + x² + x + 1.
+		v2 ^= v0 ^ v0>>1 ^ v0>>2 ^ v0>>7
+		v1 ^= v0<<63 ^ v0<<62 ^ v0<<57
+		v3 ^= v1 ^ v1>>1 ^ v1>>2 ^ v1>>7
+		v2 ^= v1<<63 ^ v1<<62 ^ v1<<57
+		y0, y1 = v2, v3
+	}
+	binary.BigEndian.PutUint64(y[:8], y1)
+	binary.BigEndian.PutUint64(y[8:], y0)
+}
+
+// bmul64 is the low 64 bits of the carry-less product of x and y, in
+// constant time: each operand is split into four with its bits four
+// apart, so no carry of the integer products reaches a bit that is kept.
+func bmul64(x, y uint64) uint64 {
+	const m0, m1, m2, m3 = 0x1111111111111111, 0x2222222222222222, 0x4444444444444444, 0x8888888888888888
+	x0, x1, x2, x3 := x&m0, x&m1, x&m2, x&m3
+	y0, y1, y2, y3 := y&m0, y&m1, y&m2, y&m3
+	z0 := (x0 * y0) ^ (x1 * y3) ^ (x2 * y2) ^ (x3 * y1)
+	z1 := (x0 * y1) ^ (x1 * y0) ^ (x2 * y3) ^ (x3 * y2)
+	z2 := (x0 * y2) ^ (x1 * y1) ^ (x2 * y0) ^ (x3 * y3)
+	z3 := (x0 * y3) ^ (x1 * y2) ^ (x2 * y1) ^ (x3 * y0)
+	return z0&m0 | z1&m1 | z2&m2 | z3&m3
+}

@@ -1,0 +1,23 @@
+//go:build amd64 && !purego
+
+package ghash
+
+import "golang.org/x/sys/cpu"
+
+// Accelerated reports whether Update uses carry-less multiplication
+// instructions (PCLMULQDQ, with SSSE3's PSHUFB).
+var Accelerated = cpu.X86.HasPCLMULQDQ && cpu.X86.HasSSSE3
+
+// updateCLMUL folds blocks (a multiple of 16 bytes, at least one block)
+// into y, with H byte-reversed in hrev.
+//
+//go:noescape
+func updateCLMUL(hrev *[16]byte, y *[16]byte, blocks []byte)
+
+func update(k *Key, y *[16]byte, blocks []byte) {
+	if Accelerated {
+		updateCLMUL(&k.rev, y, blocks)
+		return
+	}
+	updateGeneric(k, y, blocks)
+}
