@@ -96,10 +96,11 @@ func appendLP(dst []byte, s string) []byte {
 // secret is ever kept in them: associated data and ciphertext only.
 type scratchBufs struct {
 	aad, bin []byte
+	ctr      []byte // counter blocks and keystream of gcm.open
 }
 
 var scratch = sync.Pool{New: func() any {
-	return &scratchBufs{aad: make([]byte, 0, 256), bin: make([]byte, 0, 256)}
+	return &scratchBufs{aad: make([]byte, 0, 256), bin: make([]byte, 0, 256), ctr: make([]byte, 0, 256)}
 }}
 
 const maxPooled = 64 << 10
@@ -233,7 +234,11 @@ type Envelope struct {
 // structure only: version, algorithm, key id and lengths. Any deviation
 // returns an error wrapping ErrMalformed, ErrUnsupportedVersion or
 // ErrUnsupportedAlgorithm.
-func Parse(b []byte) (Envelope, error) {
+func Parse(b []byte) (Envelope, error) { return parse(b, nil) }
+
+// parse is Parse; ids, when set, are key ids seen before, whose string
+// is reused for an envelope naming one of them (no allocation).
+func parse(b []byte, ids []string) (Envelope, error) {
 	var e Envelope
 	if len(b) < 1 {
 		return e, fmt.Errorf("%w: empty", ErrMalformed)
@@ -265,7 +270,15 @@ func Parse(b []byte) (Envelope, error) {
 	}
 	e.Version = b[0]
 	e.Algorithm = alg
-	e.KeyID = string(id)
+	for _, have := range ids {
+		if have == string(id) { // compared without a copy
+			e.KeyID = have
+			break
+		}
+	}
+	if e.KeyID == "" {
+		e.KeyID = string(id)
+	}
 	e.header = b[:hdrLen:hdrLen]
 	e.Nonce = b[hdrLen : hdrLen+NonceSize : hdrLen+NonceSize]
 	e.Ciphertext = b[hdrLen+NonceSize:]
@@ -378,6 +391,35 @@ func (e Envelope) Open(dst []byte, keys KeySource, loc Location) ([]byte, error)
 }
 
 func (e Envelope) open(dst, aadBuf []byte, keys KeySource, loc Location) (out, aad []byte, err error) {
+	k, aad, err := e.keyFor(aadBuf, keys, loc)
+	if err != nil {
+		return nil, aad, err
+	}
+	if len(e.Ciphertext) <= maxBatched {
+		sc := getScratch()
+		var ok bool
+		out, sc.ctr, ok = k.gcm.open(dst, e.Nonce, e.Ciphertext, aad, sc.ctr)
+		scratch.Put(sc)
+		if !ok {
+			return nil, aad, e.authError(loc)
+		}
+		return out, aad, nil
+	}
+	out, err = k.aead.Open(dst, e.Nonce, e.Ciphertext, aad)
+	if err != nil {
+		return nil, aad, e.authError(loc)
+	}
+	return out, aad, nil
+}
+
+func (e Envelope) authError(loc Location) error {
+	return fmt.Errorf("%w: %s.%s under key %s", ErrAuthentication, loc.Table, loc.Column, e.KeyID)
+}
+
+// keyFor finds e's key in keys and checks that it may open e at loc, and
+// appends e's additional data for loc to aadBuf: the checks of every
+// opening, one value or a batch.
+func (e Envelope) keyFor(aadBuf []byte, keys KeySource, loc Location) (*Key, []byte, error) {
 	k, err := keys.Key(e.KeyID)
 	if err != nil {
 		// A KeySource names the id it could not give (the key ring does);
@@ -399,10 +441,5 @@ func (e Envelope) open(dst, aadBuf []byte, keys KeySource, loc Location) (out, a
 	if e.Version == Version1 && loc.Schema != "" {
 		return nil, aadBuf, fmt.Errorf("%w: %s.%s: a version 1 value binds no schema and cannot open where schema %q is declared", ErrUnsupportedVersion, loc.Table, loc.Column, loc.Schema)
 	}
-	aad = appendAAD(aadBuf[:0], e.header, loc)
-	out, err = k.aead.Open(dst, e.Nonce, e.Ciphertext, aad)
-	if err != nil {
-		return nil, aad, fmt.Errorf("%w: %s.%s under key %s", ErrAuthentication, loc.Table, loc.Column, e.KeyID)
-	}
-	return out, aad, nil
+	return k, appendAAD(aadBuf[:0], e.header, loc), nil
 }

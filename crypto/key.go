@@ -59,7 +59,8 @@ type Key struct {
 	id       string
 	keyspace string
 	alg      Algorithm
-	aead     cipher.AEAD
+	aead     cipher.AEAD // seals, and opens long values
+	gcm      *gcm        // opens values of up to maxBatched bytes
 }
 
 // NewKey returns a Key named id, belonging to keyspace, for the algorithm
@@ -86,7 +87,7 @@ func NewKey(id, keyspace string, alg Algorithm, secret []byte) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: key %s: %v", ErrInvalidKey, id, err)
 	}
-	return &Key{id: id, keyspace: keyspace, alg: alg, aead: aead}, nil
+	return &Key{id: id, keyspace: keyspace, alg: alg, aead: aead, gcm: newGCM(block)}, nil
 }
 
 // ID returns the key's id, as written into every envelope it seals.
