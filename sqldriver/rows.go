@@ -66,7 +66,29 @@ type rows struct {
 	open *openSet // where the result waits to be recorded
 	// use meters the result for the guard (nil: no guard).
 	use *guard.Use
+
+	// Read-ahead (see fill): rows read from inner and not yet returned,
+	// their values (driver-owned bytes copied into arena), the batch's
+	// opened values, and what ended the reading.
+	ahead   [][]driver.Value
+	pos     int // next row of ahead to return
+	size    int // rows the next fill reads
+	slab    []driver.Value
+	arena   []byte
+	opener  crypto.Opener
+	items   []crypto.Item
+	opened  []byte  // the plaintexts of items
+	pre     []int32 // per row of ahead and column: its item, or -1
+	pending error   // io.EOF, the database's error, or the guard's
+	fromDB  bool    // pending came from the database
+	// row is the row being returned, cur its index in ahead.
+	row []driver.Value
+	cur int
 }
+
+// maxAhead bounds the rows read ahead; the first fill reads one row (a
+// QueryRow reads no more), the next ones 8, then maxAhead.
+const maxAhead = 64
 
 func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Principal, p *sqlplan.Plan, use *guard.Use, inner driver.Rows) (driver.Rows, error) {
 	all := inner.Columns()
@@ -300,29 +322,32 @@ func (r *rows) Next(dest []driver.Value) error {
 	if r.cut.Load() {
 		return fmt.Errorf("%w: the database was closed and this result recorded", ErrAudit)
 	}
-	if err := r.inner.Next(r.buf); err != nil {
-		if err == io.EOF {
-			if ferr := r.finish(nil, false); ferr != nil {
-				return ferr
+	if r.pos == len(r.ahead) {
+		if r.pending == nil {
+			r.fill()
+		}
+		if r.pos == len(r.ahead) {
+			err := r.pending
+			if err == io.EOF {
+				if ferr := r.finish(nil, false); ferr != nil {
+					return ferr
+				}
+				return io.EOF
 			}
-			return io.EOF
+			return r.finish(err, r.fromDB)
 		}
-		return r.finish(err, true)
 	}
+	r.cur, r.row = r.pos, r.ahead[r.pos]
+	r.pos++
 	r.rkAt = -1
-	if r.use != nil {
-		if err := r.meter(); err != nil {
-			return r.finish(err, false)
-		}
-	}
 	for k := range dest {
 		i := r.at(k)
 		oc := &r.out[i]
 		if oc.pc == nil {
-			dest[k] = r.buf[i]
+			dest[k] = r.row[i]
 			continue
 		}
-		v, err := r.value(i, oc, r.buf[i])
+		v, err := r.value(i, oc, r.row[i])
 		if err != nil {
 			return r.finish(err, false)
 		}
@@ -340,7 +365,7 @@ func (r *rows) meter() error {
 	column := ""
 	for i := range r.out {
 		oc := &r.out[i]
-		if oc.pc == nil || oc.isIndex || !oc.action.NeedsPlaintext() || r.buf[i] == nil {
+		if oc.pc == nil || oc.isIndex || !oc.action.NeedsPlaintext() || r.row[i] == nil {
 			continue
 		}
 		if need == 0 {
@@ -377,7 +402,7 @@ func (r *rows) value(i int, oc *outCol, stored driver.Value) (driver.Value, erro
 			return nil, nil // no full index to pseudonymize: fail closed to NULL
 		}
 		var ix []byte
-		switch x := r.buf[oc.index].(type) {
+		switch x := r.row[oc.index].(type) {
 		case string:
 			ix = []byte(x)
 		case []byte:
@@ -403,7 +428,7 @@ func (r *rows) value(i int, oc *outCol, stored driver.Value) (driver.Value, erro
 	loc := oc.loc
 	if oc.rowKey >= 0 {
 		if r.rkAt != oc.rowKey {
-			rk, err := pc.keyType.canonical(r.buf[oc.rowKey], false)
+			rk, err := pc.keyType.canonical(r.row[oc.rowKey], false)
 			if err != nil {
 				return r.openFailed(pc, err)
 			}
@@ -431,13 +456,17 @@ func (r *rows) value(i int, oc *outCol, stored driver.Value) (driver.Value, erro
 	var err error
 	if pc.migrating && !pc.sealed(b) {
 		plain = append(r.scratch[:0], b...) // plaintext not yet migrated
+	} else if j := r.pre[r.cur*len(r.out)+i]; j >= 0 {
+		plain, err = r.items[j].Plain, r.items[j].Err // opened with its batch
 	} else {
 		plain, err = pc.open(r.scratch[:0], r.keys, loc, b)
+	}
+	if j := r.pre[r.cur*len(r.out)+i]; j < 0 && err == nil {
+		r.scratch = plain
 	}
 	if err != nil {
 		return r.openFailed(pc, err)
 	}
-	r.scratch = plain
 	r.shown.Add(1)
 	r.counts[2*i].Add(1)
 	if oc.action == masking.ActionMask {
@@ -576,4 +605,98 @@ func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
 		return t.ColumnTypePrecisionScale(i)
 	}
 	return 0, 0, false
+}
+
+// fill reads the next rows ahead — one, then 8, then up to maxAhead —
+// and opens all their values that the caller's actions decrypt as one
+// batch (crypto.Opener: one multi-block SM4 pass per key). Bytes the
+// inner driver may reuse are copied. Each row is metered by the guard
+// before it joins the batch, so a row over a budget is neither read
+// further nor decrypted: the rows before it are returned, then the
+// guard's error. What ends the reading (the end, a database error, the
+// guard's refusal) waits in pending until the rows before it are
+// returned.
+func (r *rows) fill() {
+	if r.size == 0 {
+		r.size = 1
+	}
+	width := len(r.buf)
+	r.ahead, r.pos, r.arena = r.ahead[:0], 0, r.arena[:0]
+	if cap(r.slab) < r.size*width {
+		r.slab = make([]driver.Value, r.size*width)
+	}
+	for len(r.ahead) < r.size {
+		if err := r.inner.Next(r.buf); err != nil {
+			r.pending, r.fromDB = err, err != io.EOF
+			break
+		}
+		n := len(r.ahead)
+		row := r.slab[n*width : (n+1)*width : (n+1)*width]
+		for i, v := range r.buf {
+			if b, ok := v.([]byte); ok {
+				start := len(r.arena)
+				r.arena = append(r.arena, b...)
+				v = r.arena[start:len(r.arena):len(r.arena)]
+			}
+			row[i] = v
+		}
+		if r.use != nil {
+			r.row = row
+			if err := r.meter(); err != nil {
+				r.pending, r.fromDB = err, false
+				break
+			}
+		}
+		r.ahead = append(r.ahead, row)
+	}
+	r.size = min(r.size*8, maxAhead)
+	r.batch()
+}
+
+// batch opens, as one crypto.Opener batch, every value of the rows ahead
+// that value would open: a plain or mask action, a stored envelope, and
+// its row key readable (value reports a row key that is not).
+func (r *rows) batch() {
+	cols := len(r.out)
+	need := len(r.ahead) * cols
+	if cap(r.pre) < need {
+		r.pre = make([]int32, need)
+	}
+	r.pre = r.pre[:need]
+	r.items = r.items[:0]
+	for n, row := range r.ahead {
+		for i := range r.out {
+			r.pre[n*cols+i] = -1
+			oc := &r.out[i]
+			pc := oc.pc
+			if pc == nil || oc.isIndex || (oc.action != masking.ActionPlain && oc.action != masking.ActionMask) {
+				continue
+			}
+			var b []byte
+			switch x := row[i].(type) {
+			case []byte:
+				b = x
+			case string:
+				b = unsafe.Slice(unsafe.StringData(x), len(x)) // read only
+			default:
+				continue
+			}
+			if pc.migrating && !pc.sealed(b) {
+				continue
+			}
+			loc := oc.loc
+			if oc.rowKey >= 0 {
+				rk, err := pc.keyType.canonical(row[oc.rowKey], false)
+				if err != nil {
+					continue
+				}
+				loc.RowKey = rk
+			}
+			r.pre[n*cols+i] = int32(len(r.items))
+			r.items = append(r.items, crypto.Item{Loc: loc, Stored: b, Text: pc.form != FormBinary})
+		}
+	}
+	if len(r.items) > 0 {
+		r.opened = r.opener.Open(r.opened[:0], r.keys, r.items)
+	}
 }
