@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -203,12 +204,9 @@ func (k *Key) seal(dst, aadBuf []byte, loc Location, plaintext, nonce []byte) (o
 // sliceForAppend extends in by n bytes, reallocating at most once, and
 // returns the whole slice and the new tail (the crypto/cipher idiom).
 func sliceForAppend(in []byte, n int) (head, tail []byte) {
-	if total := len(in) + n; cap(in) >= total {
-		head = in[:total]
-	} else {
-		head = make([]byte, total)
-		copy(head, in)
-	}
+	// slices.Grow grows as append does, so that a buffer appended to again
+	// and again (a batch) is copied a constant number of times per byte.
+	head = slices.Grow(in, n)[:len(in)+n]
 	tail = head[len(in):]
 	return
 }

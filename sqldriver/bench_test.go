@@ -49,6 +49,9 @@ func BenchmarkDriver(b *testing.B) {
 	if os.Getenv("GMFIELD_TEST_PG_DSN") != "" {
 		b.Run("pg", func(b *testing.B) { benchDriver(b, postgresBackend) })
 	}
+	if os.Getenv("GMFIELD_TEST_MYSQL_DSN") != "" {
+		b.Run("mysql", func(b *testing.B) { benchDriver(b, mysqlBackend) })
+	}
 }
 
 func benchDriver(b *testing.B, be backend) {

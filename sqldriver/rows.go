@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -67,23 +68,51 @@ type rows struct {
 	// use meters the result for the guard (nil: no guard).
 	use *guard.Use
 
-	// Read-ahead (see fill): rows read from inner and not yet returned,
-	// their values (driver-owned bytes copied into arena), the batch's
-	// opened values, and what ended the reading.
-	ahead   [][]driver.Value
-	pos     int // next row of ahead to return
-	size    int // rows the next fill reads
-	slab    []driver.Value
-	arena   []byte
-	opener  crypto.Opener
-	items   []crypto.Item
-	opened  []byte  // the plaintexts of items
-	pre     []int32 // per row of ahead and column: its item, or -1
-	pending error   // io.EOF, the database's error, or the guard's
-	fromDB  bool    // pending came from the database
+	// Read-ahead (see fill): the rows read from inner and not yet
+	// returned (pos is the next), how many the next fill reads, and what
+	// ended the reading.
+	*readAhead
+	pos     int
+	size    int
+	pending error // io.EOF, the database's error, or the guard's
+	fromDB  bool  // pending came from the database
 	// row is the row being returned, cur its index in ahead.
 	row []driver.Value
 	cur int
+}
+
+// readAhead holds the buffers of a result's read-ahead, pooled between
+// results: its rows' values (driver-owned bytes copied into arena), the
+// batch's items and their plaintexts.
+type readAhead struct {
+	ahead  [][]driver.Value
+	slab   []driver.Value
+	arena  []byte
+	opener crypto.Opener
+	items  []crypto.Item
+	opened []byte  // the plaintexts of items
+	pre    []int32 // per row of ahead and column: its item, or -1
+}
+
+var readAheads = sync.Pool{New: func() any { return new(readAhead) }}
+
+// release returns the read-ahead buffers to the pool, cleared of values,
+// once no row of them will be returned.
+func (r *rows) release() {
+	ra := r.readAhead
+	if ra == nil {
+		return
+	}
+	r.readAhead, r.row = nil, nil
+	clear(ra.slab)
+	clear(ra.arena)
+	clear(ra.opened)
+	clear(ra.items)
+	ra.ahead, ra.items = ra.ahead[:0], ra.items[:0]
+	if cap(ra.arena) > 1<<20 || cap(ra.opened) > 1<<20 {
+		return // a result of large values: let it go
+	}
+	readAheads.Put(ra)
 }
 
 // maxAhead bounds the rows read ahead; the first fill reads one row (a
@@ -285,6 +314,7 @@ func (r *rows) at(k int) int {
 // recorded with the rows read so far.
 func (r *rows) Close() error {
 	err := r.finish(nil, false)
+	r.release()
 	return errors.Join(r.inner.Close(), err)
 }
 
@@ -322,11 +352,12 @@ func (r *rows) Next(dest []driver.Value) error {
 	if r.cut.Load() {
 		return fmt.Errorf("%w: the database was closed and this result recorded", ErrAudit)
 	}
-	if r.pos == len(r.ahead) {
+	if r.readAhead == nil || r.pos == len(r.ahead) {
 		if r.pending == nil {
 			r.fill()
 		}
-		if r.pos == len(r.ahead) {
+		if r.readAhead == nil || r.pos == len(r.ahead) {
+			r.release()
 			err := r.pending
 			if err == io.EOF {
 				if ferr := r.finish(nil, false); ferr != nil {
@@ -617,6 +648,9 @@ func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
 // guard's refusal) waits in pending until the rows before it are
 // returned.
 func (r *rows) fill() {
+	if r.readAhead == nil {
+		r.readAhead = readAheads.Get().(*readAhead)
+	}
 	if r.size == 0 {
 		r.size = 1
 	}

@@ -20,16 +20,23 @@ const BlockSize = 16
 // Key is a hash key H (SM4_K(0¹²⁸) in GCM) ready for use.
 type Key struct {
 	// h1:h0 is H as two big-endian words (h1 the first 8 bytes), for the
-	// pure-Go path; rev is H byte-reversed, for the CLMUL path.
+	// pure-Go path; pow holds H, H², H³ and H⁴ byte-reversed, for the
+	// CLMUL path, which folds four blocks per reduction.
 	h0, h1 uint64
-	rev    [16]byte
+	pow    [4][16]byte
 }
 
 // New returns the Key of the 16-byte hash key h.
 func New(h *[16]byte) *Key {
 	k := &Key{h1: binary.BigEndian.Uint64(h[:8]), h0: binary.BigEndian.Uint64(h[8:])}
-	for i := range 16 {
-		k.rev[i] = h[15-i]
+	p := *h
+	for n := range 4 {
+		for i := range 16 {
+			k.pow[n][i] = p[15-i]
+		}
+		var y [16]byte
+		updateGeneric(k, &y, p[:]) // y = p·H
+		p = y
 	}
 	return k
 }
