@@ -92,6 +92,14 @@ type readAhead struct {
 	items  []crypto.Item
 	opened []byte  // the plaintexts of items
 	pre    []int32 // per row of ahead and column: its item, or -1
+	// text holds, in one string made once per batch, the plaintexts of
+	// the batch that are returned as they are (plain action, text form):
+	// one allocation for up to maxAhead rows of values instead of one per
+	// value. textAt is each item's offset in it, or -1. Masked values are
+	// not in it: a value the caller keeps keeps the string.
+	text    string
+	textAt  []int32
+	textBuf []byte
 }
 
 var readAheads = sync.Pool{New: func() any { return new(readAhead) }}
@@ -108,8 +116,8 @@ func (r *rows) release() {
 	clear(ra.arena)
 	clear(ra.opened)
 	clear(ra.items)
-	ra.ahead, ra.items = ra.ahead[:0], ra.items[:0]
-	if cap(ra.arena) > 1<<20 || cap(ra.opened) > 1<<20 {
+	ra.ahead, ra.items, ra.text = ra.ahead[:0], ra.items[:0], ""
+	if cap(ra.arena) > 1<<20 || cap(ra.opened) > 1<<20 || cap(ra.textBuf) > 1<<20 {
 		return // a result of large values: let it go
 	}
 	readAheads.Put(ra)
@@ -511,6 +519,9 @@ func (r *rows) value(i int, oc *outCol, stored driver.Value) (driver.Value, erro
 		copy(out, plain)
 		return out, nil
 	}
+	if j := r.pre[r.cur*len(r.out)+i]; j >= 0 && r.textAt[j] >= 0 {
+		return r.text[r.textAt[j] : int(r.textAt[j])+len(plain)], nil
+	}
 	return string(plain), nil
 }
 
@@ -730,7 +741,29 @@ func (r *rows) batch() {
 			r.items = append(r.items, crypto.Item{Loc: loc, Stored: b, Text: pc.form != FormBinary})
 		}
 	}
-	if len(r.items) > 0 {
-		r.opened = r.opener.Open(r.opened[:0], r.keys, r.items)
+	r.text, r.textAt, r.textBuf = "", r.textAt[:0], r.textBuf[:0]
+	if len(r.items) == 0 {
+		return
+	}
+	r.opened = r.opener.Open(r.opened[:0], r.keys, r.items)
+	for n := range r.ahead {
+		for i := range r.out {
+			j := r.pre[n*cols+i]
+			if j < 0 {
+				continue
+			}
+			for len(r.textAt) <= int(j) {
+				r.textAt = append(r.textAt, -1)
+			}
+			oc := &r.out[i]
+			if it := &r.items[j]; it.Err == nil && len(it.Plain) > 0 && oc.action == masking.ActionPlain && oc.pc.form != FormBinary {
+				r.textAt[j] = int32(len(r.textBuf))
+				r.textBuf = append(r.textBuf, it.Plain...)
+			}
+		}
+	}
+	if len(r.textBuf) > 0 {
+		r.text = string(r.textBuf)
+		clear(r.textBuf)
 	}
 }
