@@ -263,20 +263,20 @@ func parse(b []byte, ids []string) (Envelope, error) {
 		return e, fmt.Errorf("%w: ciphertext longer than the limit", ErrMalformed)
 	}
 	id := b[fixedHeaderLen:hdrLen]
-	if err := checkKeyID(id); err != nil {
-		return e, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	e.Version = b[0]
-	e.Algorithm = alg
 	for _, have := range ids {
-		if have == string(id) { // compared without a copy
+		if have == string(id) { // compared without a copy; checked before
 			e.KeyID = have
 			break
 		}
 	}
 	if e.KeyID == "" {
+		if err := checkKeyID(id); err != nil {
+			return e, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
 		e.KeyID = string(id)
 	}
+	e.Version = b[0]
+	e.Algorithm = alg
 	e.header = b[:hdrLen:hdrLen]
 	e.Nonce = b[hdrLen : hdrLen+NonceSize : hdrLen+NonceSize]
 	e.Ciphertext = b[hdrLen+NonceSize:]

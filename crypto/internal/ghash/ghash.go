@@ -68,7 +68,20 @@ func (k *Key) UpdatePadded(y *[16]byte, data []byte) {
 // Sum is GHASH_H(A, C) of GCM: the additional data and the ciphertext,
 // each zero-padded, then their lengths in bits.
 func (k *Key) Sum(aad, ciphertext []byte) [16]byte {
-	var y, lens [16]byte
+	var y [16]byte
+	pa, pc := pad(len(aad)), pad(len(ciphertext))
+	if n := pa + pc + BlockSize; n <= shortSum {
+		// A short input goes in one call, so that its blocks are folded
+		// four at a time.
+		var buf [shortSum]byte
+		copy(buf[:], aad)
+		copy(buf[pa:], ciphertext)
+		binary.BigEndian.PutUint64(buf[pa+pc:], uint64(len(aad))*8)
+		binary.BigEndian.PutUint64(buf[pa+pc+8:], uint64(len(ciphertext))*8)
+		k.Update(&y, buf[:n])
+		return y
+	}
+	var lens [16]byte
 	k.UpdatePadded(&y, aad)
 	k.UpdatePadded(&y, ciphertext)
 	binary.BigEndian.PutUint64(lens[:8], uint64(len(aad))*8)
@@ -76,6 +89,12 @@ func (k *Key) Sum(aad, ciphertext []byte) [16]byte {
 	k.Update(&y, lens[:])
 	return y
 }
+
+// shortSum is the longest padded input Sum hashes in one call.
+const shortSum = 256
+
+// pad is n rounded up to a multiple of BlockSize.
+func pad(n int) int { return (n + BlockSize - 1) &^ (BlockSize - 1) }
 
 // updateGeneric is Update in constant-time pure Go.
 func updateGeneric(k *Key, y *[16]byte, blocks []byte) {

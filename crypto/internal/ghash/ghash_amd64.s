@@ -47,6 +47,66 @@ TEXT ·updateCLMUL(SB), NOSPLIT, $0-40
 	MOVOU (BX), X0
 	PSHUFB X10, X0
 
+	// A head of 1 to 3 blocks (the count modulo 4) with H^n … H, so that
+	// the rest goes four at a time: one reduction per group.
+	MOVQ CX, DX
+	SHRQ $4, DX
+	ANDQ $3, DX
+	CMPQ DX, $3
+	JEQ  head3
+	CMPQ DX, $2
+	JEQ  head2
+	CMPQ DX, $1
+	JEQ  head1
+	JMP  loop4
+
+head3:
+	MOVOU 0(SI), X2
+	PSHUFB X10, X2
+	PXOR X2, X0
+	PXOR X3, X3
+	PXOR X4, X4
+	PXOR X6, X6
+	MULACC(X0, X12, X5)
+	MOVOU 16(SI), X2
+	PSHUFB X10, X2
+	MULACC(X2, X11, X5)
+	MOVOU 32(SI), X2
+	PSHUFB X10, X2
+	MULACC(X2, X1, X5)
+	REDUCE
+	ADDQ $48, SI
+	SUBQ $48, CX
+	JMP  loop4
+
+head2:
+	MOVOU 0(SI), X2
+	PSHUFB X10, X2
+	PXOR X2, X0
+	PXOR X3, X3
+	PXOR X4, X4
+	PXOR X6, X6
+	MULACC(X0, X11, X5)
+	MOVOU 16(SI), X2
+	PSHUFB X10, X2
+	MULACC(X2, X1, X5)
+	REDUCE
+	ADDQ $32, SI
+	SUBQ $32, CX
+	JMP  loop4
+
+head1:
+	MOVOU 0(SI), X2
+	PSHUFB X10, X2
+	PXOR X2, X0
+	PXOR X3, X3
+	PXOR X4, X4
+	PXOR X6, X6
+	MULACC(X0, X1, X5)
+	REDUCE
+	ADDQ $16, SI
+	SUBQ $16, CX
+
 loop4:
 	CMPQ CX, $64
 	JB   loop1
@@ -72,20 +132,6 @@ loop4:
 	JMP  loop4
 
 loop1:
-	CMPQ CX, $16
-	JB   done
-	MOVOU (SI), X2
-	PSHUFB X10, X2
-	PXOR X2, X0
-	PXOR X3, X3
-	PXOR X4, X4
-	PXOR X6, X6
-	MULACC(X0, X1, X5)
-	REDUCE
-	ADDQ $16, SI
-	SUBQ $16, CX
-	JMP  loop1
-
 done:
 	PSHUFB X10, X0
 	MOVOU X0, (BX)
