@@ -1,10 +1,12 @@
 package sqldriver_test
 
 import (
+	"bytes"
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -143,4 +145,42 @@ func TestReadAhead(t *testing.T) {
 	assert.Equal(t, "100 名*** 名*** ", got[100], "row 100's note reads NULL")
 	assert.Equal(t, "99 名** 名** ***", got[99])
 	assert.Equal(t, "149 名*** 名*** ***", got[149])
+}
+
+// TestPooledReadAheadHoldsNoPlaintext: after a result of 100 rows ends
+// (batches of 1, 8, 64, then 27 rows), the read-ahead buffers back in the
+// pool hold no plaintext — none of the 64-row batch either, past the last
+// batch's length (a hostile review's finding).
+func TestPooledReadAheadHoldsNoPlaintext(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	cfg := newConfig(t, testConfig)
+	cfg.Dialect = pgdialect.SQLite
+	wrapped := "gmfield-review-pool-" + suffix()
+	require.NoError(t, sqldriver.Register(wrapped, "sqlite", cfg))
+	path := filepath.Join(t.TempDir(), "r.db")
+	db, err := sql.Open(wrapped, path)
+	require.NoError(t, err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	sqliteBackend.schema(t, tdb{DB: db, ph: same})
+	admin := as("admin")
+	for i := range 100 {
+		_, err := db.ExecContext(admin, `INSERT INTO citizen (id, phone, name, note) VALUES (?, ?, ?, ?)`, i, fmt.Sprintf("139%08d", i), fmt.Sprintf("名%d", i), "n")
+		require.NoError(t, err)
+	}
+	rows, err := db.QueryContext(admin, `SELECT id, phone FROM citizen ORDER BY id`)
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	require.Equal(t, 100, n)
+	opened := sqldriver.PooledPlaintexts()
+	for _, i := range []int{9, 40, 72, 73, 99} {
+		if bytes.Contains(opened, []byte(fmt.Sprintf("139%08d", i))) {
+			t.Errorf("row %d's phone plaintext is still in the pooled buffer", i)
+		}
+	}
 }

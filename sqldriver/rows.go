@@ -112,10 +112,13 @@ func (r *rows) release() {
 		return
 	}
 	r.readAhead, r.row = nil, nil
-	clear(ra.slab)
-	clear(ra.arena)
-	clear(ra.opened)
-	clear(ra.items)
+	// Up to their capacity: an earlier, larger batch of this result left
+	// values past the last one's length.
+	clear(ra.slab[:cap(ra.slab)])
+	clear(ra.arena[:cap(ra.arena)])
+	clear(ra.opened[:cap(ra.opened)])
+	clear(ra.items[:cap(ra.items)])
+	clear(ra.textBuf[:cap(ra.textBuf)])
 	ra.ahead, ra.items, ra.text = ra.ahead[:0], ra.items[:0], ""
 	if cap(ra.arena) > 1<<20 || cap(ra.opened) > 1<<20 || cap(ra.textBuf) > 1<<20 {
 		return // a result of large values: let it go
