@@ -115,7 +115,7 @@ func TestOpenerOpensWhatOpenOpens(t *testing.T) {
 		assert.True(t, bytes.Equal(want[i], it.Plain) && bytes.Equal(plain, it.Plain), "item %d", i)
 	}
 	// Reused: the same results, and nothing of the last batch leaks in.
-	out = o.Open(out[:0], keys, items[:5])
+	o.Open(out[:0], keys, items[:5])
 	for i, it := range items[:5] {
 		if it.Err == nil {
 			assert.Equal(t, want[i], it.Plain)
