@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,15 +173,12 @@ func (s *schema) wrapRows(ctx context.Context, open *openSet, pr masking.Princip
 	}
 	r := &rows{inner: inner, s: s, ctx: ctx, pr: pr, cols: all[:visible], out: out, buf: make([]driver.Value, len(all)),
 		keys: &keySource{ctx: ctx, s: s}, plan: p, use: use, counts: make([]atomic.Int64, 2*len(out))}
-	for i := range out {
-		if out[i].hide && r.visible == nil {
-			r.visible, r.cols = make([]int, 0, visible), make([]string, 0, visible)
-			for j := range i {
-				r.visible, r.cols = append(r.visible, j), append(r.cols, all[j])
+	if slices.ContainsFunc(out, func(oc outCol) bool { return oc.hide }) {
+		r.visible, r.cols = make([]int, 0, visible), make([]string, 0, visible)
+		for i := range out {
+			if !out[i].hide {
+				r.visible, r.cols = append(r.visible, i), append(r.cols, all[i])
 			}
-		}
-		if !out[i].hide && r.visible != nil {
-			r.visible, r.cols = append(r.visible, i), append(r.cols, all[i])
 		}
 	}
 	if s.sink != nil {
@@ -467,43 +465,14 @@ func (r *rows) value(i int, oc *outCol, stored driver.Value) (driver.Value, erro
 	if stored == nil {
 		return nil, nil
 	}
-	loc := oc.loc
-	if oc.rowKey >= 0 {
-		if r.rkAt != oc.rowKey {
-			rk, err := pc.keyType.canonical(r.row[oc.rowKey], false)
-			if err != nil {
-				return r.openFailed(pc, err)
-			}
-			r.rkAt, r.rk = oc.rowKey, rk
-		}
-		loc.RowKey = r.rk
-	}
-	var b []byte
-	switch x := stored.(type) {
-	case []byte:
-		b = x
-	case string:
-		// Read only: Open and OpenText do not write to their input.
-		b = unsafe.Slice(unsafe.StringData(x), len(x))
-	default:
-		if !pc.migrating {
-			return r.openFailed(pc, fmt.Errorf("%w: stored value of type %T", crypto.ErrMalformed, stored))
-		}
-		var err error
-		if b, _, err = valueBytes(stored); err != nil { // a number not yet migrated
-			return r.openFailed(pc, err)
-		}
-	}
+	// A value opened with its batch is taken as it is; the others (plain
+	// text not yet migrated, a value fill did not batch) open here.
+	j := r.pre[r.cur*len(r.out)+i]
 	var plain []byte
 	var err error
-	if pc.migrating && !pc.sealed(b) {
-		plain = append(r.scratch[:0], b...) // plaintext not yet migrated
-	} else if j := r.pre[r.cur*len(r.out)+i]; j >= 0 {
-		plain, err = r.items[j].Plain, r.items[j].Err // opened with its batch
-	} else {
-		plain, err = pc.open(r.scratch[:0], r.keys, loc, b)
-	}
-	if j := r.pre[r.cur*len(r.out)+i]; j < 0 && err == nil {
+	if j >= 0 {
+		plain, err = r.items[j].Plain, r.items[j].Err
+	} else if plain, err = r.openOne(oc, stored); err == nil {
 		r.scratch = plain
 	}
 	if err != nil {
@@ -522,10 +491,53 @@ func (r *rows) value(i int, oc *outCol, stored driver.Value) (driver.Value, erro
 		copy(out, plain)
 		return out, nil
 	}
-	if j := r.pre[r.cur*len(r.out)+i]; j >= 0 && r.textAt[j] >= 0 {
+	if j >= 0 && r.textAt[j] >= 0 {
 		return r.text[r.textAt[j] : int(r.textAt[j])+len(plain)], nil
 	}
 	return string(plain), nil
+}
+
+// openOne opens the stored value of oc in the current row into r.scratch
+// (or copies it, plaintext not yet migrated).
+func (r *rows) openOne(oc *outCol, stored driver.Value) ([]byte, error) {
+	pc := oc.pc
+	loc := oc.loc
+	if oc.rowKey >= 0 {
+		if r.rkAt != oc.rowKey {
+			rk, err := pc.keyType.canonical(r.row[oc.rowKey], false)
+			if err != nil {
+				return nil, err
+			}
+			r.rkAt, r.rk = oc.rowKey, rk
+		}
+		loc.RowKey = r.rk
+	}
+	b, ok := storedBytes(stored)
+	if !ok {
+		if !pc.migrating {
+			return nil, fmt.Errorf("%w: stored value of type %T", crypto.ErrMalformed, stored)
+		}
+		var err error
+		if b, _, err = valueBytes(stored); err != nil { // a number not yet migrated
+			return nil, err
+		}
+	}
+	if pc.migrating && !pc.sealed(b) {
+		return append(r.scratch[:0], b...), nil // plaintext not yet migrated
+	}
+	return pc.open(r.scratch[:0], r.keys, loc, b)
+}
+
+// storedBytes returns a stored []byte or string value as bytes, read only
+// (Open and OpenText do not write to their input).
+func storedBytes(v driver.Value) ([]byte, bool) {
+	switch x := v.(type) {
+	case []byte:
+		return x, true
+	case string:
+		return unsafe.Slice(unsafe.StringData(x), len(x)), true
+	}
+	return nil, false
 }
 
 func (r *rows) openFailed(pc *protCol, err error) (driver.Value, error) {
@@ -711,58 +723,53 @@ func (r *rows) batch() {
 		r.pre = make([]int32, need)
 	}
 	r.pre = r.pre[:need]
-	r.items = r.items[:0]
+	r.items, r.textAt = r.items[:0], r.textAt[:0]
 	for n, row := range r.ahead {
+		rkAt, rk, rkOK := -1, "", false // the row's canonical key, by column
 		for i := range r.out {
 			r.pre[n*cols+i] = -1
 			oc := &r.out[i]
 			pc := oc.pc
-			if pc == nil || oc.isIndex || (oc.action != masking.ActionPlain && oc.action != masking.ActionMask) {
+			if pc == nil || oc.isIndex || !oc.action.NeedsPlaintext() {
 				continue
 			}
-			var b []byte
-			switch x := row[i].(type) {
-			case []byte:
-				b = x
-			case string:
-				b = unsafe.Slice(unsafe.StringData(x), len(x)) // read only
-			default:
-				continue
-			}
-			if pc.migrating && !pc.sealed(b) {
+			b, ok := storedBytes(row[i])
+			if !ok || (pc.migrating && !pc.sealed(b)) {
 				continue
 			}
 			loc := oc.loc
 			if oc.rowKey >= 0 {
-				rk, err := pc.keyType.canonical(row[oc.rowKey], false)
-				if err != nil {
-					continue
+				if rkAt != oc.rowKey {
+					var err error
+					rk, err = pc.keyType.canonical(row[oc.rowKey], false)
+					rkAt, rkOK = oc.rowKey, err == nil
+				}
+				if !rkOK {
+					continue // value reports it
 				}
 				loc.RowKey = rk
 			}
+			// textAt: 0 marks a value returned as it is, as text.
+			mark := int32(-1)
+			if oc.action == masking.ActionPlain && pc.form != FormBinary {
+				mark = 0
+			}
 			r.pre[n*cols+i] = int32(len(r.items))
 			r.items = append(r.items, crypto.Item{Loc: loc, Stored: b, Text: pc.form != FormBinary})
+			r.textAt = append(r.textAt, mark)
 		}
 	}
-	r.text, r.textAt, r.textBuf = "", r.textAt[:0], r.textBuf[:0]
+	r.text, r.textBuf = "", r.textBuf[:0]
 	if len(r.items) == 0 {
 		return
 	}
 	r.opened = r.opener.Open(r.opened[:0], r.keys, r.items)
-	for n := range r.ahead {
-		for i := range r.out {
-			j := r.pre[n*cols+i]
-			if j < 0 {
-				continue
-			}
-			for len(r.textAt) <= int(j) {
-				r.textAt = append(r.textAt, -1)
-			}
-			oc := &r.out[i]
-			if it := &r.items[j]; it.Err == nil && len(it.Plain) > 0 && oc.action == masking.ActionPlain && oc.pc.form != FormBinary {
-				r.textAt[j] = int32(len(r.textBuf))
-				r.textBuf = append(r.textBuf, it.Plain...)
-			}
+	for j := range r.items {
+		if it := &r.items[j]; r.textAt[j] == 0 && it.Err == nil && len(it.Plain) > 0 {
+			r.textAt[j] = int32(len(r.textBuf))
+			r.textBuf = append(r.textBuf, it.Plain...)
+		} else {
+			r.textAt[j] = -1
 		}
 	}
 	if len(r.textBuf) > 0 {
