@@ -116,17 +116,16 @@ func (s *schema) record(ctx context.Context, p *sqlplan.Plan, u *guard.Use, rows
 
 // refused records a statement the analysis refused (p is nil).
 func (s *schema) refused(ctx context.Context, err error) error {
-	if s.sink == nil {
-		s.refusal(ctx, nil, err)
-	}
 	if s.sink == nil || !errors.Is(err, sqlplan.ErrRefused) {
+		s.refusal(ctx, nil, err)
 		return err
 	}
 	// Like every event, a refusal's takes room reserved for it.
 	if aerr := s.admit(); aerr != nil {
+		s.refusal(ctx, nil, err)
 		return errors.Join(err, aerr)
 	}
-	return s.record(ctx, nil, nil, 0, 0, err, false)
+	return s.record(ctx, nil, nil, 0, 0, err, false) // counts the refusal
 }
 
 // event describes a statement: who, what it did with each protected

@@ -73,12 +73,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	} else {
 		c.forwarded(query)
 	}
-	var st driver.Stmt
-	if pc, ok := c.inner.(driver.ConnPrepareContext); ok {
-		st, err = pc.PrepareContext(ctx, p.SQL)
-	} else {
-		st, err = c.inner.Prepare(p.SQL)
-	}
+	st, err := c.prepareInner(ctx, p.SQL)
 	if err != nil {
 		return nil, err
 	}

@@ -32,15 +32,7 @@ func (c *conn) execSkipped(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	defer st.Close()
-	if ec, ok := st.(driver.StmtExecContext); ok {
-		return ec.ExecContext(ctx, args)
-	}
-	vals, err := values(args)
-	if err != nil {
-		return nil, err
-	}
-	//lint:ignore SA1019 the inner driver has only Exec
-	return st.Exec(vals)
+	return execStmt(ctx, st, args)
 }
 
 // querySkipped runs query with bound args as a prepared statement, closed
@@ -50,16 +42,7 @@ func (c *conn) querySkipped(ctx context.Context, query string, args []driver.Nam
 	if err != nil {
 		return nil, err
 	}
-	var rows driver.Rows
-	if qc, ok := st.(driver.StmtQueryContext); ok {
-		rows, err = qc.QueryContext(ctx, args)
-	} else {
-		var vals []driver.Value
-		if vals, err = values(args); err == nil {
-			//lint:ignore SA1019 the inner driver has only Query
-			rows, err = st.Query(vals)
-		}
-	}
+	rows, err := queryStmt(ctx, st, args)
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -51,17 +51,7 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 
 // ExecContext implements driver.StmtExecContext.
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	run := func(bound []driver.NamedValue) (driver.Result, error) {
-		if ec, ok := s.inner.(driver.StmtExecContext); ok {
-			return ec.ExecContext(ctx, bound)
-		}
-		vals, err := values(bound)
-		if err != nil {
-			return nil, err
-		}
-		//lint:ignore SA1019 the inner driver has only Exec
-		return s.inner.Exec(vals)
-	}
+	run := func(bound []driver.NamedValue) (driver.Result, error) { return execStmt(ctx, s.inner, bound) }
 	if !s.plan.Protected {
 		s.conn.forwarded(s.plan.SQL)
 		return run(args)
@@ -85,15 +75,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		} else {
 			s.conn.forwarded(s.plan.SQL)
 		}
-		if qc, ok := s.inner.(driver.StmtQueryContext); ok {
-			return qc.QueryContext(ctx, bound)
-		}
-		vals, err := values(bound)
-		if err != nil {
-			return nil, err
-		}
-		//lint:ignore SA1019 the inner driver has only Query
-		return s.inner.Query(vals)
+		return queryStmt(ctx, s.inner, bound)
 	}
 	if !s.plan.Protected {
 		return run(args)
@@ -108,6 +90,32 @@ func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 		return ch.CheckNamedValue(nv)
 	}
 	return driver.ErrSkip
+}
+
+// execStmt runs st with args, through StmtExecContext when st has it.
+func execStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) (driver.Result, error) {
+	if ec, ok := st.(driver.StmtExecContext); ok {
+		return ec.ExecContext(ctx, args)
+	}
+	vals, err := values(args)
+	if err != nil {
+		return nil, err
+	}
+	//lint:ignore SA1019 the inner driver has only Exec
+	return st.Exec(vals)
+}
+
+// queryStmt queries st with args, through StmtQueryContext when st has it.
+func queryStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) (driver.Rows, error) {
+	if qc, ok := st.(driver.StmtQueryContext); ok {
+		return qc.QueryContext(ctx, args)
+	}
+	vals, err := values(args)
+	if err != nil {
+		return nil, err
+	}
+	//lint:ignore SA1019 the inner driver has only Query
+	return st.Query(vals)
 }
 
 func named(args []driver.Value) []driver.NamedValue {
