@@ -111,7 +111,7 @@ func getScratch() *scratchBufs { return scratch.Get().(*scratchBufs) }
 // put returns s to the pool, keeping aad and bin as their new buffers
 // unless one has grown past maxPooled.
 func (s *scratchBufs) put(aad, bin []byte) {
-	if cap(aad) > maxPooled || cap(bin) > maxPooled {
+	if cap(aad) > maxPooled || cap(bin) > maxPooled || cap(s.ctr) > maxPooled {
 		return
 	}
 	s.aad, s.bin = aad[:0], bin[:0]
@@ -347,8 +347,8 @@ func Open(dst []byte, keys KeySource, loc Location, b []byte) ([]byte, error) {
 		return nil, err
 	}
 	sc := getScratch()
-	out, aad, err := e.open(dst, sc.aad, keys, loc)
-	sc.put(aad, sc.bin)
+	out, err := e.open(dst, sc, keys, loc)
+	sc.put(sc.aad, sc.bin)
 	return out, err
 }
 
@@ -368,8 +368,8 @@ func OpenText(dst []byte, keys KeySource, loc Location, s []byte) ([]byte, error
 		sc.put(sc.aad, bin)
 		return nil, err
 	}
-	out, aad, err := e.open(dst, sc.aad, keys, loc)
-	sc.put(aad, bin)
+	out, err := e.open(dst, sc, keys, loc)
+	sc.put(sc.aad, bin)
 	return out, err
 }
 
@@ -383,31 +383,33 @@ func (e Envelope) Open(dst []byte, keys KeySource, loc Location) ([]byte, error)
 		return nil, fmt.Errorf("%w: envelope was not produced by Parse", ErrMalformed)
 	}
 	sc := getScratch()
-	out, aad, err := e.open(dst, sc.aad, keys, loc)
-	sc.put(aad, sc.bin)
+	out, err := e.open(dst, sc, keys, loc)
+	sc.put(sc.aad, sc.bin)
 	return out, err
 }
 
-func (e Envelope) open(dst, aadBuf []byte, keys KeySource, loc Location) (out, aad []byte, err error) {
-	k, aad, err := e.keyFor(aadBuf, keys, loc)
+// open opens e at loc with its key from keys, appending the plaintext to
+// dst, with sc's buffers for the additional data and the SM4 blocks (sc
+// keeps them, grown, for reuse).
+func (e Envelope) open(dst []byte, sc *scratchBufs, keys KeySource, loc Location) ([]byte, error) {
+	k, aad, err := e.keyFor(sc.aad, keys, loc)
+	sc.aad = aad
 	if err != nil {
-		return nil, aad, err
+		return nil, err
 	}
 	if len(e.Ciphertext) <= maxBatched {
-		sc := getScratch()
-		var ok bool
-		out, sc.ctr, ok = k.gcm.open(dst, e.Nonce, e.Ciphertext, aad, sc.ctr)
-		scratch.Put(sc)
+		out, ctr, ok := k.gcm.open(dst, e.Nonce, e.Ciphertext, aad, sc.ctr)
+		sc.ctr = ctr
 		if !ok {
-			return nil, aad, e.authError(loc)
+			return nil, e.authError(loc)
 		}
-		return out, aad, nil
+		return out, nil
 	}
-	out, err = k.aead.Open(dst, e.Nonce, e.Ciphertext, aad)
+	out, err := k.aead.Open(dst, e.Nonce, e.Ciphertext, aad)
 	if err != nil {
-		return nil, aad, e.authError(loc)
+		return nil, e.authError(loc)
 	}
-	return out, aad, nil
+	return out, nil
 }
 
 func (e Envelope) authError(loc Location) error {
