@@ -72,6 +72,12 @@ func (l Location) validate() error {
 //	v2: label ‖ header ‖ LP(keyspace) ‖ LP(schema) ‖ LP(table) ‖ LP(column) ‖ LP(row key)
 //	v1: label ‖ header ‖ LP(table) ‖ LP(column) ‖ LP(row key)
 func appendAAD(dst, header []byte, loc Location) []byte {
+	return appendLP(appendAADPlace(dst, header, loc), loc.RowKey)
+}
+
+// appendAADPlace appends the associated data up to the row key: what the
+// values of one column under one key share.
+func appendAADPlace(dst, header []byte, loc Location) []byte {
 	if header[0] == Version1 {
 		dst = append(dst, aadLabelV1...)
 		dst = append(dst, header...)
@@ -82,8 +88,7 @@ func appendAAD(dst, header []byte, loc Location) []byte {
 		dst = appendLP(dst, loc.Schema)
 	}
 	dst = appendLP(dst, loc.Table)
-	dst = appendLP(dst, loc.Column)
-	return appendLP(dst, loc.RowKey)
+	return appendLP(dst, loc.Column)
 }
 
 // appendLP appends a 4-byte big-endian length and the bytes of s.
@@ -133,8 +138,8 @@ func TextLen(idLen, n int) int {
 // must not overlap. Use the binary form for binary (BLOB, BYTEA) columns.
 func (k *Key) Seal(dst []byte, loc Location, plaintext []byte) ([]byte, error) {
 	sc := getScratch()
-	out, aad, err := k.seal(dst, sc.aad, loc, plaintext, nil)
-	sc.put(aad, sc.bin)
+	out, err := k.seal(dst, sc, loc, plaintext, nil)
+	sc.put(sc.aad, sc.bin)
 	return out, err
 }
 
@@ -146,13 +151,13 @@ func (k *Key) SealText(dst []byte, loc Location, plaintext []byte) ([]byte, erro
 
 func (k *Key) sealText(dst []byte, loc Location, plaintext, nonce []byte) ([]byte, error) {
 	sc := getScratch()
-	bin, aad, err := k.seal(sc.bin, sc.aad, loc, plaintext, nonce)
+	bin, err := k.seal(sc.bin[:0], sc, loc, plaintext, nonce)
 	if err != nil {
 		sc.put(sc.aad, sc.bin)
 		return nil, err
 	}
 	dst = appendText(dst, bin)
-	sc.put(aad, bin)
+	sc.put(sc.aad, bin)
 	return dst, nil
 }
 
@@ -169,25 +174,16 @@ func appendText(dst, bin []byte) []byte {
 	return ret
 }
 
-// seal does the work of Seal, building the associated data in aadBuf,
-// which it returns for reuse. A nil nonce draws a fresh one from
-// crypto/rand; only tests pass a nonce, to reproduce the format vectors.
-func (k *Key) seal(dst, aadBuf []byte, loc Location, plaintext, nonce []byte) (out, aad []byte, err error) {
-	if err := loc.validate(); err != nil {
-		return nil, aadBuf, err
+// seal does the work of Seal, with sc's buffers for the additional data
+// and the SM4 blocks (sc keeps them, grown, for reuse). A nil nonce draws
+// a fresh one from crypto/rand; only tests pass a nonce, to reproduce the
+// format vectors.
+func (k *Key) seal(dst []byte, sc *scratchBufs, loc Location, plaintext, nonce []byte) ([]byte, error) {
+	if err := k.check(loc, len(plaintext)); err != nil {
+		return nil, err
 	}
-	if loc.Keyspace != k.keyspace {
-		return nil, aadBuf, fmt.Errorf("%w: key %s does not belong to keyspace %q of %s.%s", ErrKeyMismatch, k.id, loc.Keyspace, loc.Table, loc.Column)
-	}
-	if len(plaintext) > MaxPlaintextSize {
-		return nil, aadBuf, fmt.Errorf("%w: %s.%s: %d bytes, limit %d", ErrTooLarge, loc.Table, loc.Column, len(plaintext), MaxPlaintextSize)
-	}
-	hdrLen := fixedHeaderLen + len(k.id)
 	ret, env := sliceForAppend(dst, BinaryLen(len(k.id), len(plaintext)))
-	env[0] = Version2
-	env[1] = byte(k.alg)
-	env[2] = byte(len(k.id))
-	copy(env[fixedHeaderLen:], k.id)
+	hdrLen := k.putHeader(env)
 	n := env[hdrLen : hdrLen+NonceSize]
 	if nonce == nil {
 		// crypto/rand.Read never returns an error since Go 1.24: it
@@ -196,9 +192,37 @@ func (k *Key) seal(dst, aadBuf []byte, loc Location, plaintext, nonce []byte) (o
 	} else {
 		copy(n, nonce)
 	}
-	aad = appendAAD(aadBuf[:0], env[:hdrLen], loc)
-	k.aead.Seal(env[hdrLen+NonceSize:hdrLen+NonceSize], n, plaintext, aad)
-	return ret, aad, nil
+	sc.aad = appendAAD(sc.aad[:0], env[:hdrLen], loc)
+	out := env[hdrLen+NonceSize:]
+	if len(out) <= maxBatched {
+		sc.ctr = k.gcm.seal(out, n, plaintext, sc.aad, sc.ctr)
+	} else {
+		k.aead.Seal(out[:0], n, plaintext, sc.aad)
+	}
+	return ret, nil
+}
+
+// check reports whether k may seal an n-byte value at loc.
+func (k *Key) check(loc Location, n int) error {
+	if err := loc.validate(); err != nil {
+		return err
+	}
+	if loc.Keyspace != k.keyspace {
+		return fmt.Errorf("%w: key %s does not belong to keyspace %q of %s.%s", ErrKeyMismatch, k.id, loc.Keyspace, loc.Table, loc.Column)
+	}
+	if n > MaxPlaintextSize {
+		return fmt.Errorf("%w: %s.%s: %d bytes, limit %d", ErrTooLarge, loc.Table, loc.Column, n, MaxPlaintextSize)
+	}
+	return nil
+}
+
+// putHeader writes k's version 2 envelope header to the start of env and
+// returns its length.
+func (k *Key) putHeader(env []byte) int {
+	env[0] = Version2
+	env[1] = byte(k.alg)
+	env[2] = byte(len(k.id))
+	return fixedHeaderLen + copy(env[fixedHeaderLen:], k.id)
 }
 
 // sliceForAppend extends in by n bytes, reallocating at most once, and
@@ -417,9 +441,18 @@ func (e Envelope) authError(loc Location) error {
 }
 
 // keyFor finds e's key in keys and checks that it may open e at loc, and
-// appends e's additional data for loc to aadBuf: the checks of every
-// opening, one value or a batch.
+// appends e's additional data for loc to aadBuf.
 func (e Envelope) keyFor(aadBuf []byte, keys KeySource, loc Location) (*Key, []byte, error) {
+	k, err := e.key(keys, loc)
+	if err != nil {
+		return nil, aadBuf, err
+	}
+	return k, appendAAD(aadBuf[:0], e.header, loc), nil
+}
+
+// key finds e's key in keys and checks that it may open e at loc: the
+// checks of every opening, one value or a batch.
+func (e Envelope) key(keys KeySource, loc Location) (*Key, error) {
 	k, err := keys.Key(e.KeyID)
 	if err != nil {
 		// A KeySource names the id it could not give (the key ring does);
@@ -427,19 +460,19 @@ func (e Envelope) keyFor(aadBuf []byte, keys KeySource, loc Location) (*Key, []b
 		if !strings.Contains(err.Error(), e.KeyID) {
 			err = fmt.Errorf("key %s: %w", e.KeyID, err)
 		}
-		return nil, aadBuf, fmt.Errorf("%s.%s: %w", loc.Table, loc.Column, err)
+		return nil, fmt.Errorf("%s.%s: %w", loc.Table, loc.Column, err)
 	}
 	if k == nil || k.id != e.KeyID {
-		return nil, aadBuf, fmt.Errorf("%s.%s: key %s: %w", loc.Table, loc.Column, e.KeyID, ErrKeyNotFound)
+		return nil, fmt.Errorf("%s.%s: key %s: %w", loc.Table, loc.Column, e.KeyID, ErrKeyNotFound)
 	}
 	if k.keyspace != loc.Keyspace {
-		return nil, aadBuf, fmt.Errorf("%s.%s: %w: key %s does not belong to keyspace %q", loc.Table, loc.Column, ErrKeyMismatch, e.KeyID, loc.Keyspace)
+		return nil, fmt.Errorf("%s.%s: %w: key %s does not belong to keyspace %q", loc.Table, loc.Column, ErrKeyMismatch, e.KeyID, loc.Keyspace)
 	}
 	if k.alg != e.Algorithm {
-		return nil, aadBuf, fmt.Errorf("%w: key %s is %s, envelope is %s", ErrAuthentication, e.KeyID, k.alg, e.Algorithm)
+		return nil, fmt.Errorf("%w: key %s is %s, envelope is %s", ErrAuthentication, e.KeyID, k.alg, e.Algorithm)
 	}
 	if e.Version == Version1 && loc.Schema != "" {
-		return nil, aadBuf, fmt.Errorf("%w: %s.%s: a version 1 value binds no schema and cannot open where schema %q is declared", ErrUnsupportedVersion, loc.Table, loc.Column, loc.Schema)
+		return nil, fmt.Errorf("%w: %s.%s: a version 1 value binds no schema and cannot open where schema %q is declared", ErrUnsupportedVersion, loc.Table, loc.Column, loc.Schema)
 	}
-	return k, appendAAD(aadBuf[:0], e.header, loc), nil
+	return k, nil
 }

@@ -136,7 +136,7 @@ func TestFormatVectors(t *testing.T) {
 		var out []formatVector
 		for _, v := range formatInputs() {
 			key := vectorKey(t, v)
-			bin, _, err := key.seal(nil, nil, v.loc(), []byte(v.Plaintext), unhex(t, v.NonceHex))
+			bin, err := key.seal(nil, getScratch(), v.loc(), []byte(v.Plaintext), unhex(t, v.NonceHex))
 			require.NoError(t, err)
 			e, err := Parse(bin)
 			require.NoError(t, err)
@@ -155,7 +155,7 @@ func TestFormatVectors(t *testing.T) {
 		loc := v.loc()
 		nonce := unhex(t, v.NonceHex)
 
-		bin, _, err := key.seal(nil, nil, loc, []byte(v.Plaintext), nonce)
+		bin, err := key.seal(nil, getScratch(), loc, []byte(v.Plaintext), nonce)
 		require.NoError(t, err)
 		assert.Equal(t, v.BinaryHex, hex.EncodeToString(bin), "case %d (%s): binary form", i, v.Comment)
 		text, err := key.sealText(nil, loc, []byte(v.Plaintext), nonce)
@@ -239,7 +239,7 @@ func TestFormatVectorsV1(t *testing.T) {
 func negativeInputs(t testing.TB) []negativeVector {
 	phone := formatVector{DEKHex: vecDEK1, DEKID: "k0123456789abcdef", Keyspace: "citizen.phone", NonceHex: "000102030405060708090a0b", Table: "citizen", Column: "phone", RowKey: "7", Plaintext: "13800138000"}
 	key := vectorKey(t, phone)
-	bin, _, err := key.seal(nil, nil, phone.loc(), []byte(phone.Plaintext), unhex(t, phone.NonceHex))
+	bin, err := key.seal(nil, getScratch(), phone.loc(), []byte(phone.Plaintext), unhex(t, phone.NonceHex))
 	require.NoError(t, err)
 	text := string(appendText(nil, bin))
 	body := text[len(TextPrefix):]
@@ -277,7 +277,7 @@ func negativeInputs(t testing.TB) []negativeVector {
 	// another place and keyspace.
 	forger, err := NewKey(phone.DEKID, "other.col", SM4GCM, unhex(t, vecDEK1))
 	require.NoError(t, err)
-	forged, _, err := forger.seal(nil, nil, Location{Keyspace: "other.col", Table: "other", Column: "col", RowKey: "7"}, []byte("13800138000"), unhex(t, phone.NonceHex))
+	forged, err := forger.seal(nil, getScratch(), Location{Keyspace: "other.col", Table: "other", Column: "col", RowKey: "7"}, []byte("13800138000"), unhex(t, phone.NonceHex))
 	require.NoError(t, err)
 	v1 := sealV1(t, key, phone.loc(), []byte(phone.Plaintext), unhex(t, phone.NonceHex))
 	downgraded := append([]byte{Version1}, bin[1:]...)

@@ -1,6 +1,6 @@
 package crypto
 
-import "fmt"
+import "slices"
 
 // Item is one stored value for Opener.Open: where it lives, its stored
 // bytes, and, once opened, its plaintext or its error.
@@ -30,12 +30,13 @@ type Item struct {
 // allocates nothing per value; it is not safe for concurrent use. The
 // zero Opener is ready to use.
 type Opener struct {
-	bin   []byte // decoded text forms
-	aad   []byte // every item's additional data
-	ctr   []byte // counter blocks, then their SM4 encryption
-	work  []work
-	keys  []*Key // the keys of this batch, in order of first use
-	cache keyCache
+	bin    []byte // decoded text forms
+	aad    []byte // every item's additional data past its place's hash
+	ctr    []byte // counter blocks, then their SM4 encryption
+	work   []work
+	keys   keyList // the keys of this batch, in order of first use
+	places places
+	cache  keyCache
 	// ids are key ids seen in earlier batches (up to maxIDs), whose
 	// strings envelopes naming them reuse.
 	ids []string
@@ -47,6 +48,7 @@ const maxIDs = 16
 type work struct {
 	env      Envelope
 	key      int // in Opener.keys; -1: done (failed, or opened alone)
+	place    int // in Opener.places, or -1
 	aad      [2]int
 	ctr      int // offset of its blocks in Opener.ctr
 	from, to int // its plaintext in the result
@@ -64,7 +66,9 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 	clear(o.work)
 	o.cache.reset(keys)
 	defer o.cache.reset(nil)
-	// Pass 1: parse, find keys, check places, build the additional data.
+	defer o.places.reset()
+	// Pass 1: parse, find keys, check places, hash what columns share.
+	need := 0 // bytes of counter blocks
 	for i := range items {
 		it, w := &items[i], &o.work[i]
 		it.Plain, it.Err, w.key = nil, nil, -1
@@ -89,17 +93,14 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			continue
 		}
 		o.remember(env.KeyID)
-		start := len(o.aad)
-		// keyFor writes from the start of the slice it is given: past the
-		// additional data of the items before.
-		k, aad, err := env.keyFor(o.aad[start:], &o.cache, it.Loc)
+		k, err := env.key(&o.cache, it.Loc)
 		if err != nil {
 			it.Err = err
 			continue
 		}
-		o.aad = append(o.aad[:start], aad...)
-		w.env, w.aad = env, [2]int{start, len(o.aad)}
+		start := len(o.aad)
 		if len(env.Ciphertext) > maxBatched {
+			o.aad = appendAAD(o.aad, env.header, it.Loc)
 			from := len(dst)
 			out, err := k.aead.Open(dst, env.Nonce, env.Ciphertext, o.aad[start:])
 			if err != nil {
@@ -110,10 +111,16 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			w.key = -2 // opened alone
 			continue
 		}
-		w.key = o.keyIndex(k)
+		need += 16 * blocks(len(env.Ciphertext))
+		w.place = o.places.find(k, env.header, it.Loc)
+		o.aad = o.places.appendRest(o.aad, w.place, env.header, it.Loc)
+		w.env, w.aad = env, [2]int{start, len(o.aad)}
+		w.key = o.keys.index(k)
 	}
 	// Pass 2: per key, every value's counter blocks in one SM4 pass, then
-	// each tag and plaintext.
+	// each tag and plaintext. The buffer is grown once, padding included,
+	// so that no keystream is left behind in a smaller one.
+	o.ctr = slices.Grow(o.ctr, need+len(o.keys)*16*ecbLanes)
 	for ki, k := range o.keys {
 		start := len(o.ctr)
 		for i := range o.work {
@@ -122,7 +129,8 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 				o.ctr = appendCounters(o.ctr, w.env.Nonce, len(w.env.Ciphertext))
 			}
 		}
-		k.gcm.ecb.CryptBlocks(o.ctr[start:], o.ctr[start:])
+		k.gcm.encrypt(o.ctr[start:]) // in place: the padding fits
+
 		for i := range o.work {
 			w := &o.work[i]
 			if w.key != ki {
@@ -130,7 +138,7 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			}
 			from := len(dst)
 			var ok bool
-			dst, ok = k.gcm.finish(dst, w.env.Ciphertext, o.aad[w.aad[0]:w.aad[1]], o.ctr[w.ctr:])
+			dst, ok = k.gcm.finish(dst, w.env.Ciphertext, o.places.prefix(w.place), o.aad[w.aad[0]:w.aad[1]], o.ctr[w.ctr:])
 			if !ok {
 				items[i].Err = w.env.authError(items[i].Loc)
 				w.key = -1
@@ -139,7 +147,7 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			w.from, w.to = from, len(dst)
 		}
 	}
-	clear(o.ctr) // keystream
+	clear(o.ctr[:cap(o.ctr)]) // keystream
 	for i := range items {
 		if w := &o.work[i]; w.key != -1 && items[i].Err == nil {
 			items[i].Plain = dst[w.from:w.to:w.to]
@@ -161,43 +169,4 @@ func (o *Opener) remember(id string) {
 		o.ids = o.ids[:maxIDs-1]
 	}
 	o.ids = append(o.ids, id)
-}
-
-func (o *Opener) keyIndex(k *Key) int {
-	for i, have := range o.keys {
-		if have == k {
-			return i
-		}
-	}
-	o.keys = append(o.keys, k)
-	return len(o.keys) - 1
-}
-
-// keyCache asks a KeySource once per key id (and once per failing id).
-type keyCache struct {
-	keys  KeySource
-	ids   []string
-	found []*Key
-	errs  []error
-}
-
-func (c *keyCache) reset(keys KeySource) {
-	clear(c.found)
-	clear(c.errs)
-	c.keys, c.ids, c.found, c.errs = keys, c.ids[:0], c.found[:0], c.errs[:0]
-}
-
-// Key implements KeySource.
-func (c *keyCache) Key(id string) (*Key, error) {
-	for i, have := range c.ids {
-		if have == id {
-			return c.found[i], c.errs[i]
-		}
-	}
-	if c.keys == nil {
-		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, id)
-	}
-	k, err := c.keys.Key(id)
-	c.ids, c.found, c.errs = append(c.ids, id), append(c.found, k), append(c.errs, err)
-	return k, err
 }

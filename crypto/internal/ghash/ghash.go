@@ -68,23 +68,61 @@ func (k *Key) UpdatePadded(y *[16]byte, data []byte) {
 // Sum is GHASH_H(A, C) of GCM: the additional data and the ciphertext,
 // each zero-padded, then their lengths in bits.
 func (k *Key) Sum(aad, ciphertext []byte) [16]byte {
-	var y [16]byte
-	pa, pc := pad(len(aad)), pad(len(ciphertext))
+	return k.SumAfter(&Prefix{}, aad, ciphertext)
+}
+
+// Prefix is the hash of the first bytes of some additional data — its
+// whole blocks folded in, the rest kept — so that values whose additional
+// data share those bytes hash them once (SumAfter). A Prefix is as secret
+// as the hash key: with the bytes it hashed, it gives H away.
+type Prefix struct {
+	y    [16]byte
+	tail [16]byte
+	n    int // bytes hashed or held: the whole blocks of y, then tail[:n%16]
+}
+
+// Reset sets p to the hash of aad, the first bytes of additional data.
+func (k *Key) Reset(p *Prefix, aad []byte) {
+	full := len(aad) &^ (BlockSize - 1)
+	*p = Prefix{n: len(aad)}
+	k.Update(&p.y, aad[:full])
+	copy(p.tail[:], aad[full:])
+}
+
+// Clear erases p.
+func (p *Prefix) Clear() { *p = Prefix{} }
+
+// SumAfter is Sum of the additional data p's bytes followed by aad, and
+// ciphertext.
+func (k *Key) SumAfter(p *Prefix, aad, ciphertext []byte) [16]byte {
+	y := p.y
+	held := p.n % BlockSize
+	na := p.n + len(aad)
+	pa, pc := pad(held+len(aad)), pad(len(ciphertext))
+	var buf [shortSum]byte
 	if n := pa + pc + BlockSize; n <= shortSum {
 		// A short input goes in one call, so that its blocks are folded
 		// four at a time.
-		var buf [shortSum]byte
-		copy(buf[:], aad)
+		copy(buf[:], p.tail[:held])
+		copy(buf[held:], aad)
 		copy(buf[pa:], ciphertext)
-		binary.BigEndian.PutUint64(buf[pa+pc:], uint64(len(aad))*8)
+		binary.BigEndian.PutUint64(buf[pa+pc:], uint64(na)*8)
 		binary.BigEndian.PutUint64(buf[pa+pc+8:], uint64(len(ciphertext))*8)
 		k.Update(&y, buf[:n])
 		return y
 	}
-	var lens [16]byte
+	// The held bytes and the head of aad complete a block; the rest
+	// streams.
+	if held > 0 {
+		m := copy(buf[held:BlockSize], aad)
+		copy(buf[:], p.tail[:held])
+		aad = aad[m:]
+		k.Update(&y, buf[:BlockSize])
+	}
 	k.UpdatePadded(&y, aad)
 	k.UpdatePadded(&y, ciphertext)
-	binary.BigEndian.PutUint64(lens[:8], uint64(len(aad))*8)
+	var lens [16]byte
+	binary.BigEndian.PutUint64(lens[:8], uint64(na)*8)
 	binary.BigEndian.PutUint64(lens[8:], uint64(len(ciphertext))*8)
 	k.Update(&y, lens[:])
 	return y

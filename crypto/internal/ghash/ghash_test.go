@@ -2,6 +2,7 @@ package ghash
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	mrand "math/rand/v2"
 	"testing"
@@ -114,6 +115,66 @@ func TestImplementationsAgree(t *testing.T) {
 			require.Equal(t, want, y, "%s, %d blocks", im.name, len(blocks)/16)
 		}
 	}
+}
+
+// sumRef is GHASH(A, C) from the definition, with the reference
+// multiplication.
+func sumRef(h [16]byte, aad, ct []byte) [16]byte {
+	var in []byte
+	in = append(in, aad...)
+	in = append(in, make([]byte, pad(len(aad))-len(aad))...)
+	in = append(in, ct...)
+	in = append(in, make([]byte, pad(len(ct))-len(ct))...)
+	in = binary.BigEndian.AppendUint64(in, uint64(len(aad))*8)
+	in = binary.BigEndian.AppendUint64(in, uint64(len(ct))*8)
+	var y [16]byte
+	updateRef(h, &y, in)
+	return y
+}
+
+// TestSumAfter checks that hashing a prefix once and the rest per value
+// gives GHASH of the whole, for every split of additional data of 0 to
+// 70 bytes and ciphertexts short and long (past the one-call buffer).
+func TestSumAfter(t *testing.T) {
+	var h [16]byte
+	_, _ = rand.Read(h[:])
+	k := New(&h)
+	aad := make([]byte, 70)
+	_, _ = rand.Read(aad)
+	for _, ctLen := range []int{0, 1, 16, 17, 200, 300} {
+		ct := make([]byte, ctLen)
+		_, _ = rand.Read(ct)
+		for n := 0; n <= len(aad); n += 3 {
+			want := sumRef(h, aad[:n], ct)
+			got := k.Sum(aad[:n], ct)
+			require.Equal(t, want, got, "Sum, aad %d, ct %d", n, ctLen)
+			for split := 0; split <= n; split++ {
+				var p Prefix
+				k.Reset(&p, aad[:split])
+				got := k.SumAfter(&p, aad[split:n], ct)
+				require.Equal(t, want, got, "aad %d split at %d, ct %d", n, split, ctLen)
+			}
+		}
+	}
+	var p Prefix
+	k.Reset(&p, aad)
+	p.Clear()
+	assert.Equal(t, Prefix{}, p)
+}
+
+func FuzzSumAfter(f *testing.F) {
+	f.Add(make([]byte, 16), make([]byte, 40), make([]byte, 16), uint8(20))
+	f.Fuzz(func(t *testing.T, hb, aad, ct []byte, split uint8) {
+		var h [16]byte
+		copy(h[:], hb)
+		k := New(&h)
+		s := min(int(split), len(aad))
+		var p Prefix
+		k.Reset(&p, aad[:s])
+		if k.SumAfter(&p, aad[s:], ct) != sumRef(h, aad, ct) {
+			t.Fatal("SumAfter differs from GHASH of the whole")
+		}
+	})
 }
 
 func FuzzUpdate(f *testing.F) {

@@ -1,0 +1,121 @@
+package crypto
+
+import (
+	"fmt"
+
+	"github.com/gmfield/gmfield/crypto/internal/ghash"
+)
+
+// The parts Opener and Sealer share: a key cache, the keys of a batch in
+// order, and the hashes of the additional data each column's values
+// share.
+
+// keyCache asks a KeySource once per key id (and once per failing id).
+type keyCache struct {
+	keys  KeySource
+	ids   []string
+	found []*Key
+	errs  []error
+}
+
+func (c *keyCache) reset(keys KeySource) {
+	clear(c.found)
+	clear(c.errs)
+	c.keys, c.ids, c.found, c.errs = keys, c.ids[:0], c.found[:0], c.errs[:0]
+}
+
+// Key implements KeySource.
+func (c *keyCache) Key(id string) (*Key, error) {
+	for i, have := range c.ids {
+		if have == id {
+			return c.found[i], c.errs[i]
+		}
+	}
+	if c.keys == nil {
+		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, id)
+	}
+	k, err := c.keys.Key(id)
+	c.ids, c.found, c.errs = append(c.ids, id), append(c.found, k), append(c.errs, err)
+	return k, err
+}
+
+// keyList is the keys of a batch in order of first use.
+type keyList []*Key
+
+func (l *keyList) index(k *Key) int {
+	for i, have := range *l {
+		if have == k {
+			return i
+		}
+	}
+	*l = append(*l, k)
+	return len(*l) - 1
+}
+
+// places holds, for a batch, the GHASH of the additional data up to the
+// row key (appendAADPlace) per key, envelope version and column, so that
+// each value hashes only its row key, its ciphertext and the lengths.
+// The hashes are as secret as the keys: a batch clears them when done.
+type places struct {
+	list []place
+	buf  []byte
+	none ghash.Prefix // always empty
+}
+
+// maxPlaces bounds the search of places: a batch over more columns than
+// this hashes the rest of its values' additional data in full.
+const maxPlaces = 16
+
+type place struct {
+	key                             *Key
+	version                         byte
+	keyspace, schema, table, column string
+	p                               ghash.Prefix
+}
+
+// find returns the index of the hash of the additional data up to the
+// row key of a value sealed by k with header at loc, computing it on first
+// use, or -1 when places is full.
+func (c *places) find(k *Key, header []byte, loc Location) int {
+	for i := range c.list {
+		e := &c.list[i]
+		if e.key == k && e.version == header[0] && e.column == loc.Column && e.table == loc.Table &&
+			e.schema == loc.Schema && e.keyspace == loc.Keyspace {
+			return i
+		}
+	}
+	if len(c.list) == maxPlaces {
+		return -1
+	}
+	c.list = append(c.list, place{key: k, version: header[0], keyspace: loc.Keyspace, schema: loc.Schema, table: loc.Table, column: loc.Column})
+	e := &c.list[len(c.list)-1]
+	c.buf = appendAADPlace(c.buf[:0], header, loc)
+	k.gcm.h.Reset(&e.p, c.buf)
+	return len(c.list) - 1
+}
+
+// prefix returns the hash at i, or the empty prefix for -1.
+func (c *places) prefix(i int) *ghash.Prefix {
+	if i < 0 {
+		return &c.none
+	}
+	return &c.list[i].p
+}
+
+// appendRest appends the additional data the hash at i leaves for loc:
+// LP(row key), or all of it for -1.
+func (c *places) appendRest(dst []byte, i int, header []byte, loc Location) []byte {
+	if i < 0 {
+		return appendAAD(dst, header, loc)
+	}
+	return appendLP(dst, loc.RowKey)
+}
+
+// reset erases the hashes.
+func (c *places) reset() {
+	for i := range c.list {
+		c.list[i].p.Clear()
+	}
+	clear(c.list)
+	c.list = c.list[:0]
+}
