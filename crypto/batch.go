@@ -119,3 +119,15 @@ func (c *places) reset() {
 	clear(c.list)
 	c.list = c.list[:0]
 }
+
+// maxKept is the largest buffer an Opener or a Sealer keeps from one
+// batch to the next: one long value does not pin its memory for good.
+const maxKept = 1 << 20
+
+// trim returns b for reuse, or nil if it has grown past maxKept.
+func trim(b []byte) []byte {
+	if cap(b) > maxKept {
+		return nil
+	}
+	return b[:0]
+}

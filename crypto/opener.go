@@ -154,6 +154,7 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 		}
 	}
 	clear(o.keys)
+	o.bin, o.aad, o.ctr = trim(o.bin), trim(o.aad), trim(o.ctr)
 	return dst
 }
 

@@ -55,8 +55,9 @@ type sealWork struct {
 }
 
 // Seal seals items, appending their envelopes to dst, and returns the
-// extended buffer; each item's Sealed is a slice of it, or Err says why
-// the item was not sealed. No plaintext may overlap dst.
+// extended buffer; each item's Sealed is a slice of it, the envelopes in
+// the items' order, or Err says why the item was not sealed. No
+// plaintext may overlap dst.
 func (s *Sealer) Seal(dst []byte, items []SealItem) []byte {
 	s.bin, s.aad, s.ctr, s.keys = s.bin[:0], s.aad[:0], s.ctr[:0], s.keys[:0]
 	if cap(s.work) < len(items) {
@@ -149,5 +150,6 @@ func (s *Sealer) Seal(dst []byte, items []SealItem) []byte {
 			items[i].Sealed = dst[w.from:w.to:w.to]
 		}
 	}
+	s.bin, s.aad, s.ctr, s.nonces = trim(s.bin), trim(s.aad), trim(s.ctr), trim(s.nonces)
 	return dst
 }

@@ -8,6 +8,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +113,40 @@ func benchDriver(b *testing.B, be backend) {
 					}
 					id, idNo, phone, name := row(next + i)
 					if _, err := st.ExecContext(ctx, id, idNo, phone, name); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	})
+	// insert100: one INSERT of 100 rows, whose 300 protected values are
+	// sealed in one batch.
+	b.Run("insert100", func(b *testing.B) {
+		const rows = 100
+		q := `INSERT INTO %s (id, id_no, phone, name) VALUES (?, ?, ?, ?)` + strings.Repeat(", (?, ?, ?, ?)", rows-1)
+		for _, s := range sides {
+			b.Run(s.name, func(b *testing.B) {
+				st, err := s.db.PrepareContext(ctx, fmt.Sprintf(q, s.table))
+				require.NoError(b, err)
+				defer st.Close()
+				next := seeded + 1_000_000*int(suffixInt())
+				args := make([]any, 0, 4*rows)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if i%50 == 49 {
+						b.StopTimer()
+						if _, err := s.db.ExecContext(ctx, `DELETE FROM `+s.table+` WHERE id >= ?`, seeded); err != nil {
+							b.Fatal(err)
+						}
+						b.StartTimer()
+					}
+					args = args[:0]
+					for r := range rows {
+						id, idNo, phone, name := row(next + i*rows + r)
+						args = append(args, id, idNo, phone, name)
+					}
+					if _, err := st.ExecContext(ctx, args...); err != nil {
 						b.Fatal(err)
 					}
 				}

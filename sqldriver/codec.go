@@ -83,8 +83,7 @@ func (c *Codec) Seal(ctx context.Context, p Place, plain []byte) (driver.Value, 
 	if err != nil {
 		return nil, err
 	}
-	var buf []byte
-	v, err := c.s.seal(ctx, pc, loc, plain, &buf)
+	v, err := c.s.seal(ctx, pc, loc, plain)
 	if err == nil {
 		c.s.tel.value(ctx, pc, valueSealed, 1)
 	}

@@ -269,6 +269,8 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 	}
 	out := make([]driver.NamedValue, len(p.Slots))
 	var buf []byte
+	sb := sealBatches.Get().(*sealBatch)
+	defer sb.release()
 	// Index slots of written values come last, after the seals: the first
 	// DEK of a tenant keyspace is what makes its blind-index root.
 	var writes []int
@@ -277,11 +279,22 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 			writes = append(writes, i)
 			continue
 		}
+		if sl.Op == sqlplan.OpSeal {
+			if err := s.addSeal(ctx, sb, sl, i, args); err != nil {
+				return nil, err
+			}
+			out[i] = driver.NamedValue{Ordinal: i + 1}
+			continue
+		}
 		v, err := s.bindSlot(ctx, sl, args, &buf)
 		if err != nil {
 			return nil, err
 		}
 		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	// The statement's values are sealed in one batch.
+	if err := sb.seal(func(slot int, v driver.Value) { out[slot].Value = v }); err != nil {
+		return nil, err
 	}
 	for _, i := range writes {
 		v, err := s.bindSlot(ctx, p.Slots[i], args, &buf)
@@ -291,25 +304,55 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
 	}
 	// Values are counted sealed once the whole statement is bound.
-	for i, sl := range p.Slots {
-		if sl.Op == sqlplan.OpSeal && out[i].Value != nil {
-			if pc := s.col(sl.Table, sl.Column); pc != nil {
-				s.tel.value(ctx, pc, valueSealed, 1)
-			}
-		}
+	for _, pc := range sb.cols {
+		s.tel.value(ctx, pc, valueSealed, 1)
 	}
 	return out, nil
+}
+
+// addSeal adds the value of seal slot sl (the slot-th of the statement)
+// to sb, under the current DEK of its place's keyspace; a NULL adds
+// nothing and binds NULL.
+func (s *schema) addSeal(ctx context.Context, sb *sealBatch, sl sqlplan.Slot, slot int, args []driver.NamedValue) error {
+	pc := s.col(sl.Table, sl.Column)
+	if pc == nil {
+		return fmt.Errorf("gmfield/sqldriver: internal: no column %s.%s", sl.Table, sl.Column)
+	}
+	plain, isNull, err := valueBytes(slotArg(sl, args))
+	if err != nil {
+		return fmt.Errorf("%w: %s.%s: %v", ErrBadValue, sl.Table, sl.Column, err)
+	}
+	if isNull {
+		return nil
+	}
+	loc, err := s.place(ctx, pc)
+	if err != nil {
+		return err
+	}
+	if sl.RowKey != nil {
+		if loc.RowKey, err = s.rowKey(pc, *sl.RowKey, args); err != nil {
+			return fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
+		}
+	}
+	return sb.add(ctx, s, pc, loc, plain, slot)
+}
+
+// slotArg is the caller's value a slot binds: an argument, a literal, or
+// nil for NULL.
+func slotArg(sl sqlplan.Slot, args []driver.NamedValue) driver.Value {
+	if v := sl.Value.Arg; v >= 0 {
+		return args[v].Value
+	}
+	if !sl.Value.Null {
+		return sl.Value.Literal
+	}
+	return nil
 }
 
 // bindSlot computes the value of slot sl; buf is scratch space reused
 // across slots.
 func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.NamedValue, buf *[]byte) (driver.Value, error) {
-	var val driver.Value
-	if v := sl.Value.Arg; v >= 0 {
-		val = args[v].Value
-	} else if !sl.Value.Null {
-		val = sl.Value.Literal
-	}
+	val := slotArg(sl, args)
 	switch sl.Op {
 	case sqlplan.OpPass:
 		if sl.Text && val != nil {
@@ -335,17 +378,6 @@ func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.Na
 		return nil, nil
 	}
 	switch sl.Op {
-	case sqlplan.OpSeal:
-		loc, err := s.place(ctx, pc)
-		if err != nil {
-			return nil, err
-		}
-		if sl.RowKey != nil {
-			if loc.RowKey, err = s.rowKey(pc, *sl.RowKey, args); err != nil {
-				return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, pc.table, pc.column, err)
-			}
-		}
-		return s.seal(ctx, pc, loc, plain, buf)
 	case sqlplan.OpIndex, sqlplan.OpLikeLast4:
 		if sl.Op == sqlplan.OpLikeLast4 {
 			digits, ok := sqlplan.LastFourPattern(string(plain))
@@ -377,24 +409,107 @@ func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.Na
 }
 
 // seal seals plain at loc under the current DEK of loc's keyspace, in
-// pc's form: the one sealing rule of the driver and the lifecycle jobs.
-func (s *schema) seal(ctx context.Context, pc *protCol, loc crypto.Location, plain []byte, buf *[]byte) (driver.Value, error) {
-	key, err := s.kr.Current(ctx, loc.Keyspace)
-	if err != nil {
-		return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
+// pc's form: the one sealing rule of the driver and the lifecycle jobs
+// (a statement's values go through the same sealBatch).
+func (s *schema) seal(ctx context.Context, pc *protCol, loc crypto.Location, plain []byte) (driver.Value, error) {
+	sb := sealBatches.Get().(*sealBatch)
+	defer sb.release()
+	if err := sb.add(ctx, s, pc, loc, plain, 0); err != nil {
+		return nil, err
 	}
-	if pc.form == FormBinary {
-		sealed, err := key.Seal(nil, loc, plain)
-		if err != nil {
-			return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
-		}
-		return sealed, nil
-	}
-	if *buf, err = key.SealText((*buf)[:0], loc, plain); err != nil {
-		return nil, fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
-	}
-	return string(*buf), nil
+	var v driver.Value
+	err := sb.seal(func(_ int, sealed driver.Value) { v = sealed })
+	return v, err
 }
+
+// sealBatch gathers the values one statement seals, to seal them in one
+// crypto.Sealer batch.
+type sealBatch struct {
+	sealer crypto.Sealer
+	items  []crypto.SealItem
+	cols   []*protCol
+	slots  []int
+	// keys is the current DEK per keyspace, asked once per statement.
+	keyspaces []string
+	keys      []*crypto.Key
+}
+
+var sealBatches = sync.Pool{New: func() any { return new(sealBatch) }}
+
+// add adds plain, to be sealed at loc in pc's form and bound to slot.
+func (b *sealBatch) add(ctx context.Context, s *schema, pc *protCol, loc crypto.Location, plain []byte, slot int) error {
+	var key *crypto.Key
+	for i, ks := range b.keyspaces {
+		if ks == loc.Keyspace {
+			key = b.keys[i]
+		}
+	}
+	if key == nil {
+		var err error
+		if key, err = s.kr.Current(ctx, loc.Keyspace); err != nil {
+			return fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
+		}
+		b.keyspaces, b.keys = append(b.keyspaces, loc.Keyspace), append(b.keys, key)
+	}
+	b.items = append(b.items, crypto.SealItem{Key: key, Loc: loc, Plain: plain, Text: pc.form != FormBinary})
+	b.cols, b.slots = append(b.cols, pc), append(b.slots, slot)
+	return nil
+}
+
+// seal seals the values added and gives each to bind: a string for a
+// text column, []byte for a binary one. The envelopes share one fresh
+// buffer (and the text ones one string), which the database driver may
+// keep.
+func (b *sealBatch) seal(bind func(slot int, v driver.Value)) error {
+	if len(b.items) == 0 {
+		return nil
+	}
+	size := 0
+	for _, it := range b.items {
+		n := crypto.BinaryLen(len(it.Key.ID()), len(it.Plain))
+		if it.Text {
+			n = crypto.TextLen(len(it.Key.ID()), len(it.Plain))
+		}
+		size += n
+	}
+	out := b.sealer.Seal(make([]byte, 0, size), b.items)
+	var text string
+	for i, it := range b.items {
+		if it.Err != nil {
+			return fmt.Errorf("gmfield/sqldriver: %s.%s: %w", b.cols[i].table, b.cols[i].column, it.Err)
+		}
+		if it.Text && text == "" {
+			text = string(out)
+		}
+	}
+	// The envelopes lie in out in the items' order.
+	from := 0
+	for i, it := range b.items {
+		to := from + len(it.Sealed)
+		if it.Text {
+			bind(b.slots[i], text[from:to])
+		} else {
+			bind(b.slots[i], it.Sealed)
+		}
+		from = to
+	}
+	return nil
+}
+
+// release empties b, dropping its references to plaintexts and keys, and
+// returns it to the pool.
+func (b *sealBatch) release() {
+	clear(b.items)
+	clear(b.cols)
+	clear(b.keys)
+	b.items, b.cols, b.slots, b.keyspaces, b.keys = b.items[:0], b.cols[:0], b.slots[:0], b.keyspaces[:0], b.keys[:0]
+	if cap(b.items) <= maxPooledSeals {
+		sealBatches.Put(b)
+	}
+}
+
+// maxPooledSeals bounds the batches kept for reuse.
+const maxPooledSeals = 4096
 
 // rowKeyValue binds the canonical row key of slot sl's table, typed for
 // the database: the extra condition that pins an UPDATE to the row whose
