@@ -190,7 +190,8 @@ func (r *IndexRoot) Index(spec IndexSpec) (*Index, error) {
 	if _, err := ParseTransform(string(spec.Transform)); err != nil {
 		return nil, err
 	}
-	if err := (Location{Table: spec.Table, Column: spec.Column}).validate(); err != nil {
+	loc := Location{Table: spec.Table, Column: spec.Column}
+	if err := loc.validate(); err != nil {
 		return nil, err
 	}
 	key, err := hkdf.Key(sm3.New, r.secret, nil, indexInfo(spec), indexKeySize)

@@ -59,7 +59,7 @@ type Location struct {
 	RowKey   string
 }
 
-func (l Location) validate() error {
+func (l *Location) validate() error {
 	if l.Table == "" || l.Column == "" {
 		return fmt.Errorf("%w: table and column must be non-empty", ErrInvalidLocation)
 	}
@@ -256,35 +256,39 @@ type Envelope struct {
 // structure only: version, algorithm, key id and lengths. Any deviation
 // returns an error wrapping ErrMalformed, ErrUnsupportedVersion or
 // ErrUnsupportedAlgorithm.
-func Parse(b []byte) (Envelope, error) { return parse(b, nil) }
-
-// parse is Parse; ids, when set, are key ids seen before, whose string
-// is reused for an envelope naming one of them (no allocation).
-func parse(b []byte, ids []string) (Envelope, error) {
+func Parse(b []byte) (Envelope, error) {
 	var e Envelope
+	err := parse(&e, b, nil)
+	return e, err
+}
+
+// parse is Parse into e, which must be zero; ids, when set, are key ids
+// seen before, whose string is reused for an envelope naming one of them
+// (no allocation).
+func parse(e *Envelope, b []byte, ids []string) error {
 	if len(b) < 1 {
-		return e, fmt.Errorf("%w: empty", ErrMalformed)
+		return fmt.Errorf("%w: empty", ErrMalformed)
 	}
 	if b[0] != Version2 && b[0] != Version1 {
-		return e, fmt.Errorf("%w: version 0x%02x", ErrUnsupportedVersion, b[0])
+		return fmt.Errorf("%w: version 0x%02x", ErrUnsupportedVersion, b[0])
 	}
 	if len(b) < minBinaryLen {
-		return e, fmt.Errorf("%w: %d bytes is shorter than the minimum %d", ErrMalformed, len(b), minBinaryLen)
+		return fmt.Errorf("%w: %d bytes is shorter than the minimum %d", ErrMalformed, len(b), minBinaryLen)
 	}
 	alg := Algorithm(b[1])
 	if alg != SM4GCM {
-		return e, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, alg)
+		return fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, alg)
 	}
 	idLen := int(b[2])
 	if idLen == 0 || idLen > MaxKeyIDLen {
-		return e, fmt.Errorf("%w: key id length %d", ErrMalformed, idLen)
+		return fmt.Errorf("%w: key id length %d", ErrMalformed, idLen)
 	}
 	hdrLen := fixedHeaderLen + idLen
 	if len(b) < hdrLen+NonceSize+TagSize {
-		return e, fmt.Errorf("%w: truncated", ErrMalformed)
+		return fmt.Errorf("%w: truncated", ErrMalformed)
 	}
 	if len(b)-hdrLen-NonceSize-TagSize > MaxPlaintextSize {
-		return e, fmt.Errorf("%w: ciphertext longer than the limit", ErrMalformed)
+		return fmt.Errorf("%w: ciphertext longer than the limit", ErrMalformed)
 	}
 	id := b[fixedHeaderLen:hdrLen]
 	for _, have := range ids {
@@ -295,7 +299,7 @@ func parse(b []byte, ids []string) (Envelope, error) {
 	}
 	if e.KeyID == "" {
 		if err := checkKeyID(id); err != nil {
-			return e, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		e.KeyID = string(id)
 	}
@@ -304,7 +308,7 @@ func parse(b []byte, ids []string) (Envelope, error) {
 	e.header = b[:hdrLen:hdrLen]
 	e.Nonce = b[hdrLen : hdrLen+NonceSize : hdrLen+NonceSize]
 	e.Ciphertext = b[hdrLen+NonceSize:]
-	return e, nil
+	return nil
 }
 
 // IsText reports whether s starts with TextPrefix or TextPrefixV1, that is

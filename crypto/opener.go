@@ -87,8 +87,9 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			o.bin = bin
 			b = bin[start:]
 		}
-		env, err := parse(b, o.ids)
-		if err != nil {
+		env := &w.env
+		if err := parse(env, b, o.ids); err != nil {
+			*env = Envelope{}
 			it.Err = err
 			continue
 		}
@@ -114,7 +115,7 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 		need += 16 * blocks(len(env.Ciphertext))
 		w.place = o.places.find(k, env.header, it.Loc)
 		o.aad = o.places.appendRest(o.aad, w.place, env.header, it.Loc)
-		w.env, w.aad = env, [2]int{start, len(o.aad)}
+		w.aad = [2]int{start, len(o.aad)}
 		w.key = o.keys.index(k)
 	}
 	// Pass 2: per key, every value's counter blocks in one SM4 pass, then
