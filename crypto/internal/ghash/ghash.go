@@ -99,25 +99,26 @@ func (k *Key) SumAfter(p *Prefix, aad, ciphertext []byte) [16]byte {
 	held := p.n % BlockSize
 	na := p.n + len(aad)
 	pa, pc := pad(held+len(aad)), pad(len(ciphertext))
-	var buf [shortSum]byte
-	if n := pa + pc + BlockSize; n <= shortSum {
+	n := pa + pc + BlockSize
+	if n <= shortSum/4 {
 		// A short input goes in one call, so that its blocks are folded
-		// four at a time.
-		copy(buf[:], p.tail[:held])
-		copy(buf[held:], aad)
-		copy(buf[pa:], ciphertext)
-		binary.BigEndian.PutUint64(buf[pa+pc:], uint64(na)*8)
-		binary.BigEndian.PutUint64(buf[pa+pc+8:], uint64(len(ciphertext))*8)
-		k.Update(&y, buf[:n])
+		// four at a time; most values are this short.
+		var buf [shortSum / 4]byte
+		k.sumShort(&y, buf[:], p, aad, ciphertext, na, pa, pc)
+		return y
+	}
+	if n <= shortSum {
+		var buf [shortSum]byte
+		k.sumShort(&y, buf[:], p, aad, ciphertext, na, pa, pc)
 		return y
 	}
 	// The held bytes and the head of aad complete a block; the rest
 	// streams.
 	if held > 0 {
-		m := copy(buf[held:BlockSize], aad)
-		copy(buf[:], p.tail[:held])
+		block := p.tail
+		m := copy(block[held:], aad)
 		aad = aad[m:]
-		k.Update(&y, buf[:BlockSize])
+		k.Update(&y, block[:])
 	}
 	k.UpdatePadded(&y, aad)
 	k.UpdatePadded(&y, ciphertext)
@@ -126,6 +127,19 @@ func (k *Key) SumAfter(p *Prefix, aad, ciphertext []byte) [16]byte {
 	binary.BigEndian.PutUint64(lens[8:], uint64(len(ciphertext))*8)
 	k.Update(&y, lens[:])
 	return y
+}
+
+// sumShort hashes into y, in one call, the held bytes of p, aad and
+// ciphertext, each part zero-padded, and the lengths, laid out in buf
+// (zero, at least pa+pc+16 bytes).
+func (k *Key) sumShort(y *[16]byte, buf []byte, p *Prefix, aad, ciphertext []byte, na, pa, pc int) {
+	held := p.n % BlockSize
+	*(*[16]byte)(buf) = p.tail // zero past the held bytes
+	copy(buf[held:], aad)
+	copy(buf[pa:], ciphertext)
+	binary.BigEndian.PutUint64(buf[pa+pc:], uint64(na)*8)
+	binary.BigEndian.PutUint64(buf[pa+pc+8:], uint64(len(ciphertext))*8)
+	k.Update(y, buf[:pa+pc+BlockSize])
 }
 
 // shortSum is the longest padded input Sum hashes in one call.

@@ -219,3 +219,31 @@ func BenchmarkUpdate(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkSumAfter(b *testing.B) {
+	var h [16]byte
+	_, _ = rand.Read(h[:])
+	k := New(&h)
+	var p Prefix
+	k.Reset(&p, make([]byte, 79))
+	rest, ct := make([]byte, 8), make([]byte, 16)
+	b.Run("4blocks", func(b *testing.B) {
+		for b.Loop() {
+			_ = k.SumAfter(&p, rest, ct)
+		}
+	})
+	data := make([]byte, 64)
+	b.Run("update4", func(b *testing.B) {
+		var y [16]byte
+		for b.Loop() {
+			k.Update(&y, data)
+		}
+	})
+	data1 := make([]byte, 16)
+	b.Run("update1", func(b *testing.B) {
+		var y [16]byte
+		for b.Loop() {
+			k.Update(&y, data1)
+		}
+	})
+}
