@@ -80,3 +80,36 @@ func ExampleSM2PublicKey_Encrypt() {
 	fmt.Println(bytes.Equal(dek, unwrapped))
 	// Output: true
 }
+
+// A batch of values sealed and opened together: each value keeps its own
+// nonce and row key, and one value that fails does not stop the others.
+func ExampleSealer() {
+	key, err := crypto.NewKey("k0123456789abcdef", "citizen.phone", crypto.SM4GCM, bytes.Repeat([]byte{0x42}, crypto.KeySize))
+	if err != nil {
+		panic(err)
+	}
+	at := func(row string) crypto.Location {
+		return crypto.Location{Keyspace: "citizen.phone", Table: "citizen", Column: "phone", RowKey: row}
+	}
+	var s crypto.Sealer
+	sealed := []crypto.SealItem{
+		{Key: key, Loc: at("1001"), Plain: []byte("13800138000"), Text: true},
+		{Key: key, Loc: at("1002"), Plain: []byte("13912345678"), Text: true},
+	}
+	s.Seal(nil, sealed)
+
+	var o crypto.Opener
+	items := []crypto.Item{
+		{Loc: at("1001"), Stored: sealed[0].Sealed, Text: true},
+		{Loc: at("1002"), Stored: sealed[1].Sealed, Text: true},
+		{Loc: at("1003"), Stored: sealed[1].Sealed, Text: true}, // moved to another row
+	}
+	o.Open(nil, key, items)
+	for _, it := range items {
+		fmt.Println(string(it.Plain), errors.Is(it.Err, crypto.ErrAuthentication))
+	}
+	// Output:
+	// 13800138000 false
+	// 13912345678 false
+	//  true
+}
