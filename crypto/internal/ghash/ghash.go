@@ -3,10 +3,14 @@
 // GHASH is internal to its GCM. On amd64 with PCLMULQDQ it multiplies
 // with carry-less multiplication (the method of Gueron and Kounavis,
 // "Intel Carry-Less Multiplication Instruction and its Usage for
-// Computing the GCM Mode"); elsewhere it runs a constant-time pure-Go
-// multiplication (64×64 carry-less products with the bits spread four
-// apart, so that the integer multiplier's carries fall in the holes).
-// Neither path branches or indexes memory on secret data.
+// Computing the GCM Mode"); on arm64 with PMULL it does the same with
+// PMULL/PMULL2, on bit-reflected operands reduced by the constant
+// 0xc2…01 (the arm64 method of OpenSSL's ghashv8-armx and of Go's
+// crypto/internal/fips140/aes/gcm); both fold four blocks per
+// reduction. Elsewhere (and with the purego build tag) it runs a
+// constant-time pure-Go multiplication (64×64 carry-less products with
+// the bits spread four apart, so that the integer multiplier's carries
+// fall in the holes). No path branches or indexes memory on secret data.
 package ghash
 
 import (
@@ -24,6 +28,9 @@ type Key struct {
 	// CLMUL path, which folds four blocks per reduction.
 	h0, h1 uint64
 	pow    [4][16]byte
+	// arch is what the architecture's assembly needs beyond pow, derived
+	// from pow by initArch (empty where there is none).
+	arch archKey
 }
 
 // New returns the Key of the 16-byte hash key h.
@@ -38,6 +45,7 @@ func New(h *[16]byte) *Key {
 		updateGeneric(k, &y, p[:]) // y = p·H
 		p = y
 	}
+	initArch(k)
 	return k
 }
 
