@@ -29,7 +29,7 @@ type Key struct {
 	h0, h1 uint64
 	pow    [4][16]byte
 	// arch is what the architecture's assembly needs beyond pow, derived
-	// from pow by initArch (empty where there is none).
+	// from pow by its init method (empty where there is none).
 	arch archKey
 }
 
@@ -45,7 +45,7 @@ func New(h *[16]byte) *Key {
 		updateGeneric(k, &y, p[:]) // y = p·H
 		p = y
 	}
-	initArch(k)
+	k.arch.init(&k.pow)
 	return k
 }
 

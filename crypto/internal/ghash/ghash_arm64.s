@@ -6,8 +6,9 @@
 // is the high half of the block's 128-bit big-endian integer, lane 1 the
 // low half. GCM's bits are reflected in that integer (its top bit is the
 // coefficient of x⁰); the table's powers of H are shifted left one bit
-// modulo the reflected polynomial (see archKey), so the 256-bit carry-less
-// product of a block and a power, times 2⁻¹²⁸, is the GCM product.
+// modulo the reflected polynomial (see archKey), so that the carry-less
+// product of a block and a power, times 2⁻¹²⁸ modulo that polynomial, is
+// the reflected GCM product.
 
 #define Y V0
 
@@ -37,8 +38,8 @@
 #define H4 V22
 #define K4 V23
 
-// POLY holds 0xc200000000000000 in lane 0 (x¹²⁸ mod the reflected
-// polynomial, less its constant term); ZERO is zero.
+// POLY holds c = 0xc200000000000000 in lane 0 (2¹²⁸ modulo the reflected
+// polynomial is c·2⁶⁴ ⊕ 1; see REDUCE); ZERO is zero.
 #define POLY V24
 #define ZERO V25
 
@@ -63,13 +64,13 @@
 	VEOR	T1.B16, MID.B16, MID.B16
 
 // REDUCE sets Y to <HI:MID:LO> times 2⁻¹²⁸ modulo the reflected
-// polynomial. First the Karatsuba middle term (MID ⊕ LO ⊕ HI) goes into
-// the 256-bit product, words <w3:w2> in HI and <w1:w0> in LO. Then two
-// folds of 64 bits: with c = 0xc2…00, w0·c ⊕ w0·2⁶⁴ is w0 times the
-// polynomial less its 2¹²⁸ term and x⁰… (the multiple of the polynomial
-// that clears w0), so the product shifted right 64 bits plus w0·c plus
-// w0·2⁶⁴ is the product times 2⁻⁶⁴; the second fold does the same with
-// the new low word. The result, 128 bits, is in the operands' layout.
+// polynomial P = 2¹²⁸ ⊕ c·2⁶⁴ ⊕ 1, c = 0xc200000000000000 (integers read
+// as polynomials over GF(2)). First the Karatsuba middle term, MID ⊕ LO ⊕
+// HI, goes in at 2⁶⁴, leaving the 256-bit product as <w3:w2> in HI and
+// <w1:w0> in LO. Adding w0·P clears w0, so (product ⊕ w0·P) / 2⁶⁴, that is
+// the product shifted right 64 bits ⊕ w0·c ⊕ w0·2⁶⁴, is the product times
+// 2⁻⁶⁴; a second such fold leaves 128 bits. The half swaps (VEXT $8) put
+// the result in the operands' layout, its high half in lane 0.
 #define REDUCE \
 	VEOR	LO.B16, MID.B16, MID.B16       \
 	VEOR	HI.B16, MID.B16, MID.B16       \
@@ -114,6 +115,7 @@ TEXT ·updatePMULL(SB), NOSPLIT, $0-40
 	BEQ	head2
 	BHI	head3
 
+head1:
 	VLD1.P	16(R2), [B1.B16]
 	VREV64	B1.B16, B1.B16
 	VEOR	B1.B16, Y.B16, B1.B16
