@@ -23,14 +23,15 @@ const BlockSize = 16
 
 // Key is a hash key H (SM4_K(0¹²⁸) in GCM) ready for use.
 type Key struct {
+	// arch is what the architecture's assembly needs beyond pow, derived
+	// from pow by its init method (empty where there is none; first, so
+	// that an empty one adds no padding).
+	arch archKey
 	// h1:h0 is H as two big-endian words (h1 the first 8 bytes), for the
 	// pure-Go path; pow holds H, H², H³ and H⁴ byte-reversed, for the
 	// CLMUL path, which folds four blocks per reduction.
 	h0, h1 uint64
 	pow    [4][16]byte
-	// arch is what the architecture's assembly needs beyond pow, derived
-	// from pow by its init method (empty where there is none).
-	arch archKey
 }
 
 // New returns the Key of the 16-byte hash key h.
