@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The full test suite: formatting, vet, staticcheck, every test with the
-# race detector (fuzz seed corpora included) against real PostgreSQL,
-# MariaDB and Redis servers, and the Vault integration tests of the nested
-# vaultit module against Vault's in-process test cluster.
+# The full test suite: formatting, vet, staticcheck, the arm64 assembly's
+# tests under qemu-user, every test with the race detector (fuzz seed
+# corpora included) against real PostgreSQL, MariaDB and Redis servers,
+# and the Vault integration tests of the nested vaultit module against
+# Vault's in-process test cluster.
 #
 # It uses PostgreSQL on 127.0.0.1:5432, MariaDB on 127.0.0.1:3306 and Redis
 # on 127.0.0.1:6379 when they answer; otherwise it starts installed
@@ -121,6 +122,14 @@ for arch in amd64 arm64 loong64; do
 done
 echo "the cgo parser (build tag pgquery_cgo) type-checks:"
 go vet -tags pgquery_cgo ./sqldriver/pgdialect/
+
+step "arm64 assembly (GHASH with PMULL) under qemu-user: crypto/internal/ghash and crypto"
+# qemu's default CPU has PMULL; GMFIELD_TEST_GHASH_ACCELERATED makes the
+# ghash tests fail if the assembly did not run. About a minute.
+command -v qemu-aarch64-static >/dev/null || apt_install qemu-user-static
+GOARCH=arm64 go vet ./crypto/internal/ghash
+GMFIELD_TEST_GHASH_ACCELERATED=1 CGO_ENABLED=0 GOARCH=arm64 \
+	go test -count=1 -exec qemu-aarch64-static ./crypto/internal/ghash ./crypto
 
 step "staticcheck ${STATICCHECK_VERSION}"
 go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...

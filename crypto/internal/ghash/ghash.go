@@ -3,10 +3,14 @@
 // GHASH is internal to its GCM. On amd64 with PCLMULQDQ it multiplies
 // with carry-less multiplication (the method of Gueron and Kounavis,
 // "Intel Carry-Less Multiplication Instruction and its Usage for
-// Computing the GCM Mode"); elsewhere it runs a constant-time pure-Go
-// multiplication (64×64 carry-less products with the bits spread four
-// apart, so that the integer multiplier's carries fall in the holes).
-// Neither path branches or indexes memory on secret data.
+// Computing the GCM Mode"); on arm64 with PMULL it does the same with
+// PMULL/PMULL2, on bit-reflected operands reduced by the constant
+// 0xc2…01 (the arm64 method of OpenSSL's ghashv8-armx and of Go's
+// crypto/internal/fips140/aes/gcm); both fold four blocks per
+// reduction. Elsewhere (and with the purego build tag) it runs a
+// constant-time pure-Go multiplication (64×64 carry-less products with
+// the bits spread four apart, so that the integer multiplier's carries
+// fall in the holes). No path branches or indexes memory on secret data.
 package ghash
 
 import (
@@ -19,6 +23,10 @@ const BlockSize = 16
 
 // Key is a hash key H (SM4_K(0¹²⁸) in GCM) ready for use.
 type Key struct {
+	// arch is what the architecture's assembly needs beyond pow, derived
+	// from pow by its init method (empty where there is none; first, so
+	// that an empty one adds no padding).
+	arch archKey
 	// h1:h0 is H as two big-endian words (h1 the first 8 bytes), for the
 	// pure-Go path; pow holds H, H², H³ and H⁴ byte-reversed, for the
 	// CLMUL path, which folds four blocks per reduction.
@@ -38,6 +46,7 @@ func New(h *[16]byte) *Key {
 		updateGeneric(k, &y, p[:]) // y = p·H
 		p = y
 	}
+	k.arch.init(&k.pow)
 	return k
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	mrand "math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,6 +87,16 @@ func impls() []impl {
 		out = append(out, impl{"accelerated", update})
 	}
 	return out
+}
+
+// TestAcceleratedWhenRequired fails if GMFIELD_TEST_GHASH_ACCELERATED=1
+// and Update is not accelerated: scripts/test.sh sets it for the arm64
+// tests under qemu, so that they cannot pass on the pure-Go path alone.
+func TestAcceleratedWhenRequired(t *testing.T) {
+	if os.Getenv("GMFIELD_TEST_GHASH_ACCELERATED") != "1" {
+		t.Skip("GMFIELD_TEST_GHASH_ACCELERATED is not 1")
+	}
+	require.True(t, Accelerated, "Update is not accelerated on this CPU")
 }
 
 // TestImplementationsAgree runs every implementation on random keys,
