@@ -44,6 +44,9 @@ func FuzzMask(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, in string) {
 		r := rs[int(which)%len(rs)]
 		out := r.Mask(in)
+		if b := []byte(in); string(r.AppendBytes([]byte("x"), b)) != "x"+out || string(b) != in {
+			t.Fatalf("%s: AppendBytes(%q) differs from Mask, or changed its input", r.Name(), in)
+		}
 		if !utf8.ValidString(out) {
 			t.Fatalf("%s(%q) = %q: not UTF-8", r.Name(), in, out)
 		}

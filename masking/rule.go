@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Params holds a masking function's parameters by name, as a YAML policy
@@ -387,6 +388,13 @@ func (r *Rule) Append(dst []byte, value string) []byte {
 		}
 	}
 	return dst
+}
+
+// AppendBytes is Append of the bytes of value, read without a copy: a
+// plaintext masked from a decryption buffer is never copied to a string
+// of its own. value is only read, and only during the call.
+func (r *Rule) AppendBytes(dst, value []byte) []byte {
+	return r.Append(dst, unsafe.String(unsafe.SliceData(value), len(value)))
 }
 
 func (r *Rule) apply(dst []byte, v string) []byte {

@@ -46,6 +46,7 @@ type rows struct {
 	visible []int
 	buf     []driver.Value
 	scratch []byte
+	masked  []byte // the last masked value
 	keys    crypto.KeySource
 	// rkAt and rk memoize the current row's row key text (its column).
 	rkAt int
@@ -324,6 +325,7 @@ func (r *rows) at(k int) int {
 func (r *rows) Close() error {
 	err := r.finish(nil, false)
 	r.release()
+	clear(r.scratch[:cap(r.scratch)]) // the last value opened alone
 	return errors.Join(r.inner.Close(), err)
 }
 
@@ -484,7 +486,10 @@ func (r *rows) value(i int, oc *outCol, stored driver.Value) (driver.Value, erro
 		if pc.rule.Null() {
 			return nil, nil
 		}
-		return pc.rule.Mask(string(plain)), nil
+		// Masked from the decrypted bytes: the plaintext gets no string
+		// of its own.
+		r.masked = pc.rule.AppendBytes(r.masked[:0], plain)
+		return string(r.masked), nil
 	}
 	if pc.form == FormBinary {
 		out := make([]byte, len(plain))
