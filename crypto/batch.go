@@ -76,7 +76,7 @@ type place struct {
 // find returns the index of the hash of the additional data up to the
 // row key of a value sealed by k with header at loc, computing it on first
 // use, or -1 when places is full.
-func (c *places) find(k *Key, header []byte, loc Location) int {
+func (c *places) find(k *Key, header []byte, loc *Location) int {
 	for i := range c.list {
 		e := &c.list[i]
 		if e.key == k && e.version == header[0] && e.column == loc.Column && e.table == loc.Table &&
@@ -89,7 +89,7 @@ func (c *places) find(k *Key, header []byte, loc Location) int {
 	}
 	c.list = append(c.list, place{key: k, version: header[0], keyspace: loc.Keyspace, schema: loc.Schema, table: loc.Table, column: loc.Column})
 	e := &c.list[len(c.list)-1]
-	c.buf = appendAADPlace(c.buf[:0], header, loc)
+	c.buf = appendAADPlace(c.buf[:0], header, *loc)
 	k.gcm.h.Reset(&e.p, c.buf)
 	return len(c.list) - 1
 }
@@ -104,9 +104,9 @@ func (c *places) prefix(i int) *ghash.Prefix {
 
 // appendRest appends the additional data the hash at i leaves for loc:
 // LP(row key), or all of it for -1.
-func (c *places) appendRest(dst []byte, i int, header []byte, loc Location) []byte {
+func (c *places) appendRest(dst []byte, i int, header []byte, loc *Location) []byte {
 	if i < 0 {
-		return appendAAD(dst, header, loc)
+		return appendAAD(dst, header, *loc)
 	}
 	return appendLP(dst, loc.RowKey)
 }

@@ -181,7 +181,7 @@ func appendText(dst, bin []byte) []byte {
 // a fresh one from crypto/rand; only tests pass a nonce, to reproduce the
 // format vectors.
 func (k *Key) seal(dst []byte, sc *scratchBufs, loc Location, plaintext, nonce []byte) ([]byte, error) {
-	if err := k.check(loc, len(plaintext)); err != nil {
+	if err := k.check(&loc, len(plaintext)); err != nil {
 		return nil, err
 	}
 	ret, env := sliceForAppend(dst, BinaryLen(len(k.id), len(plaintext)))
@@ -205,7 +205,7 @@ func (k *Key) seal(dst []byte, sc *scratchBufs, loc Location, plaintext, nonce [
 }
 
 // check reports whether k may seal an n-byte value at loc.
-func (k *Key) check(loc Location, n int) error {
+func (k *Key) check(loc *Location, n int) error {
 	if err := loc.validate(); err != nil {
 		return err
 	}
@@ -448,8 +448,8 @@ func (e Envelope) authError(loc Location) error {
 
 // keyFor finds e's key in keys and checks that it may open e at loc, and
 // appends e's additional data for loc to aadBuf.
-func (e Envelope) keyFor(aadBuf []byte, keys KeySource, loc Location) (*Key, []byte, error) {
-	k, err := e.key(keys, loc)
+func (e *Envelope) keyFor(aadBuf []byte, keys KeySource, loc Location) (*Key, []byte, error) {
+	k, err := e.key(keys, &loc)
 	if err != nil {
 		return nil, aadBuf, err
 	}
@@ -458,7 +458,7 @@ func (e Envelope) keyFor(aadBuf []byte, keys KeySource, loc Location) (*Key, []b
 
 // key finds e's key in keys and checks that it may open e at loc: the
 // checks of every opening, one value or a batch.
-func (e Envelope) key(keys KeySource, loc Location) (*Key, error) {
+func (e *Envelope) key(keys KeySource, loc *Location) (*Key, error) {
 	k, err := keys.Key(e.KeyID)
 	if err != nil {
 		// A KeySource names the id it could not give (the key ring does);

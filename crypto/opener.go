@@ -94,7 +94,7 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			continue
 		}
 		o.remember(env.KeyID)
-		k, err := env.key(&o.cache, it.Loc)
+		k, err := env.key(&o.cache, &it.Loc)
 		if err != nil {
 			it.Err = err
 			continue
@@ -113,8 +113,8 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			continue
 		}
 		need += 16 * blocks(len(env.Ciphertext))
-		w.place = o.places.find(k, env.header, it.Loc)
-		o.aad = o.places.appendRest(o.aad, w.place, env.header, it.Loc)
+		w.place = o.places.find(k, env.header, &it.Loc)
+		o.aad = o.places.appendRest(o.aad, w.place, env.header, &it.Loc)
 		w.aad = [2]int{start, len(o.aad)}
 		w.key = o.keys.index(k)
 	}

@@ -80,7 +80,7 @@ func (s *Sealer) Seal(dst []byte, items []SealItem) []byte {
 			it.Err = fmt.Errorf("%s.%s: %w: no key given", it.Loc.Table, it.Loc.Column, ErrKeyNotFound)
 			continue
 		}
-		if err := k.check(it.Loc, len(it.Plain)); err != nil {
+		if err := k.check(&it.Loc, len(it.Plain)); err != nil {
 			it.Err = err
 			continue
 		}
@@ -101,8 +101,8 @@ func (s *Sealer) Seal(dst []byte, items []SealItem) []byte {
 		copy(env[hdrLen:], nonce)
 		w.to = len(s.bin)
 		start := len(s.aad)
-		w.place = s.places.find(k, env[:hdrLen], it.Loc)
-		s.aad = s.places.appendRest(s.aad, w.place, env[:hdrLen], it.Loc)
+		w.place = s.places.find(k, env[:hdrLen], &it.Loc)
+		s.aad = s.places.appendRest(s.aad, w.place, env[:hdrLen], &it.Loc)
 		w.aad = [2]int{start, len(s.aad)}
 		w.key = s.keys.index(k)
 		need += 16 * blocks(len(it.Plain)+TagSize)
