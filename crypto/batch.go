@@ -87,6 +87,10 @@ func (c *places) find(k *Key, header []byte, loc *Location) int {
 	if len(c.list) == maxPlaces {
 		return -1
 	}
+	if c.list == nil {
+		// Never grown by append: an array left behind would keep hashes.
+		c.list = make([]place, 0, maxPlaces)
+	}
 	c.list = append(c.list, place{key: k, version: header[0], keyspace: loc.Keyspace, schema: loc.Schema, table: loc.Table, column: loc.Column})
 	e := &c.list[len(c.list)-1]
 	c.buf = appendAADPlace(c.buf[:0], header, *loc)

@@ -409,7 +409,8 @@ func (e Envelope) Open(dst []byte, keys KeySource, loc Location) ([]byte, error)
 	if err := loc.validate(); err != nil {
 		return nil, err
 	}
-	if (e.Version != Version2 && e.Version != Version1) || e.header == nil || e.header[0] != e.Version {
+	if (e.Version != Version2 && e.Version != Version1) || e.header == nil || e.header[0] != e.Version ||
+		len(e.Nonce) != NonceSize || len(e.Ciphertext) < TagSize || len(e.Ciphertext)-TagSize > MaxPlaintextSize {
 		return nil, fmt.Errorf("%w: envelope was not produced by Parse", ErrMalformed)
 	}
 	sc := getScratch()

@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
+	"slices"
 
 	gmcipher "github.com/emmansun/gmsm/cipher"
 	"golang.org/x/sys/cpu"
@@ -67,15 +68,27 @@ func appendCounters(dst, nonce []byte, n int) []byte {
 }
 
 // encrypt replaces the counter blocks in buf with their SM4 encryption,
-// in one pass padded to ecbLanes blocks (by repeating the last block),
-// and returns buf, grown by the padding.
-func (g *gcm) encrypt(buf []byte) []byte {
+// in place, in one pass padded to ecbLanes blocks (by repeating the last
+// block) within buf's capacity; callers size it with room (padded).
+// Without the room it still encrypts in place, unpadded: it never moves
+// keystream to another array.
+func (g *gcm) encrypt(buf []byte) {
 	n := len(buf)
-	for len(buf)/16%ecbLanes != 0 {
-		buf = append(buf, buf[n-16:n]...)
+	if p := padded(n); p <= cap(buf) {
+		full := buf[:p]
+		for i := n; i < p; i += 16 {
+			copy(full[i:i+16], buf[n-16:n])
+		}
+		buf = full
 	}
 	g.ecb.CryptBlocks(buf, buf)
-	return buf[:n]
+}
+
+// padded is n bytes of counter blocks rounded up to a multiple of
+// ecbLanes blocks.
+func padded(n int) int {
+	lane := 16 * ecbLanes
+	return (n + lane - 1) / lane * lane
 }
 
 // finish checks sealed's tag under the additional data p's bytes then aad
@@ -120,7 +133,9 @@ func (g *gcm) sealTo(out, plaintext []byte, p *ghash.Prefix, aad, stream []byte)
 // open opens one sealed value (at most maxBatched bytes, at least the
 // tag) with buf as scratch space, returned for reuse.
 func (g *gcm) open(dst, nonce, sealed, aad, buf []byte) (out, scratch []byte, ok bool) {
-	buf = g.encrypt(appendCounters(buf[:0], nonce, len(sealed)))
+	n := 16 * blocks(len(sealed))
+	buf = appendCounters(slices.Grow(buf[:0], padded(n)), nonce, len(sealed))
+	g.encrypt(buf)
 	out, ok = g.finish(dst, sealed, &ghash.Prefix{}, aad, buf)
 	clear(buf[:cap(buf)])
 	return out, buf, ok
@@ -130,7 +145,9 @@ func (g *gcm) open(dst, nonce, sealed, aad, buf []byte) (out, scratch []byte, ok
 // has room for it and the tag, with buf as scratch space, returned for
 // reuse.
 func (g *gcm) seal(out, nonce, plaintext, aad, buf []byte) []byte {
-	buf = g.encrypt(appendCounters(buf[:0], nonce, len(plaintext)+TagSize))
+	n := 16 * blocks(len(plaintext)+TagSize)
+	buf = appendCounters(slices.Grow(buf[:0], padded(n)), nonce, len(plaintext)+TagSize)
+	g.encrypt(buf)
 	g.sealTo(out, plaintext, &ghash.Prefix{}, aad, buf)
 	clear(buf[:cap(buf)])
 	return buf

@@ -47,8 +47,9 @@ const maxIDs = 16
 // work is the state of one item between the passes.
 type work struct {
 	env      Envelope
-	key      int // in Opener.keys; -1: done (failed, or opened alone)
-	place    int // in Opener.places, or -1
+	key      int  // in Opener.keys; -1: failed
+	alone    bool // opened alone, by gmsm's GCM (longer than maxBatched)
+	place    int  // in Opener.places, or -1
 	aad      [2]int
 	ctr      int // offset of its blocks in Opener.ctr
 	from, to int // its plaintext in the result
@@ -68,7 +69,8 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 	defer o.cache.reset(nil)
 	defer o.places.reset()
 	// Pass 1: parse, find keys, check places, hash what columns share.
-	need := 0 // bytes of counter blocks
+	need := 0  // bytes of counter blocks
+	plain := 0 // bytes of plaintext, at most
 	for i := range items {
 		it, w := &items[i], &o.work[i]
 		it.Plain, it.Err, w.key = nil, nil, -1
@@ -100,16 +102,11 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			continue
 		}
 		start := len(o.aad)
+		plain += len(env.Ciphertext) - TagSize
 		if len(env.Ciphertext) > maxBatched {
+			// Opened alone, with gmsm's GCM, once dst has grown.
 			o.aad = appendAAD(o.aad, env.header, it.Loc)
-			from := len(dst)
-			out, err := k.aead.Open(dst, env.Nonce, env.Ciphertext, o.aad[start:])
-			if err != nil {
-				it.Err = env.authError(it.Loc)
-				continue
-			}
-			dst, w.from, w.to = out, from, len(out)
-			w.key = -2 // opened alone
+			w.aad, w.key, w.alone = [2]int{start, len(o.aad)}, o.keys.index(k), true
 			continue
 		}
 		need += 16 * blocks(len(env.Ciphertext))
@@ -118,23 +115,40 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 		w.aad = [2]int{start, len(o.aad)}
 		w.key = o.keys.index(k)
 	}
+	// dst grows once, so that no plaintext of this batch is left behind
+	// in a smaller array.
+	dst = slices.Grow(dst, plain)
+	for i := range o.work {
+		w := &o.work[i]
+		if !w.alone {
+			continue
+		}
+		from := len(dst)
+		out, err := o.keys[w.key].aead.Open(dst, w.env.Nonce, w.env.Ciphertext, o.aad[w.aad[0]:w.aad[1]])
+		if err != nil {
+			items[i].Err = w.env.authError(items[i].Loc)
+			w.key = -1
+			continue
+		}
+		dst, w.from, w.to = out, from, len(out)
+	}
 	// Pass 2: per key, every value's counter blocks in one SM4 pass, then
 	// each tag and plaintext. The buffer is grown once, padding included,
 	// so that no keystream is left behind in a smaller one.
-	o.ctr = slices.Grow(o.ctr, need+len(o.keys)*16*ecbLanes)
+	o.ctr = slices.Grow(o.ctr, need+len(o.keys)*padded(16))
 	for ki, k := range o.keys {
 		start := len(o.ctr)
 		for i := range o.work {
-			if w := &o.work[i]; w.key == ki {
+			if w := &o.work[i]; w.key == ki && !w.alone {
 				w.ctr = len(o.ctr)
 				o.ctr = appendCounters(o.ctr, w.env.Nonce, len(w.env.Ciphertext))
 			}
 		}
-		k.gcm.encrypt(o.ctr[start:]) // in place: the padding fits
+		k.gcm.encrypt(o.ctr[start:]) // its padding fits: grown above
 
 		for i := range o.work {
 			w := &o.work[i]
-			if w.key != ki {
+			if w.key != ki || w.alone {
 				continue
 			}
 			from := len(dst)

@@ -87,12 +87,12 @@ func (s *Sealer) Seal(dst []byte, items []SealItem) []byte {
 		nonce := s.nonces[i*NonceSize : (i+1)*NonceSize]
 		w.from = len(s.bin)
 		if len(it.Plain)+TagSize > maxBatched {
-			var err error
-			if s.bin, err = k.seal(s.bin, &s.sc, it.Loc, it.Plain, nonce); err != nil {
+			bin, err := k.seal(s.bin, &s.sc, it.Loc, it.Plain, nonce)
+			if err != nil {
 				it.Err = err
 				continue
 			}
-			w.key, w.to = -2, len(s.bin)
+			s.bin, w.key, w.to = bin, -2, len(bin)
 			continue
 		}
 		var env []byte
@@ -110,7 +110,7 @@ func (s *Sealer) Seal(dst []byte, items []SealItem) []byte {
 	// Pass 2: per key, every value's counter blocks in one SM4 pass, then
 	// each ciphertext and tag. The buffer is grown once, padding included,
 	// so that no keystream is left behind in a smaller one.
-	s.ctr = slices.Grow(s.ctr, need+len(s.keys)*16*ecbLanes)
+	s.ctr = slices.Grow(s.ctr, need+len(s.keys)*padded(16))
 	for ki, k := range s.keys {
 		start := len(s.ctr)
 		hdrLen := fixedHeaderLen + len(k.id)
@@ -121,7 +121,7 @@ func (s *Sealer) Seal(dst []byte, items []SealItem) []byte {
 				s.ctr = appendCounters(s.ctr, nonce, len(items[i].Plain)+TagSize)
 			}
 		}
-		k.gcm.encrypt(s.ctr[start:]) // in place: the padding fits
+		k.gcm.encrypt(s.ctr[start:]) // its padding fits: grown above
 		for i := range s.work {
 			if w := &s.work[i]; w.key == ki {
 				out := s.bin[w.from+hdrLen+NonceSize : w.to]

@@ -768,6 +768,9 @@ func (r *rows) batch() {
 	if len(r.items) == 0 {
 		return
 	}
+	// The last batch's plaintexts are not needed any more (what was
+	// returned of them was copied); cleared before the buffer may grow.
+	clear(r.opened[:cap(r.opened)])
 	r.opened = r.opener.Open(r.opened[:0], r.keys, r.items)
 	for j := range r.items {
 		if it := &r.items[j]; r.textAt[j] == 0 && it.Err == nil && len(it.Plain) > 0 {

@@ -429,27 +429,18 @@ type sealBatch struct {
 	items  []crypto.SealItem
 	cols   []*protCol
 	slots  []int
-	// keys is the current DEK per keyspace, asked once per statement.
-	keyspaces []string
-	keys      []*crypto.Key
 }
 
 var sealBatches = sync.Pool{New: func() any { return new(sealBatch) }}
 
-// add adds plain, to be sealed at loc in pc's form and bound to slot.
+// add adds plain, to be sealed at loc in pc's form and bound to slot,
+// under the current DEK of loc's keyspace: asked once per value, since
+// the key ring counts each call as one seal against the DEK's limit (a
+// DEK may change within a statement).
 func (b *sealBatch) add(ctx context.Context, s *schema, pc *protCol, loc crypto.Location, plain []byte, slot int) error {
-	var key *crypto.Key
-	for i, ks := range b.keyspaces {
-		if ks == loc.Keyspace {
-			key = b.keys[i]
-		}
-	}
-	if key == nil {
-		var err error
-		if key, err = s.kr.Current(ctx, loc.Keyspace); err != nil {
-			return fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
-		}
-		b.keyspaces, b.keys = append(b.keyspaces, loc.Keyspace), append(b.keys, key)
+	key, err := s.kr.Current(ctx, loc.Keyspace)
+	if err != nil {
+		return fmt.Errorf("gmfield/sqldriver: %s.%s: %w", pc.table, pc.column, err)
 	}
 	b.items = append(b.items, crypto.SealItem{Key: key, Loc: loc, Plain: plain, Text: pc.form != FormBinary})
 	b.cols, b.slots = append(b.cols, pc), append(b.slots, slot)
@@ -501,8 +492,7 @@ func (b *sealBatch) seal(bind func(slot int, v driver.Value)) error {
 func (b *sealBatch) release() {
 	clear(b.items)
 	clear(b.cols)
-	clear(b.keys)
-	b.items, b.cols, b.slots, b.keyspaces, b.keys = b.items[:0], b.cols[:0], b.slots[:0], b.keyspaces[:0], b.keys[:0]
+	b.items, b.cols, b.slots = b.items[:0], b.cols[:0], b.slots[:0]
 	if cap(b.items) <= maxPooledSeals {
 		sealBatches.Put(b)
 	}
