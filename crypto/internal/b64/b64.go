@@ -37,47 +37,52 @@ func Decode(dst, src []byte) (int, error) {
 }
 
 // decodeQuanta decodes src, whole quanta of the alphabet with the last
-// one padded or not and zero padding bits, into dst; ok is false, and
-// what dst holds undefined, for any other input.
+// one padded or not and zero padding bits, into dst; ok is false, and dst
+// untouched, for any other input. It checks all of src before it writes:
+// src may be dst (decoding in place) and is intact for the fallback.
 func decodeQuanta(dst, src []byte) (n int, ok bool) {
-	if len(src)%4 != 0 || len(dst) < len(src)/4*3-2 {
+	if len(src)%4 != 0 {
 		return 0, false
 	}
-	for len(src) > 4 {
-		v, bad := quantum(src)
-		if bad {
-			return 0, false
+	if len(src) == 0 {
+		return 0, true
+	}
+	body, last := src[:len(src)-4], src[len(src)-4:]
+	var bad byte
+	for q := body; len(q) > 0; q = q[4:] {
+		bad |= decodeMap[q[0]] | decodeMap[q[1]] | decodeMap[q[2]] | decodeMap[q[3]]
+	}
+	a, b, c, d := decodeMap[last[0]], decodeMap[last[1]], decodeMap[last[2]], decodeMap[last[3]]
+	tail := 3
+	switch {
+	case last[3] != '=':
+		bad |= a | b | c | d
+	case last[2] == '=': // xx==: one byte, the last 4 bits zero
+		bad |= a | b
+		if b&0x0f != 0 {
+			bad = 0xff
 		}
+		tail = 1
+	default: // xxx=: two bytes, the last 2 bits zero
+		bad |= a | b | c
+		if c&0x03 != 0 {
+			bad = 0xff
+		}
+		tail = 2
+	}
+	if bad&0xc0 != 0 || len(dst) < len(body)/4*3+tail {
+		return 0, false
+	}
+	for q := body; len(q) > 0; q = q[4:] {
+		v, _ := quantum(q)
 		dst[n], dst[n+1], dst[n+2] = byte(v>>16), byte(v>>8), byte(v)
 		n += 3
-		src = src[4:]
 	}
-	if len(src) == 0 {
-		return n, true
+	v := uint32(a)<<18 | uint32(b)<<12 | uint32(c&0x3f)<<6 | uint32(d&0x3f)
+	for i := range tail {
+		dst[n+i] = byte(v >> (16 - 8*i))
 	}
-	switch {
-	case src[3] != '=':
-		v, bad := quantum(src)
-		if bad || len(dst) < n+3 {
-			return 0, false
-		}
-		dst[n], dst[n+1], dst[n+2] = byte(v>>16), byte(v>>8), byte(v)
-		return n + 3, true
-	case src[2] == '=': // xx==: one byte, the last 4 bits zero
-		a, b := decodeMap[src[0]], decodeMap[src[1]]
-		if (a|b)&0xc0 != 0 || b&0x0f != 0 || len(dst) < n+1 {
-			return 0, false
-		}
-		dst[n] = a<<2 | b>>4
-		return n + 1, true
-	default: // xxx=: two bytes, the last 2 bits zero
-		a, b, c := decodeMap[src[0]], decodeMap[src[1]], decodeMap[src[2]]
-		if (a|b|c)&0xc0 != 0 || c&0x03 != 0 || len(dst) < n+2 {
-			return 0, false
-		}
-		dst[n], dst[n+1] = a<<2|b>>4, b<<4|c>>2
-		return n + 2, true
-	}
+	return n + tail, true
 }
 
 // quantum is the 24 bits of four characters of the alphabet; bad is
