@@ -11,4 +11,12 @@
 // The package knows nothing of SQL, roles or where keys live: callers obtain
 // a [Key] from a key ring and describe the place of a value with a [Location].
 // Raw key bytes go in through [NewKey] and [NewIndexRoot] and never come out.
+//
+// [Sealer] and [Opener] seal and open many values at once — a statement's
+// values, a result batch's — with one multi-block SM4 pass per key for
+// all their keystreams and tag masks, and the additional data each column
+// shares hashed once; each envelope is the one [Key.Seal] or [Open] would
+// write or accept. The GCM they (and single values up to 4 KiB) use is
+// this package's, over gmsm's SM4, and is checked byte for byte against
+// gmsm's own GCM.
 package crypto
