@@ -164,11 +164,9 @@ func TestPaddingBits(t *testing.T) {
 	for _, n := range []int{1, 2, 25, 26, 49, 50, 73, 74, 97, 98} {
 		e := enc(r, n)
 		v := append([]byte(nil), e...)
-		last := len(v) - 2
+		last := len(v) - 3 // xx==: the second character holds the padding bits
 		if n%3 == 2 {
-			last = len(v) - 2
-		} else {
-			last = len(v) - 3
+			last = len(v) - 2 // xxx=: the third does
 		}
 		for c := 0; c < 256; c++ {
 			v[last] = byte(c)
