@@ -145,7 +145,6 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			}
 		}
 		k.gcm.encrypt(o.ctr[start:]) // its padding fits: grown above
-
 		for i := range o.work {
 			w := &o.work[i]
 			if w.key != ki || w.alone {

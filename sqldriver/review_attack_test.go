@@ -46,9 +46,27 @@ func TestReviewBatchCountsEverySeal(t *testing.T) {
 	}
 	_, err = db.ExecContext(as("admin"), q.String(), args...)
 	require.NoError(t, err)
+	for id, c := range sealsPerKey(t, raw, `SELECT name FROM citizen`) {
+		assert.LessOrEqual(t, c, 3, "DEK %s sealed %d values under WithMaxSeals(3)", id, c)
+	}
+	// Sealing one value per statement honours the limit.
+	for i := range n {
+		_, err = db.ExecContext(as("admin"), `INSERT INTO citizen (id, note) VALUES (?, ?)`, 100+i, "x")
+		require.NoError(t, err)
+	}
+	for id, c := range sealsPerKey(t, raw, `SELECT note FROM citizen WHERE note IS NOT NULL`) {
+		assert.LessOrEqual(t, c, 3, "one per statement: DEK %s sealed %d", id, c)
+	}
+}
+
+// sealsPerKey counts the text envelopes query returns by the DEK that
+// sealed them.
+func sealsPerKey(t *testing.T, raw *sql.DB, query string) map[string]int {
+	t.Helper()
 	perKey := map[string]int{}
-	rows, err := raw.Query(`SELECT name FROM citizen`)
+	rows, err := raw.Query(query)
 	require.NoError(t, err)
+	defer rows.Close()
 	for rows.Next() {
 		var s string
 		require.NoError(t, rows.Scan(&s))
@@ -57,27 +75,7 @@ func TestReviewBatchCountsEverySeal(t *testing.T) {
 		perKey[e.KeyID]++
 	}
 	require.NoError(t, rows.Err())
-	for id, c := range perKey {
-		assert.LessOrEqual(t, c, 3, "DEK %s sealed %d values under WithMaxSeals(3)", id, c)
-	}
-	// Sealing one value per statement honours the limit.
-	for i := range n {
-		_, err = db.ExecContext(as("admin"), `INSERT INTO citizen (id, note) VALUES (?, ?)`, 100+i, "x")
-		require.NoError(t, err)
-	}
-	perKey = map[string]int{}
-	rows, err = raw.Query(`SELECT note FROM citizen WHERE note IS NOT NULL`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var s string
-		require.NoError(t, rows.Scan(&s))
-		e, err := crypto.ParseText([]byte(s))
-		require.NoError(t, err)
-		perKey[e.KeyID]++
-	}
-	for id, c := range perKey {
-		assert.LessOrEqual(t, c, 3, "one per statement: DEK %s sealed %d", id, c)
-	}
+	return perKey
 }
 
 // TestReviewSlotMapping: statements mixing placeholders and literals,
