@@ -314,16 +314,9 @@ func (s *schema) bind(ctx context.Context, p *sqlplan.Plan, args []driver.NamedV
 // to sb, under the current DEK of its place's keyspace; a NULL adds
 // nothing and binds NULL.
 func (s *schema) addSeal(ctx context.Context, sb *sealBatch, sl sqlplan.Slot, slot int, args []driver.NamedValue) error {
-	pc := s.col(sl.Table, sl.Column)
-	if pc == nil {
-		return fmt.Errorf("gmfield/sqldriver: internal: no column %s.%s", sl.Table, sl.Column)
-	}
-	plain, isNull, err := valueBytes(slotArg(sl, args))
-	if err != nil {
-		return fmt.Errorf("%w: %s.%s: %v", ErrBadValue, sl.Table, sl.Column, err)
-	}
-	if isNull {
-		return nil
+	pc, plain, isNull, err := s.slotPlain(sl, slotArg(sl, args))
+	if err != nil || isNull {
+		return err
 	}
 	loc, err := s.place(ctx, pc)
 	if err != nil {
@@ -335,6 +328,18 @@ func (s *schema) addSeal(ctx context.Context, sb *sealBatch, sl sqlplan.Slot, sl
 		}
 	}
 	return sb.add(ctx, s, pc, loc, plain, slot)
+}
+
+// slotPlain is the protected column of slot sl and the bytes of val, the
+// value it binds, or isNull for NULL.
+func (s *schema) slotPlain(sl sqlplan.Slot, val driver.Value) (pc *protCol, plain []byte, isNull bool, err error) {
+	if pc = s.col(sl.Table, sl.Column); pc == nil {
+		return nil, nil, false, fmt.Errorf("gmfield/sqldriver: internal: no column %s.%s", sl.Table, sl.Column)
+	}
+	if plain, isNull, err = valueBytes(val); err != nil {
+		return nil, nil, false, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, sl.Table, sl.Column, err)
+	}
+	return pc, plain, isNull, nil
 }
 
 // slotArg is the caller's value a slot binds: an argument, a literal, or
@@ -366,16 +371,9 @@ func (s *schema) bindSlot(ctx context.Context, sl sqlplan.Slot, args []driver.Na
 	case sqlplan.OpRowKey:
 		return s.rowKeyValue(sl, args)
 	}
-	pc := s.col(sl.Table, sl.Column)
-	if pc == nil {
-		return nil, fmt.Errorf("gmfield/sqldriver: internal: no column %s.%s", sl.Table, sl.Column)
-	}
-	plain, isNull, err := valueBytes(val)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadValue, sl.Table, sl.Column, err)
-	}
-	if isNull {
-		return nil, nil
+	pc, plain, isNull, err := s.slotPlain(sl, val)
+	if err != nil || isNull {
+		return nil, err
 	}
 	switch sl.Op {
 	case sqlplan.OpIndex, sqlplan.OpLikeLast4:
@@ -455,23 +453,23 @@ func (b *sealBatch) seal(bind func(slot int, v driver.Value)) error {
 	if len(b.items) == 0 {
 		return nil
 	}
-	size := 0
+	size, anyText := 0, false
 	for _, it := range b.items {
-		n := crypto.BinaryLen(len(it.Key.ID()), len(it.Plain))
 		if it.Text {
-			n = crypto.TextLen(len(it.Key.ID()), len(it.Plain))
+			size, anyText = size+crypto.TextLen(len(it.Key.ID()), len(it.Plain)), true
+		} else {
+			size += crypto.BinaryLen(len(it.Key.ID()), len(it.Plain))
 		}
-		size += n
 	}
 	out := b.sealer.Seal(make([]byte, 0, size), b.items)
-	var text string
 	for i, it := range b.items {
 		if it.Err != nil {
 			return fmt.Errorf("gmfield/sqldriver: %s.%s: %w", b.cols[i].table, b.cols[i].column, it.Err)
 		}
-		if it.Text && text == "" {
-			text = string(out)
-		}
+	}
+	var text string
+	if anyText {
+		text = string(out)
 	}
 	// The envelopes lie in out in the items' order.
 	from := 0
