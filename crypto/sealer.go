@@ -117,8 +117,7 @@ func (s *Sealer) Seal(dst []byte, items []SealItem) []byte {
 		for i := range s.work {
 			if w := &s.work[i]; w.key == ki {
 				w.ctr = len(s.ctr)
-				nonce := s.bin[w.from+hdrLen : w.from+hdrLen+NonceSize]
-				s.ctr = appendCounters(s.ctr, nonce, len(items[i].Plain)+TagSize)
+				s.ctr = appendCounters(s.ctr, s.nonces[i*NonceSize:(i+1)*NonceSize], len(items[i].Plain)+TagSize)
 			}
 		}
 		k.gcm.encrypt(s.ctr[start:]) // its padding fits: grown above
