@@ -58,6 +58,7 @@ func (l *keyList) index(k *Key) int {
 // The hashes are as secret as the keys: a batch clears them when done.
 type places struct {
 	list []place
+	next int // where match looks first: after the last place found
 	buf  []byte
 	none ghash.Prefix // always empty
 }
@@ -68,9 +69,19 @@ const maxPlaces = 16
 
 type place struct {
 	key                             *Key
-	version                         byte
 	keyspace, schema, table, column string
-	p                               ghash.Prefix
+	// header is the envelope header (version, algorithm, key id) of the
+	// values of this place: a value whose header has the same bytes, at
+	// the same location, was sealed under the same key id and version
+	// and passes the same checks (Envelope.key).
+	header [fixedHeaderLen + MaxKeyIDLen]byte
+	hlen   int
+	p      ghash.Prefix
+}
+
+// at reports whether e is the place of loc.
+func (e *place) at(loc *Location) bool {
+	return e.column == loc.Column && e.table == loc.Table && e.schema == loc.Schema && e.keyspace == loc.Keyspace
 }
 
 // find returns the index of the hash of the additional data up to the
@@ -79,8 +90,7 @@ type place struct {
 func (c *places) find(k *Key, header []byte, loc *Location) int {
 	for i := range c.list {
 		e := &c.list[i]
-		if e.key == k && e.version == header[0] && e.column == loc.Column && e.table == loc.Table &&
-			e.schema == loc.Schema && e.keyspace == loc.Keyspace {
+		if e.key == k && e.header[0] == header[0] && e.at(loc) {
 			return i
 		}
 	}
@@ -91,11 +101,36 @@ func (c *places) find(k *Key, header []byte, loc *Location) int {
 		// Never grown by append: an array left behind would keep hashes.
 		c.list = make([]place, 0, maxPlaces)
 	}
-	c.list = append(c.list, place{key: k, version: header[0], keyspace: loc.Keyspace, schema: loc.Schema, table: loc.Table, column: loc.Column})
+	c.list = append(c.list, place{key: k, keyspace: loc.Keyspace, schema: loc.Schema, table: loc.Table, column: loc.Column})
 	e := &c.list[len(c.list)-1]
+	e.hlen = copy(e.header[:], header)
 	c.buf = appendAADPlace(c.buf[:0], header, *loc)
 	k.gcm.h.Reset(&e.p, c.buf)
 	return len(c.list) - 1
+}
+
+// match returns the index of the place of an envelope b (at least its
+// header long, its header checked) at loc found earlier in the batch: one
+// with the same header bytes at the same location. It returns -1 if there
+// is none. It looks first after the place it found last, which is where
+// the next column of a row lies.
+func (c *places) match(b []byte, loc *Location) int {
+	n := len(c.list)
+	for j := range n {
+		i := c.next + j
+		if i >= n {
+			i -= n
+		}
+		e := &c.list[i]
+		if len(b) >= e.hlen && string(b[:e.hlen]) == string(e.header[:e.hlen]) && e.at(loc) {
+			c.next = i + 1
+			if c.next == n {
+				c.next = 0
+			}
+			return i
+		}
+	}
+	return -1
 }
 
 // prefix returns the hash at i, or the empty prefix for -1.
@@ -121,7 +156,7 @@ func (c *places) reset() {
 		c.list[i].p.Clear()
 	}
 	clear(c.list)
-	c.list = c.list[:0]
+	c.list, c.next = c.list[:0], 0
 }
 
 // maxKept is the largest buffer an Opener or a Sealer keeps from one

@@ -60,9 +60,15 @@ func blocks(n int) int { return 1 + (n-TagSize+15)/16 }
 // appendCounters appends to dst the counter blocks of a sealed value of n
 // bytes under nonce: J0 = nonce ‖ 1, then J0+1, J0+2, … (inc32).
 func appendCounters(dst, nonce []byte, n int) []byte {
-	for i := range blocks(n) {
-		dst = append(dst, nonce...)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(1+i))
+	m := blocks(n)
+	dst = slices.Grow(dst, 16*m)
+	at := len(dst)
+	dst = dst[:at+16*m]
+	iv := (*[NonceSize]byte)(nonce)
+	for i := range m {
+		b := (*[16]byte)(dst[at+16*i:])
+		*(*[NonceSize]byte)(b[:]) = *iv
+		binary.BigEndian.PutUint32(b[NonceSize:], uint32(1+i))
 	}
 	return dst
 }

@@ -30,6 +30,7 @@ type Item struct {
 // allocates nothing per value; it is not safe for concurrent use. The
 // zero Opener is ready to use.
 type Opener struct {
+	need   int    // bytes of counter blocks of this batch
 	bin    []byte // decoded text forms
 	aad    []byte // every item's additional data past its place's hash
 	ctr    []byte // counter blocks, then their SM4 encryption
@@ -46,20 +47,20 @@ const maxIDs = 16
 
 // work is the state of one item between the passes.
 type work struct {
-	env      Envelope
-	key      int  // in Opener.keys; -1: failed
-	alone    bool // opened alone, by gmsm's GCM (longer than maxBatched)
-	place    int  // in Opener.places, or -1
+	sealed   []byte // the envelope past its header: nonce, ciphertext, tag
+	key      int    // in Opener.keys; -1: failed
+	place    int    // in Opener.places, or -1
 	aad      [2]int
-	ctr      int // offset of its blocks in Opener.ctr
-	from, to int // its plaintext in the result
+	ctr      int  // offset of its blocks in Opener.ctr
+	from, to int  // its plaintext in the result
+	alone    bool // opened alone, by gmsm's GCM (longer than maxBatched)
 }
 
 // Open opens items, appending their plaintexts to dst, and returns the
 // extended buffer; each item's Plain is a slice of it, or Err says why
 // the item did not open. keys is asked once per distinct key id.
 func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
-	o.bin, o.aad, o.ctr, o.keys = o.bin[:0], o.aad[:0], o.ctr[:0], o.keys[:0]
+	o.bin, o.aad, o.ctr, o.keys, o.need = o.bin[:0], o.aad[:0], o.ctr[:0], o.keys[:0], 0
 	if cap(o.work) < len(items) {
 		o.work = make([]work, len(items))
 	}
@@ -69,7 +70,6 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 	defer o.cache.reset(nil)
 	defer o.places.reset()
 	// Pass 1: parse, find keys, check places, hash what columns share.
-	need := 0  // bytes of counter blocks
 	plain := 0 // bytes of plaintext, at most
 	for i := range items {
 		it, w := &items[i], &o.work[i]
@@ -89,9 +89,18 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			o.bin = bin
 			b = bin[start:]
 		}
-		env := &w.env
-		if err := parse(env, b, o.ids); err != nil {
-			*env = Envelope{}
+		if i := o.places.match(b, &it.Loc); i >= 0 {
+			// The same header at the same place as an earlier value of
+			// the batch: checked, and its key found, then.
+			pl := &o.places.list[i]
+			if n := len(b) - pl.hlen - NonceSize; n >= TagSize && n <= maxBatched {
+				w.sealed, w.place, w.key = b[pl.hlen:], i, o.keys.index(pl.key)
+				plain += o.queue(w, b[:pl.hlen], &it.Loc)
+				continue
+			}
+		}
+		var env Envelope
+		if err := parse(&env, b, o.ids); err != nil {
 			it.Err = err
 			continue
 		}
@@ -101,19 +110,17 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			it.Err = err
 			continue
 		}
-		start := len(o.aad)
-		plain += len(env.Ciphertext) - TagSize
+		w.key, w.sealed = o.keys.index(k), b[len(env.header):]
 		if len(env.Ciphertext) > maxBatched {
 			// Opened alone, with gmsm's GCM, once dst has grown.
+			start := len(o.aad)
 			o.aad = appendAAD(o.aad, env.header, it.Loc)
-			w.aad, w.key, w.alone = [2]int{start, len(o.aad)}, o.keys.index(k), true
+			w.aad, w.alone = [2]int{start, len(o.aad)}, true
+			plain += len(env.Ciphertext) - TagSize
 			continue
 		}
-		need += 16 * blocks(len(env.Ciphertext))
 		w.place = o.places.find(k, env.header, &it.Loc)
-		o.aad = o.places.appendRest(o.aad, w.place, env.header, &it.Loc)
-		w.aad = [2]int{start, len(o.aad)}
-		w.key = o.keys.index(k)
+		plain += o.queue(w, env.header, &it.Loc)
 	}
 	// dst grows once, so that no plaintext of this batch is left behind
 	// in a smaller array.
@@ -124,9 +131,9 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			continue
 		}
 		from := len(dst)
-		out, err := o.keys[w.key].aead.Open(dst, w.env.Nonce, w.env.Ciphertext, o.aad[w.aad[0]:w.aad[1]])
+		out, err := o.keys[w.key].aead.Open(dst, w.sealed[:NonceSize], w.sealed[NonceSize:], o.aad[w.aad[0]:w.aad[1]])
 		if err != nil {
-			items[i].Err = w.env.authError(items[i].Loc)
+			items[i].Err = o.authError(w, &items[i].Loc)
 			w.key = -1
 			continue
 		}
@@ -135,13 +142,13 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 	// Pass 2: per key, every value's counter blocks in one SM4 pass, then
 	// each tag and plaintext. The buffer is grown once, padding included,
 	// so that no keystream is left behind in a smaller one.
-	o.ctr = slices.Grow(o.ctr, need+len(o.keys)*padded(16))
+	o.ctr = slices.Grow(o.ctr, o.need+len(o.keys)*padded(16))
 	for ki, k := range o.keys {
 		start := len(o.ctr)
 		for i := range o.work {
 			if w := &o.work[i]; w.key == ki && !w.alone {
 				w.ctr = len(o.ctr)
-				o.ctr = appendCounters(o.ctr, w.env.Nonce, len(w.env.Ciphertext))
+				o.ctr = appendCounters(o.ctr, w.sealed[:NonceSize], len(w.sealed)-NonceSize)
 			}
 		}
 		k.gcm.encrypt(o.ctr[start:]) // its padding fits: grown above
@@ -152,9 +159,9 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 			}
 			from := len(dst)
 			var ok bool
-			dst, ok = k.gcm.finish(dst, w.env.Ciphertext, o.places.prefix(w.place), o.aad[w.aad[0]:w.aad[1]], o.ctr[w.ctr:])
+			dst, ok = k.gcm.finish(dst, w.sealed[NonceSize:], o.places.prefix(w.place), o.aad[w.aad[0]:w.aad[1]], o.ctr[w.ctr:])
 			if !ok {
-				items[i].Err = w.env.authError(items[i].Loc)
+				items[i].Err = o.authError(w, &items[i].Loc)
 				w.key = -1
 				continue
 			}
@@ -170,6 +177,24 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 	clear(o.keys)
 	o.bin, o.aad, o.ctr = trim(o.bin), trim(o.aad), trim(o.ctr)
 	return dst
+}
+
+// queue adds the item of w, at loc, to the SM4 pass of its key and
+// appends its additional data past its place's hash; it returns the
+// length of its plaintext.
+func (o *Opener) queue(w *work, header []byte, loc *Location) int {
+	n := len(w.sealed) - NonceSize
+	o.need += 16 * blocks(n)
+	start := len(o.aad)
+	o.aad = o.places.appendRest(o.aad, w.place, header, loc)
+	w.aad = [2]int{start, len(o.aad)}
+	return n - TagSize
+}
+
+// authError is the error of the item of w, at loc, whose tag did not
+// verify.
+func (o *Opener) authError(w *work, loc *Location) error {
+	return Envelope{KeyID: o.keys[w.key].id}.authError(*loc)
 }
 
 // remember keeps id for the next envelopes that name it.
