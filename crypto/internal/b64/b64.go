@@ -110,20 +110,48 @@ func DecodedLen(n int) int { return std.DecodedLen(n) }
 // vectorPrefix decodes the longest run of whole 32-character blocks at
 // the start of src that are valid and leave at least one quantum after
 // them (the padded one stays for encoding/base64), returning the
-// characters decoded: a multiple of 32, or 0.
+// characters decoded: a multiple of 32, or 0. When they are all valid,
+// the characters between them and the last quantum go in one more block
+// that ends at that quantum and overlaps the last whole one, so that only
+// the last quantum is left: it returns len(src)-4 then. That block is
+// decoded first, into a buffer of its own, so that decoding in place
+// reads it before anything is written. It is worth its second call from
+// three quanta up (minOverlap).
 func vectorPrefix(dst, src []byte) int {
 	if !useAVX2 || len(src) < minVector {
 		return 0
 	}
-	blocks := (len(src) - 4) / 32
+	end := len(src) - 4
+	blocks := end / 32
 	if room := len(dst) / 24; room < blocks {
 		blocks = room
 	}
 	if blocks == 0 {
 		return 0
 	}
+	if len(src)%4 == 0 && blocks == end/32 && end-32*blocks >= minOverlap && len(dst) >= end/4*3 {
+		return overlapped(dst, src, blocks)
+	}
 	return 32 * decodeAVX2(dst, src, blocks)
 }
+
+// overlapped is vectorPrefix with the overlapping block: blocks whole
+// blocks and one that ends at the last quantum, for which dst has room.
+func overlapped(dst, src []byte, blocks int) int {
+	end := len(src) - 4
+	var tail [24]byte // the bytes of characters end-32 to end
+	over := decodeAVX2(tail[:], src[end-32:end], 1) == 1
+	k := 32 * decodeAVX2(dst, src, blocks)
+	if over && k == 32*blocks {
+		copy(dst[k/4*3:end/4*3], tail[(k-(end-32))/4*3:])
+		k = end
+	}
+	return k
+}
+
+// minOverlap is the fewest characters left between the whole blocks and
+// the last quantum that vectorPrefix decodes with an overlapping block.
+const minOverlap = 12
 
 // minVector is the shortest input that has a vector block: 32
 // characters and a last quantum.

@@ -3,6 +3,7 @@ package b64
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	mrand "math/rand/v2"
 	"testing"
 
@@ -29,7 +30,11 @@ func TestVectorPathRuns(t *testing.T) {
 	_, _ = rand.Read(src)
 	enc := []byte(base64.StdEncoding.EncodeToString(src))
 	if useAVX2 {
-		require.Equal(t, 128, vectorPrefix(make([]byte, 100), enc), "136 characters: four blocks, two quanta left")
+		require.Equal(t, 128, vectorPrefix(make([]byte, 100), enc), "136 characters: four blocks, one quantum besides the last left")
+		long := []byte(base64.StdEncoding.EncodeToString(append(src, 1, 2, 3, 4, 5, 6, 7, 8)))
+		require.Equal(t, 140, vectorPrefix(make([]byte, 108), long), "144 characters: four blocks and one overlapping them, the last quantum left")
+		require.Equal(t, 128, vectorPrefix(make([]byte, 104), long), "no room for the overlapping block's last bytes")
+		check(t, long)
 		require.Equal(t, 96, vectorPrefix(make([]byte, 95), enc), "room for three blocks of output only")
 	}
 	check(t, enc)
@@ -40,7 +45,7 @@ func TestVectorPathRuns(t *testing.T) {
 // encoding/base64: the vector blocks must reject exactly what it rejects
 // and decode exactly what it decodes.
 func TestEveryByteAtEveryPlace(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 3, 24, 25, 26, 27, 48, 52, 53, 54, 72, 96, 100} {
+	for _, n := range []int{0, 1, 2, 3, 24, 25, 26, 27, 48, 52, 53, 54, 59, 64, 72, 96, 100} {
 		raw := make([]byte, n)
 		_, _ = rand.Read(raw)
 		enc := []byte(base64.StdEncoding.EncodeToString(raw))
@@ -89,18 +94,21 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	raw := make([]byte, 52) // an envelope of a 16-byte value
-	_, _ = rand.Read(raw)
-	src := []byte(base64.StdEncoding.EncodeToString(raw))
-	dst := make([]byte, 64)
-	b.Run("impl=stdlib", func(b *testing.B) {
-		for b.Loop() {
-			_, _ = std.Decode(dst, src)
-		}
-	})
-	b.Run("impl=b64", func(b *testing.B) {
-		for b.Loop() {
-			_, _ = Decode(dst, src)
-		}
-	})
+	// Envelopes of a 16-byte value under key ids of 1 and 17 bytes.
+	for _, n := range []int{52, 64} {
+		raw := make([]byte, n)
+		_, _ = rand.Read(raw)
+		src := []byte(base64.StdEncoding.EncodeToString(raw))
+		dst := make([]byte, 64)
+		b.Run(fmt.Sprintf("bytes=%d/impl=stdlib", n), func(b *testing.B) {
+			for b.Loop() {
+				_, _ = std.Decode(dst, src)
+			}
+		})
+		b.Run(fmt.Sprintf("bytes=%d/impl=b64", n), func(b *testing.B) {
+			for b.Loop() {
+				_, _ = Decode(dst, src)
+			}
+		})
+	}
 }
