@@ -86,11 +86,12 @@ func (e *place) at(loc *Location) bool {
 
 // find returns the index of the hash of the additional data up to the
 // row key of a value sealed by k with header at loc, computing it on first
-// use, or -1 when places is full.
+// use, or -1 when places is full. The whole header is compared, not only
+// the key: the hash covers it.
 func (c *places) find(k *Key, header []byte, loc *Location) int {
 	for i := range c.list {
 		e := &c.list[i]
-		if e.key == k && e.header[0] == header[0] && e.at(loc) {
+		if e.key == k && e.hlen == len(header) && string(e.header[:e.hlen]) == string(header) && e.at(loc) {
 			return i
 		}
 	}
@@ -109,10 +110,10 @@ func (c *places) find(k *Key, header []byte, loc *Location) int {
 	return len(c.list) - 1
 }
 
-// match returns the index of the place of an envelope b (at least its
-// header long, its header checked) at loc found earlier in the batch: one
-// with the same header bytes at the same location. It returns -1 if there
-// is none. It looks first after the place it found last, which is where
+// match returns the index of the place found earlier in the batch for
+// the envelope b (any bytes, unchecked) at loc: one whose header, checked
+// then, b starts with, at the same location. It returns -1 if there is
+// none. It looks first after the place it found last, which is where
 // the next column of a row lies.
 func (c *places) match(b []byte, loc *Location) int {
 	n := len(c.list)

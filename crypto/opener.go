@@ -65,7 +65,9 @@ func (o *Opener) Open(dst []byte, keys KeySource, items []Item) []byte {
 		o.work = make([]work, len(items))
 	}
 	o.work = o.work[:len(items)]
-	clear(o.work)
+	// Cleared when done (it points into items' stored bytes and o.bin),
+	// so that the next batch starts from zero.
+	defer clear(o.work)
 	o.cache.reset(keys)
 	defer o.cache.reset(nil)
 	defer o.places.reset()
