@@ -53,7 +53,7 @@ func (l *keyList) index(k *Key) int {
 }
 
 // places holds, for a batch, the GHASH of the additional data up to the
-// row key (appendAADPlace) per key, envelope version and column, so that
+// row key (appendAADPlace) per key, envelope header and column, so that
 // each value hashes only its row key, its ciphertext and the lengths.
 // The hashes are as secret as the keys: a batch clears them when done.
 type places struct {

@@ -23,8 +23,9 @@ import (
 // TestReviewBatchCountsEverySeal: keyring.Current counts one seal per
 // call ("call it once per value sealed"), and WithMaxSeals bounds the
 // values one DEK seals. A statement that seals 12 values of one keyspace
-// must therefore use at least 12/3 DEKs under WithMaxSeals(3); the batch
-// asks Current once per keyspace and statement, so one DEK seals all 12.
+// must therefore use at least 12/3 DEKs under WithMaxSeals(3). The first
+// batched sealing asked Current once per keyspace and statement, so one
+// DEK sealed all 12; each value now asks for its own.
 func TestReviewBatchCountsEverySeal(t *testing.T) {
 	dir := keyDir(t)
 	cfg, err := config.Parse([]byte(testConfig), dir)
